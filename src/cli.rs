@@ -1,0 +1,233 @@
+//! The `squall` command line: parses arguments, then calls the library.
+
+use crate::diagnostics::{self, Diagnostic, Severity};
+use crate::setup::{self, Loaded};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// squall: crisis and outage response for brands on social media.
+///
+/// Playbooks (YAML) say what to watch (mention surges, keywords in any
+/// language, monitoring alerts, schedules, people declaring an incident) and
+/// what to do (pin a status post on every account, switch on off-hours
+/// autoresponders, fan out reply drafts to staff, notify, call webhooks).
+/// Nothing reaches a customer without a person, unless a playbook says so.
+#[derive(Debug, Parser)]
+#[command(name = "squall", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "SQUALL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check playbooks, templates and config; report every problem at once.
+    ///
+    /// Exit status 0 when there are no errors (warnings allowed), 1 otherwise.
+    Validate {
+        /// Playbook files or directories (default: the config's playbooks directory).
+        paths: Vec<PathBuf>,
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml).
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
+        /// `json` prints one JSON array for CI.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Replay a recorded stream and print what squall would do, deterministically.
+    ///
+    /// The stream holds mentions (NDJSON) and, optionally, people's actions at
+    /// given times (acknowledge, approve a status text, approve a draft,
+    /// resolve), so a whole incident can be rehearsed.
+    Simulate {
+        /// Playbook directory or files (default: the config's playbooks directory).
+        #[arg(long)]
+        playbooks: Vec<PathBuf>,
+        /// Mentions and actions, NDJSON (default: examples/mentions.ndjson).
+        #[arg(long)]
+        mentions: Option<PathBuf>,
+        /// Monitoring alerts, NDJSON (squall's form or Alertmanager webhook payloads).
+        #[arg(long)]
+        alerts: Option<PathBuf>,
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
+        /// One JSON object per line (`at`, `kind`, ...), then a summary line.
+        #[arg(long)]
+        json: bool,
+        /// Also print every trigger evaluation: observed, expected, threshold, decision.
+        #[arg(long)]
+        explain: bool,
+        /// Keep the clock running this long after the last input (quiet periods, time-outs).
+        #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+        tail: std::time::Duration,
+        /// Start simulated accounts with nothing pinned (by default each has
+        /// one post pinned, so the replay shows it displaced and restored).
+        #[arg(long)]
+        empty_accounts: bool,
+    },
+    /// Print the JSON Schema of playbooks or of the config, for editors.
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaKind::Playbook)]
+        kind: SchemaKind,
+    },
+    /// Print the template variable reference (Markdown) for every step.
+    Reference,
+    /// Inspect the configured schedules.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+        #[arg(long, short, env = "SQUALL_CONFIG", global = true)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    Playbook,
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Name and summarise every schedule.
+    List,
+    /// Print open and closed intervals.
+    Show {
+        name: String,
+        /// First day (YYYY-MM-DD, in the schedule's time zone); default today.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// When it next opens (or "open now").
+    Next { name: String },
+}
+
+/// Runs the parsed command; returns the process exit code.
+///
+/// # Errors
+/// Failures that are not the user's input (I/O, store) as `anyhow` errors.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Validate { paths, config, format } => {
+            let loaded = setup::load(config.as_deref(), &paths);
+            Ok(report(&loaded, format))
+        }
+        Command::Simulate { playbooks, mentions, alerts, config, json, explain, tail, empty_accounts } => {
+            let loaded = setup::load(config.as_deref(), &playbooks);
+            if diagnostics::has_errors(&loaded.diagnostics) {
+                return Ok(report(&loaded, Format::Human));
+            }
+            let Some(cfg) = loaded.config else { return Ok(report(&loaded, Format::Human)) };
+            let mentions = mentions.unwrap_or_else(|| PathBuf::from("examples/mentions.ndjson"));
+            let mut inputs = crate::simulate::read_stream(&mentions)?;
+            if let Some(a) = alerts {
+                inputs.extend(crate::simulate::read_alerts(&a)?);
+            }
+            let opts = crate::simulate::Options { json, explain, tail, pre_pinned: !empty_accounts, progress: true };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            crate::simulate::run(Arc::new(cfg), loaded.playbooks, Arc::new(loaded.templates), inputs, &opts, &mut out).await.context("simulation failed")?;
+            Ok(0)
+        }
+        Command::Schema { kind } => {
+            let schema = match kind {
+                SchemaKind::Playbook => crate::schema::playbook_schema(),
+                SchemaKind::Config => crate::schema::config_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(0)
+        }
+        Command::Reference => {
+            print!("{}", crate::templates::reference_markdown());
+            Ok(0)
+        }
+        Command::Schedule { command, config } => schedule(command, config),
+    }
+}
+
+fn schedule(command: ScheduleCommand, config: Option<PathBuf>) -> anyhow::Result<i32> {
+    let (cfg, diags) = setup::load_config(config.as_deref());
+    if diagnostics::has_errors(&diags) || cfg.is_none() {
+        eprint!("{}", diagnostics::render_human(&diags, &|p| std::fs::read_to_string(p).ok()));
+        return Ok(1);
+    }
+    let Some(cfg) = cfg else { return Ok(1) };
+    let now = chrono::Utc::now();
+    let find = |name: &str| {
+        cfg.schedules.get(name).ok_or_else(|| anyhow::anyhow!("no schedule named `{name}`; configured: {}", cfg.schedules.keys().cloned().collect::<Vec<_>>().join(", ")))
+    };
+    match command {
+        ScheduleCommand::List => {
+            for (name, s) in &cfg.schedules {
+                println!("{name:<20} {}  [{}]", s.describe(), if s.is_open(now) { "open now" } else { "closed now" });
+            }
+        }
+        ScheduleCommand::Show { name, from, days } => {
+            let s = find(&name)?;
+            let tz = s.timezone;
+            let from_date = from.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
+            let start = local_midnight(tz, from_date);
+            let end = start + chrono::Duration::days(i64::from(days));
+            for iv in s.intervals(start, end) {
+                let a = iv.start.with_timezone(&tz);
+                let b = iv.end.with_timezone(&tz);
+                println!("{}  {} – {}", if iv.open { "open  " } else { "closed" }, a.format("%a %Y-%m-%d %H:%M %Z"), b.format("%a %Y-%m-%d %H:%M %Z"));
+            }
+        }
+        ScheduleCommand::Next { name } => {
+            let s = find(&name)?;
+            match s.next_open(now) {
+                Some(t) if t <= now => println!("open now (closes {})", s.next_close(now).map(|c| c.with_timezone(&s.timezone).format("%a %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_else(|| "never".into())),
+                Some(t) => println!("opens {} ({})", t.with_timezone(&s.timezone).format("%a %Y-%m-%d %H:%M %Z"), s.describe_next_open(now, "en").unwrap_or_default()),
+                None => println!("never opens"),
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Prints diagnostics; returns the exit code (1 when there are errors).
+fn report(loaded: &Loaded, format: Format) -> i32 {
+    let diags: &[Diagnostic] = &loaded.diagnostics;
+    match format {
+        Format::Json => println!("{}", diagnostics::render_json(diags)),
+        Format::Human => {
+            if diags.is_empty() {
+                println!("ok: {} playbooks, {} templates, config {} — no problems found.", loaded.playbooks.len(), loaded.templates.names().len(), loaded.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into()));
+            } else {
+                eprint!("{}", diagnostics::render_human(diags, &|p| std::fs::read_to_string(p).ok()));
+            }
+        }
+    }
+    i32::from(diags.iter().any(|d| d.severity == Severity::Error))
+}
+
+/// The first instant of `date` in `tz` (midnight, or the first instant after
+/// a daylight-saving gap).
+fn local_midnight(tz: chrono_tz::Tz, date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (0..180)
+        .find_map(|m| tz.from_local_datetime(&(naive + chrono::Duration::minutes(m))).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&naive))
+}

@@ -1,0 +1,113 @@
+//! Validated configuration: what the rest of squall sees.
+//!
+//! Built only by [`super::load`] from the raw YAML mirror in [`super::raw`];
+//! every reference inside (staff → schedule, team → staff, role → staff) has
+//! been checked, so lookups by name here cannot dangle.
+
+use super::schedule::Schedule;
+use std::collections::BTreeMap;
+
+/// A platform squall knows how to talk to. The set is closed on purpose: each
+/// one has an adapter with declared capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    Mastodon,
+    Bluesky,
+    X,
+    Telegram,
+    Discord,
+    Slack,
+    /// A status-page webhook (Cachet, Statuspage or home-grown).
+    Statuspage,
+    /// The built-in simulated platform with no limits of its own.
+    Sim,
+}
+
+impl PlatformKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformKind::Mastodon => "mastodon",
+            PlatformKind::Bluesky => "bluesky",
+            PlatformKind::X => "x",
+            PlatformKind::Telegram => "telegram",
+            PlatformKind::Discord => "discord",
+            PlatformKind::Slack => "slack",
+            PlatformKind::Statuspage => "statuspage",
+            PlatformKind::Sim => "sim",
+        }
+    }
+}
+
+/// A brand account on one platform, addressed by its squall name in playbooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub name: String,
+    pub platform: PlatformKind,
+    pub handle: String,
+    /// Credential field → *name* of the environment variable holding it. The
+    /// secret itself is read only by the adapter, at connect time.
+    pub credentials: BTreeMap<String, String>,
+    /// Standing off-hours note and auto-reply, every night, not only during incidents.
+    pub off_hours: Option<OffHours>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffHours {
+    pub schedule: String,
+    pub template: String,
+}
+
+/// A person who can be assigned drafts or notified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Staff {
+    /// Key in the config (`ana`), used in rosters, roles and assignment.
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// ISO 639-1 codes this person writes replies in.
+    pub languages: Vec<String>,
+    pub skills: Vec<String>,
+    /// Name of the schedule that says when this person is on duty; `None`
+    /// means always on duty.
+    pub schedule: Option<String>,
+    /// Most drafts this person holds at once.
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub name: String,
+    /// Staff ids, in config order (round robin starts here).
+    pub members: Vec<String>,
+}
+
+/// The brand as it appears in rendered texts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Brand {
+    pub name: String,
+    /// Public status page, offered in texts as "where to go meanwhile".
+    pub status_page: Option<String>,
+    pub support_email: Option<String>,
+    pub support_phone: Option<String>,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Store URL, `sqlite://squall.db?mode=rwc` by default.
+    pub store_url: String,
+    pub brand: Brand,
+    pub accounts: BTreeMap<String, Account>,
+    pub schedules: BTreeMap<String, Schedule>,
+    pub staff: BTreeMap<String, Staff>,
+    pub teams: BTreeMap<String, Team>,
+    /// Role name (`commander`, `comms-lead`, ...) → staff ids.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Directory the playbooks are loaded from.
+    pub playbooks_dir: std::path::PathBuf,
+    /// Directory the templates are loaded from.
+    pub templates_dir: std::path::PathBuf,
+    /// Language used when a template has no variant for the author's language.
+    pub default_language: String,
+}

@@ -1,0 +1,313 @@
+//! Validated playbooks: the only form the engine sees.
+//!
+//! Built by [`super::load_dir`] / [`super::parse`] from the raw serde mirror in
+//! [`super::raw`]. Every account, template, team, role and schedule named here
+//! exists; every duration is positive; every cron expression parses.
+
+use crate::detect::matcher::Matcher;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A playbook: what to watch and what to do.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub name: String,
+    pub description: Option<String>,
+    /// Human title of incidents it opens ("Site outage").
+    pub title: String,
+    pub triggers: Vec<Trigger>,
+    pub incident: IncidentPolicy,
+    pub on_open: Vec<Step>,
+    /// Steps run when the incident's state changes (each step says for which states).
+    pub on_state_change: Vec<Step>,
+    pub on_resolve: Vec<Step>,
+    /// Which mentions belong to an incident of this playbook (for drafts and
+    /// the report): the union of its surge and keyword triggers' matchers,
+    /// or every mention to the listed accounts when it has none.
+    pub source_file: std::path::PathBuf,
+}
+
+/// Surge sensitivity; maps to detector thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    Low,
+    Medium,
+    High,
+}
+
+/// Explicit detector thresholds, overriding `sensitivity`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// How many standard deviations (Poisson: sqrt of the baseline) above the baseline.
+    pub sigmas: f64,
+    /// Fewest matching mentions in a window that can ever count as a surge.
+    pub min_count: u32,
+    /// Observed must also be at least this multiple of the baseline.
+    pub min_ratio: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SurgeTrigger {
+    pub matcher: Matcher,
+    /// Accounts whose mentions count; empty means all.
+    pub accounts: Vec<String>,
+    /// Length of the counting window.
+    pub window: Duration,
+    pub sensitivity: Sensitivity,
+    pub thresholds: Option<Thresholds>,
+    /// Flap suppression: the surge must persist this long before it fires.
+    pub hold: Duration,
+}
+
+/// Fires when `min_mentions` matching mentions arrive within `within`, no
+/// baseline involved: for phrases that matter even in small numbers.
+#[derive(Debug, Clone)]
+pub struct KeywordTrigger {
+    pub matcher: Matcher,
+    pub accounts: Vec<String>,
+    pub min_mentions: u32,
+    pub within: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSource {
+    Alertmanager,
+    Grafana,
+    Webhook,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertTrigger {
+    pub source: AlertSource,
+    /// Every label here must be equal on the alert.
+    pub labels: BTreeMap<String, String>,
+    /// When the alert resolves, resolve the incident too.
+    pub resolve: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleTrigger {
+    /// Parsed cron expression (seconds field first, as the `cron` crate wants).
+    pub cron: cron::Schedule,
+    pub cron_source: String,
+    pub timezone: chrono_tz::Tz,
+}
+
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    Surge(SurgeTrigger),
+    Keyword(KeywordTrigger),
+    Alert(AlertTrigger),
+    Schedule(ScheduleTrigger),
+    Manual,
+}
+
+/// What makes two triggers land in the same incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKey {
+    Playbook,
+    /// An alert label's value (`label:service`).
+    Label(String),
+    /// The account the mention was addressed to.
+    Account,
+}
+
+#[derive(Debug, Clone)]
+pub struct IncidentPolicy {
+    pub group_by: Vec<GroupKey>,
+    /// After an incident of the same key resolves, automatic triggers are
+    /// held back this long (a person can still declare).
+    pub cooldown: Duration,
+    /// Most incidents this playbook may open automatically in any hour.
+    pub max_per_hour: u32,
+    /// Resolve by itself once the surge has subsided for this long.
+    pub auto_resolve_quiet: Option<Duration>,
+    /// Remind the commander when the status text has not changed for this long
+    /// (BRIEF lesson 8).
+    pub stale_after: Duration,
+    /// For the after-incident report (BRIEF lesson 16).
+    pub report: Option<ReportPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportPolicy {
+    /// Share of engaged customers who would otherwise have called (0..=1).
+    pub call_share: f64,
+    pub cost_per_call: f64,
+}
+
+/// The incident's lifecycle. The status text's phase follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentState {
+    Open,
+    Acknowledged,
+    Mitigated,
+    Resolved,
+}
+
+impl IncidentState {
+    /// The public status phase that tells the truth about this state (BRIEF lesson 8).
+    pub fn phase(self) -> StatusPhase {
+        match self {
+            IncidentState::Open => StatusPhase::Investigating,
+            IncidentState::Acknowledged => StatusPhase::Identified,
+            IncidentState::Mitigated => StatusPhase::Monitoring,
+            IncidentState::Resolved => StatusPhase::Resolved,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentState::Open => "open",
+            IncidentState::Acknowledged => "acknowledged",
+            IncidentState::Mitigated => "mitigated",
+            IncidentState::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusPhase {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+}
+
+impl StatusPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusPhase::Investigating => "investigating",
+            StatusPhase::Identified => "identified",
+            StatusPhase::Monitoring => "monitoring",
+            StatusPhase::Resolved => "resolved",
+        }
+    }
+}
+
+/// A step with its condition.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Runs only if the condition holds (always when `None`).
+    pub when: Option<Condition>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    /// Only on entering one of these states (meaningful in `on_state_change`).
+    pub states: Vec<IncidentState>,
+    /// Only for incidents opened by these trigger kinds (`surge`, `keyword`, `alert`, `schedule`, `manual`).
+    pub triggered_by: Vec<String>,
+    /// Only when every label is equal on the triggering alert.
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalTimeout {
+    /// Post the rendered text when nobody approved in time.
+    Post,
+    /// Keep waiting, and remind the approver.
+    Hold,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    /// Role whose members may approve.
+    pub by: String,
+    pub timeout: Duration,
+    pub then: ApprovalTimeout,
+}
+
+#[derive(Debug, Clone)]
+pub struct PinStatus {
+    pub accounts: Vec<String>,
+    /// Template for the status text (on open, and its phases as the state changes).
+    pub template: Option<String>,
+    /// `None`: post without waiting for a person. Playbooks must say so
+    /// explicitly with `approval: none`.
+    pub approval: Option<Approval>,
+    /// On resolve: unpin squall's post and re-pin what it displaced.
+    pub restore_previous: bool,
+    /// On resolve: post (unpinned) a resolution note with this template.
+    pub final_template: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Autoresponder {
+    pub accounts: Vec<String>,
+    pub schedule: String,
+    pub template: String,
+    /// Crisis override: this team stays on call for the incident.
+    pub on_call: Option<String>,
+}
+
+/// Who receives drafts or notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Role(String),
+    Team(String),
+    Staff(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplyDrafts {
+    pub template: String,
+    pub team: String,
+    pub match_language: bool,
+    /// Staff must have all of these skills.
+    pub skills: Vec<String>,
+    pub sla: Duration,
+    pub escalate_to: Option<String>,
+    /// Send approved-by-nobody drafts: only when the playbook says so.
+    pub auto_send: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Chat,
+}
+
+#[derive(Debug, Clone)]
+pub struct Notify {
+    pub to: Vec<Recipient>,
+    pub via: Vec<Channel>,
+    pub template: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: String,
+    /// Body template (JSON text after rendering).
+    pub template: Option<String>,
+    /// Name of the environment variable with the HMAC secret.
+    pub secret_env: Option<String>,
+}
+
+/// The closed set of actions. There is no delete, by design (BRIEF lesson 7).
+#[derive(Debug, Clone)]
+pub enum Action {
+    PinStatus(PinStatus),
+    Autoresponder(Autoresponder),
+    ReplyDrafts(ReplyDrafts),
+    Notify(Notify),
+    Webhook(Webhook),
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::PinStatus(_) => "pin_status",
+            Action::Autoresponder(_) => "autoresponder",
+            Action::ReplyDrafts(_) => "reply_drafts",
+            Action::Notify(_) => "notify",
+            Action::Webhook(_) => "webhook",
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The runtime: drives the engine and makes its decisions durable.
+//!
+//! One step = input → [`Engine`] → one store transaction (incidents,
+//! timeline, outbox intents, drafts) → the outbox worker carries out what is
+//! due → outcomes go back to the engine. `squall simulate` and (later)
+//! `squall serve` both run this loop; only the clock and adapters differ.
+
+use crate::actions::executor::{ExecError, Executor};
+use crate::clock::Timestamp;
+use crate::engine::drafts::{Draft, DraftState as EngineDraftState};
+use crate::engine::events::{Event, EventKind};
+use crate::engine::incident::{Incident, StatusPost};
+use crate::engine::input::Input;
+use crate::engine::{Decisions, Engine};
+use crate::store::{IncidentRow, NewOutbox, NewTimeline, Store, StoreError, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+pub struct Runtime {
+    pub engine: Engine,
+    pub store: Store,
+    executor: Executor,
+    /// Also persist per-bucket evaluations (noisy; only for `--explain`).
+    persist_evaluations: bool,
+}
+
+impl Runtime {
+    pub fn new(engine: Engine, store: Store, executor: Executor) -> Self {
+        Self { engine, store, executor, persist_evaluations: false }
+    }
+
+    /// Handles one input at `now`; returns every timeline event it caused,
+    /// including those of the actions it carried out.
+    pub async fn submit(&mut self, now: Timestamp, input: Input) -> Result<Vec<Event>, RuntimeError> {
+        if let Input::Mention(m) = &input {
+            // Durable before anything is decided about it.
+            self.store.insert_mentions(std::slice::from_ref(m.as_ref()), now).await?;
+        }
+        let d = self.engine.handle(now, input);
+        self.commit(now, d).await
+    }
+
+    /// Lets time pass to `now`: buckets close, timers fire, due actions run.
+    pub async fn tick(&mut self, now: Timestamp) -> Result<Vec<Event>, RuntimeError> {
+        let d = self.engine.tick(now);
+        self.commit(now, d).await
+    }
+
+    async fn commit(&mut self, now: Timestamp, first: Decisions) -> Result<Vec<Event>, RuntimeError> {
+        let mut all = Vec::new();
+        let mut pending = Some(first);
+        while let Some(d) = pending.take() {
+            let writes = self.writes_for(now, &d);
+            self.store.apply(&writes).await?;
+            all.extend(d.events);
+            // Carry out whatever is due; feed outcomes back to the engine.
+            let mut next = Decisions::default();
+            while let Some(done) = self.executor.run_once(now).await? {
+                let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
+                self.store.apply(&writes).await?;
+                all.extend(done.events);
+                if let Some(intent) = &done.intent {
+                    next.extend(self.engine.action_done(now, intent, done.ok));
+                }
+            }
+            if !next.events.is_empty() || !next.actions.is_empty() || !next.drafts.is_empty() {
+                pending = Some(next);
+            }
+        }
+        Ok(all)
+    }
+
+    fn writes_for(&self, now: Timestamp, d: &Decisions) -> Vec<Write> {
+        let mut w = Vec::new();
+        for id in &d.incidents {
+            if let Some(inc) = self.engine.incident(id) {
+                w.push(Write::UpsertIncident(incident_row(inc)));
+            }
+        }
+        for (platform, mention, incident) in &d.attached {
+            w.push(Write::AttachMention { platform: platform.clone(), mention_id: mention.clone(), incident_id: incident.clone() });
+        }
+        for id in &d.drafts {
+            if let Some(draft) = self.engine.drafts().drafts.get(id) {
+                w.push(Write::SaveDraft(draft_snapshot(draft)));
+            }
+        }
+        for e in &d.events {
+            if e.kind != EventKind::SurgeEvaluated || self.persist_evaluations {
+                w.push(timeline_write(e));
+            }
+        }
+        for a in &d.actions {
+            let payload = serde_json::to_value(&a.intent).unwrap_or_default();
+            w.push(Write::Enqueue(NewOutbox {
+                idem_key: a.key.clone(),
+                incident_id: a.intent.incident().map(str::to_string),
+                kind: a.intent.kind().to_string(),
+                account: a.intent.account().map(str::to_string),
+                payload,
+                not_before: now,
+                created_at: now,
+            }));
+        }
+        w
+    }
+}
+
+fn timeline_write(e: &Event) -> Write {
+    Write::Timeline(NewTimeline {
+        incident_id: e.incident.clone(),
+        at: e.at,
+        kind: e.kind.as_str().to_string(),
+        actor: e.actor.clone(),
+        message: e.message.clone(),
+        detail: serde_json::Value::Object(e.detail.clone()),
+    })
+}
+
+fn incident_row(i: &Incident) -> IncidentRow {
+    let (status_text, approved_by) = match &i.status {
+        StatusPost::Posted { text, approved_by, .. } => (Some(text.clone()), Some(approved_by.clone())),
+        StatusPost::AwaitingApproval { text, .. } => (Some(text.clone()), None),
+        StatusPost::None => (None, None),
+    };
+    IncidentRow {
+        id: i.id.clone(),
+        playbook: i.playbook.clone(),
+        group_key: i.group_key.clone(),
+        state: i.state,
+        title: i.title.clone(),
+        trigger_kind: i.trigger_kind.to_string(),
+        opened_at: i.opened_at,
+        acknowledged_at: i.acknowledged_at,
+        mitigated_at: i.mitigated_at,
+        resolved_at: i.resolution.as_ref().map(|r| r.at),
+        status_text,
+        status_approved_by: approved_by,
+        detail: serde_json::to_value(i).unwrap_or_default(),
+    }
+}
+
+/// The store's view of an engine draft (the engine assigns draft ids).
+fn draft_snapshot(d: &Draft) -> crate::store::DraftSnapshot {
+    let (state, approved_by, approved_at, sent_at, discarded_reason) = match &d.state {
+        EngineDraftState::Pending => (crate::store::DraftState::Pending, None, None, None, None),
+        EngineDraftState::Approved { by, at } => (crate::store::DraftState::Approved, Some(by.clone()), Some(*at), None, None),
+        EngineDraftState::Sent { by, at } => (crate::store::DraftState::Sent, Some(by.clone()), Some(*at), Some(*at), None),
+        EngineDraftState::Discarded { reason, .. } => (crate::store::DraftState::Discarded, None, None, None, Some(reason.clone())),
+    };
+    crate::store::DraftSnapshot {
+        id: d.id as i64,
+        incident_id: d.incident.clone(),
+        platform: d.platform.clone(),
+        author_id: d.author_id.clone(),
+        author_handle: d.author_handle.clone(),
+        mention_id: d.mention_id.clone(),
+        mention_at: d.mention_at,
+        lang: Some(d.lang.clone()),
+        text: d.text.clone(),
+        private: d.private,
+        flags: d.flags.iter().map(|f| f.to_string()).collect(),
+        state,
+        assignee: d.assignee.clone(),
+        approved_by,
+        approved_at,
+        sent_at,
+        discarded_reason,
+        created_at: d.created_at,
+    }
+}

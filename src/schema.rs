@@ -1,0 +1,2 @@
+pub fn playbook_schema() -> serde_json::Value { todo!() }
+pub fn config_schema() -> serde_json::Value { todo!() }
