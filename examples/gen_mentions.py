@@ -79,11 +79,19 @@ for h, m in [(5, 40), (6, 15), (6, 50)]:
     mention(ts(h, m), "en", "acme down? oh no wait, it's my wifi")
 
 # The outage: 07:10-07:50 UTC (08:10 in Warsaw: support opens at 09:00).
+# Many different people, a few of whom write more than once.
 t = ts(7, 10)
+crowd = []
 while t < ts(7, 50):
     lang = rng.choice(["en", "en", "pl", "pl", "ru", "ja", "he"])
-    mention(t, lang, rng.choice(DOWN[lang]))
-    t += timedelta(seconds=rng.randint(1, 4))
+    if crowd and rng.random() < 0.15:
+        lang, who = rng.choice(crowd)
+    else:
+        name, handle = rng.choice(AUTHORS[lang])
+        who = (name, f"{handle}{len(crowd) + 1}")
+        crowd.append((lang, who))
+    mention(t, lang, rng.choice(DOWN[lang]), author=who)
+    t += timedelta(seconds=rng.randint(3, 9))
 # Particular people in the surge:
 mention(ts(7, 12, 30), "pl", "acme nie działa, a ja muszę zapłacić fakturę dziś", author=("Jan Kowalski", "jank"), account="acme-help")
 mention(ts(7, 13), "en", "Acme is down and I have 250k followers waiting for my review", author=("Famous Reviewer", "famous"), followers=250_000)
@@ -136,7 +144,7 @@ for i in range(6):
     mention(ts(22, 5 + 3 * i), lang, rng.choice(DOWN[lang]), account="acme-help")
 mention(ts(22, 25), "en", "still down!!", author=("Night Owl", "nightowl"), account="acme-help")
 mention(ts(22, 26), "en", "hello? still down", author=("Night Owl", "nightowl"), account="acme-help")
-action(ts(22, 6), "bo", "approve_status", incident="night-outage")
+action(ts(22, 4), "bo", "approve_status", incident="night-outage")
 
 def key(item):
     return item.get("created_at") or item["at"]

@@ -60,7 +60,7 @@ pub enum Command {
         /// Playbook directory or files (default: the config's playbooks directory).
         #[arg(long)]
         playbooks: Vec<PathBuf>,
-        /// Mentions and actions, NDJSON (default: examples/mentions.ndjson).
+        /// Mentions and actions, NDJSON (default: examples/mentions.ndjson, with examples/alerts.ndjson).
         #[arg(long)]
         mentions: Option<PathBuf>,
         /// Monitoring alerts, NDJSON (squall's form or Alertmanager webhook payloads).
@@ -127,25 +127,62 @@ pub enum ScheduleCommand {
 /// Failures that are not the user's input (I/O, store) as `anyhow` errors.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Validate { paths, config, format } => {
+        Command::Validate {
+            paths,
+            config,
+            format,
+        } => {
             let loaded = setup::load(config.as_deref(), &paths);
             Ok(report(&loaded, format))
         }
-        Command::Simulate { playbooks, mentions, alerts, config, json, explain, tail, empty_accounts } => {
+        Command::Simulate {
+            playbooks,
+            mentions,
+            alerts,
+            config,
+            json,
+            explain,
+            tail,
+            empty_accounts,
+        } => {
             let loaded = setup::load(config.as_deref(), &playbooks);
             if diagnostics::has_errors(&loaded.diagnostics) {
                 return Ok(report(&loaded, Format::Human));
             }
-            let Some(cfg) = loaded.config else { return Ok(report(&loaded, Format::Human)) };
+            let Some(cfg) = loaded.config else {
+                return Ok(report(&loaded, Format::Human));
+            };
+            // With no stream named, the tour: the example day and its alerts.
+            let alerts = match (&mentions, alerts) {
+                (None, None) => {
+                    Some(PathBuf::from("examples/alerts.ndjson")).filter(|p| p.is_file())
+                }
+                (_, a) => a,
+            };
             let mentions = mentions.unwrap_or_else(|| PathBuf::from("examples/mentions.ndjson"));
             let mut inputs = crate::simulate::read_stream(&mentions)?;
             if let Some(a) = alerts {
                 inputs.extend(crate::simulate::read_alerts(&a)?);
             }
-            let opts = crate::simulate::Options { json, explain, tail, pre_pinned: !empty_accounts, progress: true };
+            let opts = crate::simulate::Options {
+                json,
+                explain,
+                tail,
+                pre_pinned: !empty_accounts,
+                progress: true,
+            };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            crate::simulate::run(Arc::new(cfg), loaded.playbooks, Arc::new(loaded.templates), inputs, &opts, &mut out).await.context("simulation failed")?;
+            crate::simulate::run(
+                Arc::new(cfg),
+                loaded.playbooks,
+                Arc::new(loaded.templates),
+                inputs,
+                &opts,
+                &mut out,
+            )
+            .await
+            .context("simulation failed")?;
             Ok(0)
         }
         Command::Schema { kind } => {
@@ -167,18 +204,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 fn schedule(command: ScheduleCommand, config: Option<PathBuf>) -> anyhow::Result<i32> {
     let (cfg, diags) = setup::load_config(config.as_deref());
     if diagnostics::has_errors(&diags) || cfg.is_none() {
-        eprint!("{}", diagnostics::render_human(&diags, &|p| std::fs::read_to_string(p).ok()));
+        eprint!(
+            "{}",
+            diagnostics::render_human(&diags, &|p| std::fs::read_to_string(p).ok())
+        );
         return Ok(1);
     }
     let Some(cfg) = cfg else { return Ok(1) };
     let now = chrono::Utc::now();
     let find = |name: &str| {
-        cfg.schedules.get(name).ok_or_else(|| anyhow::anyhow!("no schedule named `{name}`; configured: {}", cfg.schedules.keys().cloned().collect::<Vec<_>>().join(", ")))
+        cfg.schedules.get(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no schedule named `{name}`; configured: {}",
+                cfg.schedules.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
     };
     match command {
         ScheduleCommand::List => {
             for (name, s) in &cfg.schedules {
-                println!("{name:<20} {}  [{}]", s.describe(), if s.is_open(now) { "open now" } else { "closed now" });
+                println!(
+                    "{name:<20} {}  [{}]",
+                    s.describe(),
+                    if s.is_open(now) {
+                        "open now"
+                    } else {
+                        "closed now"
+                    }
+                );
             }
         }
         ScheduleCommand::Show { name, from, days } => {
@@ -190,14 +243,31 @@ fn schedule(command: ScheduleCommand, config: Option<PathBuf>) -> anyhow::Result
             for iv in s.intervals(start, end) {
                 let a = iv.start.with_timezone(&tz);
                 let b = iv.end.with_timezone(&tz);
-                println!("{}  {} – {}", if iv.open { "open  " } else { "closed" }, a.format("%a %Y-%m-%d %H:%M %Z"), b.format("%a %Y-%m-%d %H:%M %Z"));
+                println!(
+                    "{}  {} – {}",
+                    if iv.open { "open  " } else { "closed" },
+                    a.format("%a %Y-%m-%d %H:%M %Z"),
+                    b.format("%a %Y-%m-%d %H:%M %Z")
+                );
             }
         }
         ScheduleCommand::Next { name } => {
             let s = find(&name)?;
             match s.next_open(now) {
-                Some(t) if t <= now => println!("open now (closes {})", s.next_close(now).map(|c| c.with_timezone(&s.timezone).format("%a %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_else(|| "never".into())),
-                Some(t) => println!("opens {} ({})", t.with_timezone(&s.timezone).format("%a %Y-%m-%d %H:%M %Z"), s.describe_next_open(now, "en").unwrap_or_default()),
+                Some(t) if t <= now => println!(
+                    "open now (closes {})",
+                    s.next_close(now)
+                        .map(|c| c
+                            .with_timezone(&s.timezone)
+                            .format("%a %Y-%m-%d %H:%M %Z")
+                            .to_string())
+                        .unwrap_or_else(|| "never".into())
+                ),
+                Some(t) => println!(
+                    "opens {} ({})",
+                    t.with_timezone(&s.timezone).format("%a %Y-%m-%d %H:%M %Z"),
+                    s.describe_next_open(now, "en").unwrap_or_default()
+                ),
                 None => println!("never opens"),
             }
         }
@@ -212,9 +282,21 @@ fn report(loaded: &Loaded, format: Format) -> i32 {
         Format::Json => println!("{}", diagnostics::render_json(diags)),
         Format::Human => {
             if diags.is_empty() {
-                println!("ok: {} playbooks, {} templates, config {} — no problems found.", loaded.playbooks.len(), loaded.templates.names().len(), loaded.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into()));
+                println!(
+                    "ok: {} playbooks, {} templates, config {} — no problems found.",
+                    loaded.playbooks.len(),
+                    loaded.templates.names().len(),
+                    loaded
+                        .config_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "(defaults)".into())
+                );
             } else {
-                eprint!("{}", diagnostics::render_human(diags, &|p| std::fs::read_to_string(p).ok()));
+                eprint!(
+                    "{}",
+                    diagnostics::render_human(diags, &|p| std::fs::read_to_string(p).ok())
+                );
             }
         }
     }
@@ -227,7 +309,10 @@ fn local_midnight(tz: chrono_tz::Tz, date: chrono::NaiveDate) -> chrono::DateTim
     use chrono::TimeZone;
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     (0..180)
-        .find_map(|m| tz.from_local_datetime(&(naive + chrono::Duration::minutes(m))).earliest())
+        .find_map(|m| {
+            tz.from_local_datetime(&(naive + chrono::Duration::minutes(m)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&naive))
 }

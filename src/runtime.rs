@@ -32,15 +32,26 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(engine: Engine, store: Store, executor: Executor) -> Self {
-        Self { engine, store, executor, persist_evaluations: false }
+        Self {
+            engine,
+            store,
+            executor,
+            persist_evaluations: false,
+        }
     }
 
     /// Handles one input at `now`; returns every timeline event it caused,
     /// including those of the actions it carried out.
-    pub async fn submit(&mut self, now: Timestamp, input: Input) -> Result<Vec<Event>, RuntimeError> {
+    pub async fn submit(
+        &mut self,
+        now: Timestamp,
+        input: Input,
+    ) -> Result<Vec<Event>, RuntimeError> {
         if let Input::Mention(m) = &input {
             // Durable before anything is decided about it.
-            self.store.insert_mentions(std::slice::from_ref(m.as_ref()), now).await?;
+            self.store
+                .insert_mentions(std::slice::from_ref(m.as_ref()), now)
+                .await?;
         }
         let d = self.engine.handle(now, input);
         self.commit(now, d).await
@@ -52,7 +63,11 @@ impl Runtime {
         self.commit(now, d).await
     }
 
-    async fn commit(&mut self, now: Timestamp, first: Decisions) -> Result<Vec<Event>, RuntimeError> {
+    async fn commit(
+        &mut self,
+        now: Timestamp,
+        first: Decisions,
+    ) -> Result<Vec<Event>, RuntimeError> {
         let mut all = Vec::new();
         let mut pending = Some(first);
         while let Some(d) = pending.take() {
@@ -84,7 +99,11 @@ impl Runtime {
             }
         }
         for (platform, mention, incident) in &d.attached {
-            w.push(Write::AttachMention { platform: platform.clone(), mention_id: mention.clone(), incident_id: incident.clone() });
+            w.push(Write::AttachMention {
+                platform: platform.clone(),
+                mention_id: mention.clone(),
+                incident_id: incident.clone(),
+            });
         }
         for id in &d.drafts {
             if let Some(draft) = self.engine.drafts().drafts.get(id) {
@@ -125,7 +144,9 @@ fn timeline_write(e: &Event) -> Write {
 
 fn incident_row(i: &Incident) -> IncidentRow {
     let (status_text, approved_by) = match &i.status {
-        StatusPost::Posted { text, approved_by, .. } => (Some(text.clone()), Some(approved_by.clone())),
+        StatusPost::Posted {
+            text, approved_by, ..
+        } => (Some(text.clone()), Some(approved_by.clone())),
         StatusPost::AwaitingApproval { text, .. } => (Some(text.clone()), None),
         StatusPost::None => (None, None),
     };
@@ -150,9 +171,27 @@ fn incident_row(i: &Incident) -> IncidentRow {
 fn draft_snapshot(d: &Draft) -> crate::store::DraftSnapshot {
     let (state, approved_by, approved_at, sent_at, discarded_reason) = match &d.state {
         EngineDraftState::Pending => (crate::store::DraftState::Pending, None, None, None, None),
-        EngineDraftState::Approved { by, at } => (crate::store::DraftState::Approved, Some(by.clone()), Some(*at), None, None),
-        EngineDraftState::Sent { by, at } => (crate::store::DraftState::Sent, Some(by.clone()), Some(*at), Some(*at), None),
-        EngineDraftState::Discarded { reason, .. } => (crate::store::DraftState::Discarded, None, None, None, Some(reason.clone())),
+        EngineDraftState::Approved { by, at } => (
+            crate::store::DraftState::Approved,
+            Some(by.clone()),
+            Some(*at),
+            None,
+            None,
+        ),
+        EngineDraftState::Sent { by, at } => (
+            crate::store::DraftState::Sent,
+            Some(by.clone()),
+            Some(*at),
+            Some(*at),
+            None,
+        ),
+        EngineDraftState::Discarded { reason, .. } => (
+            crate::store::DraftState::Discarded,
+            None,
+            None,
+            None,
+            Some(reason.clone()),
+        ),
     };
     crate::store::DraftSnapshot {
         id: d.id as i64,

@@ -19,7 +19,10 @@ pub struct Loaded {
 /// The config file to use when none is named: `./squall.yaml`, else the
 /// example one, else none (built-in defaults).
 pub fn default_config_path() -> Option<PathBuf> {
-    ["squall.yaml", "examples/squall.yaml"].iter().map(PathBuf::from).find(|p| p.is_file())
+    ["squall.yaml", "examples/squall.yaml"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 pub fn load_config(path: Option<&Path>) -> (Option<Config>, Vec<Diagnostic>) {
@@ -30,20 +33,54 @@ pub fn load_config(path: Option<&Path>) -> (Option<Config>, Vec<Diagnostic>) {
 /// Loads config, templates and playbooks. `playbooks` empty means the
 /// config's playbooks directory.
 pub fn load(config_path: Option<&Path>, playbooks: &[PathBuf]) -> Loaded {
-    let config_file = config_path.map(Path::to_path_buf).or_else(default_config_path);
-    let (config, mut diagnostics) = crate::config::load(config_file.as_deref(), &crate::config::process_env);
+    let config_file = config_path
+        .map(Path::to_path_buf)
+        .or_else(default_config_path);
+    let (config, mut diagnostics) =
+        crate::config::load(config_file.as_deref(), &crate::config::process_env);
     let Some(cfg) = config else {
-        return Loaded { config: None, config_file, templates: TemplateSet::default(), playbooks: Vec::new(), diagnostics };
+        return Loaded {
+            config: None,
+            config_file,
+            templates: TemplateSet::default(),
+            playbooks: Vec::new(),
+            diagnostics,
+        };
     };
     let (templates, problems) = TemplateSet::load_dir(&cfg.templates_dir, &cfg.default_language);
     diagnostics.extend(problems.into_iter().map(template_diagnostic));
-    let paths: Vec<PathBuf> = if playbooks.is_empty() { vec![cfg.playbooks_dir.clone()] } else { playbooks.to_vec() };
+    if let Some(file) = &config_file {
+        if let Ok(src) = std::fs::read_to_string(file) {
+            diagnostics.extend(crate::config::check_templates(&cfg, &src, file, &templates));
+        }
+    }
+    let paths: Vec<PathBuf> = if playbooks.is_empty() {
+        vec![cfg.playbooks_dir.clone()]
+    } else {
+        playbooks.to_vec()
+    };
     let (pbs, pdiags) = crate::playbook::load_dir(&paths, &cfg, &templates);
     diagnostics.extend(pdiags);
-    Loaded { config: Some(cfg), config_file, templates, playbooks: pbs, diagnostics }
+    Loaded {
+        config: Some(cfg),
+        config_file,
+        templates,
+        playbooks: pbs,
+        diagnostics,
+    }
 }
 
 /// A template problem as a diagnostic.
 pub fn template_diagnostic(p: TemplateProblem) -> Diagnostic {
-    Diagnostic { severity: Severity::Error, code: "template::invalid", file: p.file, line: p.line, column: p.column, offset: 0, len: 0, message: p.message, hint: p.hint }
+    Diagnostic {
+        severity: Severity::Error,
+        code: "template::invalid",
+        file: p.file,
+        line: p.line,
+        column: p.column,
+        offset: 0,
+        len: 0,
+        message: p.message,
+        hint: p.hint,
+    }
 }

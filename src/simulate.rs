@@ -35,9 +35,16 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
     #[error("cannot read {file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {message}")]
-    Line { file: String, line: usize, message: String },
+    Line {
+        file: String,
+        line: usize,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,22 +79,40 @@ struct TimedCommand {
 /// The first unreadable line, with its number and what is wrong.
 pub fn read_stream(path: &Path) -> Result<Vec<Timed>, StreamError> {
     let file = path.display().to_string();
-    let f = std::fs::File::open(path).map_err(|source| StreamError::Io { file: file.clone(), source })?;
+    let f = std::fs::File::open(path).map_err(|source| StreamError::Io {
+        file: file.clone(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|source| StreamError::Io { file: file.clone(), source })?;
+        let line = line.map_err(|source| StreamError::Io {
+            file: file.clone(),
+            source,
+        })?;
         let n = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let err = |message: String| StreamError::Line { file: file.clone(), line: n, message };
-        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
+        let err = |message: String| StreamError::Line {
+            file: file.clone(),
+            line: n,
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
         if value.get("action").is_some() {
-            let c: TimedCommand = serde_json::from_value(value).map_err(|e| err(format!("not a valid action: {e}")))?;
-            out.push(Timed { at: c.at, input: Input::Command(c.command) });
+            let c: TimedCommand = serde_json::from_value(value)
+                .map_err(|e| err(format!("not a valid action: {e}")))?;
+            out.push(Timed {
+                at: c.at,
+                input: Input::Command(c.command),
+            });
         } else {
             let m = crate::mention::parse_ndjson_line(&line).map_err(|e| err(e.to_string()))?;
-            out.push(Timed { at: m.created_at, input: Input::Mention(Box::new(m)) });
+            out.push(Timed {
+                at: m.created_at,
+                input: Input::Mention(Box::new(m)),
+            });
         }
     }
     Ok(out)
@@ -129,31 +154,55 @@ struct TimedAlert {
 /// The first unreadable line.
 pub fn read_alerts(path: &Path) -> Result<Vec<Timed>, StreamError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| StreamError::Io { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| StreamError::Io {
+        file: file.clone(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let err = |message: String| StreamError::Line { file: file.clone(), line: i + 1, message };
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| err(format!("not JSON: {e}")))?;
+        let err = |message: String| StreamError::Line {
+            file: file.clone(),
+            line: i + 1,
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| err(format!("not JSON: {e}")))?;
         if value.get("alerts").is_some() {
-            let p: AmPayload = serde_json::from_value(value).map_err(|e| err(format!("not an Alertmanager webhook payload: {e}")))?;
+            let p: AmPayload = serde_json::from_value(value)
+                .map_err(|e| err(format!("not an Alertmanager webhook payload: {e}")))?;
             for a in p.alerts {
                 let at = p.at.unwrap_or(match a.status {
                     AlertStatus::Firing => a.starts_at,
                     AlertStatus::Resolved => a.ends_at.unwrap_or(a.starts_at),
                 });
-                let alert = Alert { source: AlertSource::Alertmanager, status: a.status, labels: a.labels, annotations: a.annotations, fingerprint: a.fingerprint, starts_at: a.starts_at, ends_at: a.ends_at };
-                out.push(Timed { at, input: Input::Alert(alert) });
+                let alert = Alert {
+                    source: AlertSource::Alertmanager,
+                    status: a.status,
+                    labels: a.labels,
+                    annotations: a.annotations,
+                    fingerprint: a.fingerprint,
+                    starts_at: a.starts_at,
+                    ends_at: a.ends_at,
+                };
+                out.push(Timed {
+                    at,
+                    input: Input::Alert(alert),
+                });
             }
         } else {
-            let t: TimedAlert = serde_json::from_value(value).map_err(|e| err(format!("not an alert: {e}")))?;
+            let t: TimedAlert =
+                serde_json::from_value(value).map_err(|e| err(format!("not an alert: {e}")))?;
             let at = t.at.unwrap_or(match t.alert.status {
                 AlertStatus::Firing => t.alert.starts_at,
                 AlertStatus::Resolved => t.alert.ends_at.unwrap_or(t.alert.starts_at),
             });
-            out.push(Timed { at, input: Input::Alert(t.alert) });
+            out.push(Timed {
+                at,
+                input: Input::Alert(t.alert),
+            });
         }
     }
     Ok(out)
@@ -189,10 +238,21 @@ pub struct Summary {
 ///
 /// # Errors
 /// Store or output failures; bad input lines are reported before replay.
-pub async fn run(config: Arc<Config>, playbooks: Vec<Playbook>, templates: Arc<TemplateSet>, mut inputs: Vec<Timed>, opts: &Options, out: &mut dyn Write) -> Result<Summary, SimError> {
+pub async fn run(
+    config: Arc<Config>,
+    playbooks: Vec<Playbook>,
+    templates: Arc<TemplateSet>,
+    mut inputs: Vec<Timed>,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<Summary, SimError> {
     inputs.sort_by_key(|t| t.at); // stable: equal times keep file order
-    let start = inputs.first().map(|t| t.at).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH);
-    let end = inputs.last().map(|t| t.at).unwrap_or(start) + chrono::Duration::from_std(opts.tail).unwrap_or_default();
+    let start = inputs
+        .first()
+        .map(|t| t.at)
+        .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH);
+    let end = inputs.last().map(|t| t.at).unwrap_or(start)
+        + chrono::Duration::from_std(opts.tail).unwrap_or_default();
     let store = Store::open("sqlite::memory:").await?;
     let world = SimWorld::default();
     let adapters = sim_adapters(&config, &world, opts.pre_pinned);
@@ -201,7 +261,13 @@ pub async fn run(config: Arc<Config>, playbooks: Vec<Playbook>, templates: Arc<T
     let executor = Executor::new(store.clone(), adapters, config.clone(), "sim");
     let mut rt = Runtime::new(engine, store, executor);
     let bar = progress_bar(opts.progress, inputs.len());
-    let mut summary = Summary { mentions: inputs.iter().filter(|t| matches!(t.input, Input::Mention(_))).count(), ..Default::default() };
+    let mut summary = Summary {
+        mentions: inputs
+            .iter()
+            .filter(|t| matches!(t.input, Input::Mention(_)))
+            .count(),
+        ..Default::default()
+    };
     for t in inputs {
         while let Some(d) = rt.engine.next_deadline().filter(|d| *d <= t.at) {
             let evs = rt.tick(d).await?;
@@ -226,14 +292,21 @@ pub async fn run(config: Arc<Config>, playbooks: Vec<Playbook>, templates: Arc<T
             DraftState::Discarded { at, .. } => *at,
             _ => end,
         };
-        summary.longest_wait_secs = summary.longest_wait_secs.max((until - d.mention_at).num_seconds());
+        summary.longest_wait_secs = summary
+            .longest_wait_secs
+            .max((until - d.mention_at).num_seconds());
     }
     summary.drafts = rt.engine.drafts().drafts.len();
     write_summary(&summary, end, opts, out)?;
     Ok(summary)
 }
 
-fn emit(events: &[Event], opts: &Options, out: &mut dyn Write, s: &mut Summary) -> Result<(), std::io::Error> {
+fn emit(
+    events: &[Event],
+    opts: &Options,
+    out: &mut dyn Write,
+    s: &mut Summary,
+) -> Result<(), std::io::Error> {
     for e in events {
         match e.kind {
             EventKind::IncidentOpened => s.incidents_opened += 1,
@@ -247,13 +320,25 @@ fn emit(events: &[Event], opts: &Options, out: &mut dyn Write, s: &mut Summary) 
             serde_json::to_writer(&mut *out, e)?;
             writeln!(out)?;
         } else {
-            writeln!(out, "{}  {:<26} {:<28} {}", e.at.format("%Y-%m-%d %H:%M:%S"), e.kind.as_str(), e.incident.as_deref().unwrap_or("-"), e.message)?;
+            writeln!(
+                out,
+                "{}  {:<26} {:<28} {}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.kind.as_str(),
+                e.incident.as_deref().unwrap_or("-"),
+                e.message
+            )?;
         }
     }
     Ok(())
 }
 
-fn write_summary(s: &Summary, end: Timestamp, opts: &Options, out: &mut dyn Write) -> Result<(), std::io::Error> {
+fn write_summary(
+    s: &Summary,
+    end: Timestamp,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<(), std::io::Error> {
     if opts.json {
         let mut v = serde_json::to_value(s).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
@@ -274,9 +359,9 @@ fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let b = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} inputs {eta}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} inputs {eta}")
+    {
         b.set_style(style);
     }
     Some(b)
 }
-

@@ -424,14 +424,15 @@ fn a_long_gap_neither_panics_nor_fires_nor_takes_long() {
             .chain(&during)
             .all(|e| e.decision != Decision::Surge));
 
-        // The first ordinary mentions afterwards are a new warm-up, not a surge.
+        // The first few mentions afterwards are judged against the quiet
+        // baseline: three mentions are not a surge.
         for s in 0..3 {
             assert!(detector.observe(resume + TimeDelta::seconds(10 * s)));
         }
         let after = detector.advance(resume + TimeDelta::minutes(2));
         assert_eq!(
             after.iter().map(|e| e.decision).collect::<Vec<_>>(),
-            vec![Decision::Warmup; 2]
+            vec![Decision::Quiet; 2]
         );
     }
 }
@@ -544,4 +545,31 @@ fn the_same_input_gives_the_same_evaluations_however_time_is_advanced() {
     let in_steps_of_seven = run_with(&mut medium(), &counts, 7);
     assert_eq!(once, again);
     assert_eq!(once, in_steps_of_seven);
+}
+
+#[test]
+fn after_a_quiet_night_the_first_busy_window_of_complaints_is_a_surge_not_a_new_normal() {
+    // A trigger on complaint phrases: a few stray matches, then hours of
+    // nothing, then the outage.
+    let mut detector = medium();
+    let before = run(&mut detector, &stream(120, 5, |_| 0.1));
+    assert!(before.iter().all(|e| e.decision != Decision::Surge));
+    let morning = minute(120) + TimeDelta::hours(10);
+    let mut decisions = Vec::new();
+    for m in 0..8 {
+        for s in 0..20 {
+            assert!(detector.observe(morning + TimeDelta::minutes(m) + TimeDelta::seconds(3 * s)));
+        }
+        decisions.extend(
+            detector
+                .advance(morning + TimeDelta::minutes(m + 1))
+                .into_iter()
+                .map(|e| e.decision),
+        );
+    }
+    assert_eq!(
+        decisions.iter().filter(|d| **d == Decision::Surge).count(),
+        1,
+        "{decisions:?}"
+    );
 }

@@ -57,8 +57,19 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(store: Store, adapters: Adapters, config: Arc<Config>, worker: impl Into<String>) -> Self {
-        Self { store, adapters, config, worker: worker.into(), lease: Duration::from_secs(60) }
+    pub fn new(
+        store: Store,
+        adapters: Adapters,
+        config: Arc<Config>,
+        worker: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            adapters,
+            config,
+            worker: worker.into(),
+            lease: Duration::from_secs(60),
+        }
     }
 
     /// Claims and runs the next due intent. `Ok(None)` when there is none.
@@ -66,21 +77,48 @@ impl Executor {
     /// # Errors
     /// Only store failures; platform failures become retries or `ok: false`.
     pub async fn run_once(&self, now: Timestamp) -> Result<Option<Done>, ExecError> {
-        let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else { return Ok(None) };
+        let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else {
+            return Ok(None);
+        };
         let intent: Result<ActionIntent, _> = serde_json::from_value(row.payload.clone());
         let intent = match intent {
             Ok(i) => i,
             Err(e) => {
-                self.store.fail(row.id, &self.worker, &format!("unreadable payload: {e}"), now).await?;
-                let ev = Event::new(now, EventKind::ActionFailed, "outbox", format!("Action {} could not be read and was dropped from the queue: {e}.", row.idem_key));
-                return Ok(Some(Done { intent: None, ok: false, events: vec![ev] }));
+                self.store
+                    .fail(
+                        row.id,
+                        &self.worker,
+                        &format!("unreadable payload: {e}"),
+                        now,
+                    )
+                    .await?;
+                let ev = Event::new(
+                    now,
+                    EventKind::ActionFailed,
+                    "outbox",
+                    format!(
+                        "Action {} could not be read and was dropped from the queue: {e}.",
+                        row.idem_key
+                    ),
+                );
+                return Ok(Some(Done {
+                    intent: None,
+                    ok: false,
+                    events: vec![ev],
+                }));
             }
         };
         let mut events = Vec::new();
         match self.perform(&intent, &row, now, &mut events).await {
             Ok(()) => {
-                self.store.complete(row.id, &self.worker, &serde_json::json!({"ok": true}), now).await?;
-                Ok(Some(Done { intent: Some(intent), ok: true, events }))
+                self.store
+                    .complete(row.id, &self.worker, &serde_json::json!({"ok": true}), now)
+                    .await?;
+                Ok(Some(Done {
+                    intent: Some(intent),
+                    ok: true,
+                    events,
+                }))
             }
             Err(e) => {
                 let retryable = match &e {
@@ -97,52 +135,167 @@ impl Executor {
                 };
                 if retryable && row.attempts < MAX_ATTEMPTS {
                     let wait = match &e {
-                        StepError::Adapter(AdapterError::RateLimited { retry_after_secs }) => *retry_after_secs,
+                        StepError::Adapter(AdapterError::RateLimited { retry_after_secs }) => {
+                            *retry_after_secs
+                        }
                         _ => 2u64.saturating_pow(row.attempts as u32).min(300),
                     };
                     let at = now + chrono::Duration::seconds(wait as i64);
-                    self.store.retry_later(row.id, &self.worker, &e.to_string(), at, now).await?;
-                    ev(EventKind::ActionRetry, format!("{} on {} failed ({e}); retrying at {}.", intent.kind(), intent.account().unwrap_or("-"), at.to_rfc3339()));
-                    Ok(Some(Done { intent: Some(intent), ok: false, events }))
+                    self.store
+                        .retry_later(row.id, &self.worker, &e.to_string(), at, now)
+                        .await?;
+                    ev(
+                        EventKind::ActionRetry,
+                        format!(
+                            "{} on {} failed ({e}); retrying at {}.",
+                            intent.kind(),
+                            intent.account().unwrap_or("-"),
+                            at.to_rfc3339()
+                        ),
+                    );
+                    Ok(Some(Done {
+                        intent: Some(intent),
+                        ok: false,
+                        events,
+                    }))
                 } else {
-                    self.store.fail(row.id, &self.worker, &e.to_string(), now).await?;
-                    ev(EventKind::ActionFailed, format!("{} on {} failed for good: {e}.", intent.kind(), intent.account().unwrap_or("-")));
-                    Ok(Some(Done { intent: Some(intent), ok: false, events }))
+                    self.store
+                        .fail(row.id, &self.worker, &e.to_string(), now)
+                        .await?;
+                    ev(
+                        EventKind::ActionFailed,
+                        format!(
+                            "{} on {} failed for good: {e}.",
+                            intent.kind(),
+                            intent.account().unwrap_or("-")
+                        ),
+                    );
+                    Ok(Some(Done {
+                        intent: Some(intent),
+                        ok: false,
+                        events,
+                    }))
                 }
             }
         }
     }
 
     fn platform(&self, account: &str) -> Result<&Arc<dyn Platform>, StepError> {
-        self.adapters.platforms.get(account).ok_or_else(|| StepError::NoAccount(account.to_string()))
+        self.adapters
+            .platforms
+            .get(account)
+            .ok_or_else(|| StepError::NoAccount(account.to_string()))
     }
 
-    async fn perform(&self, intent: &ActionIntent, row: &OutboxRow, now: Timestamp, events: &mut Vec<Event>) -> Result<(), StepError> {
+    async fn perform(
+        &self,
+        intent: &ActionIntent,
+        row: &OutboxRow,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StepError> {
         let key = &row.idem_key;
         match intent {
-            ActionIntent::PostStatus { incident, account, text, pin } => self.post_status(incident, account, text, *pin, key, now, events).await,
-            ActionIntent::EditStatus { incident, account, text } => {
+            ActionIntent::PostStatus {
+                incident,
+                account,
+                text,
+                pin,
+            } => {
+                self.post_status(incident, account, text, *pin, key, now, events)
+                    .await
+            }
+            ActionIntent::EditStatus {
+                incident,
+                account,
+                text,
+            } => {
                 let p = self.platform(account)?;
-                let ours = self.store.active_pin(account, PinPurpose::Status).await?.filter(|r| r.incident_id.as_deref() == Some(incident));
+                let ours = self
+                    .store
+                    .active_pin(account, PinPurpose::Status)
+                    .await?
+                    .filter(|r| r.incident_id.as_deref() == Some(incident));
                 match ours {
                     Some(pin) if p.capabilities().can_edit => {
-                        p.edit(&PostRef { id: pin.post_id.clone(), url: pin.post_url.clone() }, text).await?;
-                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status post on {account} edited.")).incident(incident).with("account", account).with("post", &pin.post_id));
+                        p.edit(
+                            &PostRef {
+                                id: pin.post_id.clone(),
+                                url: pin.post_url.clone(),
+                            },
+                            text,
+                        )
+                        .await?;
+                        events.push(
+                            Event::new(
+                                now,
+                                EventKind::StatusUpdated,
+                                "outbox",
+                                format!("Status post on {account} edited."),
+                            )
+                            .incident(incident)
+                            .with("account", account)
+                            .with("post", &pin.post_id),
+                        );
                     }
-                    _ => {
+                    Some(pin) => {
+                        // No editing (Bluesky): the update is a new post, pinned
+                        // in place of the old one so the pin tells the truth.
+                        let new = p.post(text, key).await?;
+                        if new.id != pin.post_id {
+                            self.store
+                                .apply(&[Write::RepointPin {
+                                    pin_id: pin.id,
+                                    post_id: new.id.clone(),
+                                    post_url: new.url.clone(),
+                                }])
+                                .await?;
+                            p.unpin(&PostRef {
+                                id: pin.post_id.clone(),
+                                url: pin.post_url.clone(),
+                            })
+                            .await?;
+                        }
+                        p.pin(&new).await?;
+                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")).incident(incident).with("account", account).with("post", &new.id));
+                    }
+                    None => {
                         let post = p.post(text, key).await?;
-                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (the platform cannot edit, or nothing is pinned there).")).incident(incident).with("account", account).with("post", &post.id));
+                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (nothing of this incident is pinned there).")).incident(incident).with("account", account).with("post", &post.id));
                     }
                 }
                 Ok(())
             }
-            ActionIntent::RestorePins { incident, account } => self.restore(incident, account, now, events).await,
-            ActionIntent::PostFinal { incident, account, text } => {
+            ActionIntent::RestorePins { incident, account } => {
+                self.restore(incident, account, now, events).await
+            }
+            ActionIntent::PostFinal {
+                incident,
+                account,
+                text,
+            } => {
                 let post = self.platform(account)?.post(text, key).await?;
-                events.push(Event::new(now, EventKind::FinalPosted, "outbox", format!("Resolution posted on {account}.")).incident(incident).with("account", account).with("post", &post.id));
+                events.push(
+                    Event::new(
+                        now,
+                        EventKind::FinalPosted,
+                        "outbox",
+                        format!("Resolution posted on {account}."),
+                    )
+                    .incident(incident)
+                    .with("account", account)
+                    .with("post", &post.id),
+                );
                 Ok(())
             }
-            ActionIntent::SendReply { account, in_reply_to, author_id, text, private, .. } => {
+            ActionIntent::SendReply {
+                account,
+                in_reply_to,
+                author_id,
+                text,
+                private,
+                ..
+            } => {
                 // The engine already put the decision on the timeline; the
                 // outcome reaches it through `Engine::action_done`.
                 let p = self.platform(account)?;
@@ -153,19 +306,57 @@ impl Executor {
                 }
                 Ok(())
             }
-            ActionIntent::Notify { incident, staff, channel, subject, text } => {
-                let Some(person) = self.config.staff.get(staff) else { return Err(StepError::Corrupt(format!("no staff {staff}"))) };
-                self.adapters.notifier.send(person, *channel, subject, text, key).await?;
-                let mut ev = Event::new(now, EventKind::Notified, "outbox", format!("{} notified by {}: {subject}", person.name, match channel { crate::playbook::Channel::Email => "email", crate::playbook::Channel::Chat => "chat" })).with("staff", staff);
+            ActionIntent::Notify {
+                incident,
+                staff,
+                channel,
+                subject,
+                text,
+            } => {
+                let Some(person) = self.config.staff.get(staff) else {
+                    return Err(StepError::Corrupt(format!("no staff {staff}")));
+                };
+                self.adapters
+                    .notifier
+                    .send(person, *channel, subject, text, key)
+                    .await?;
+                let mut ev = Event::new(
+                    now,
+                    EventKind::Notified,
+                    "outbox",
+                    format!(
+                        "{} notified by {}: {subject}",
+                        person.name,
+                        match channel {
+                            crate::playbook::Channel::Email => "email",
+                            crate::playbook::Channel::Chat => "chat",
+                        }
+                    ),
+                )
+                .with("staff", staff);
                 if let Some(i) = incident {
                     ev = ev.incident(i);
                 }
                 events.push(ev);
                 Ok(())
             }
-            ActionIntent::Webhook { incident, url, body, secret_env } => {
-                self.adapters.webhooks.post(url, body, secret_env.as_deref(), key).await?;
-                let mut ev = Event::new(now, EventKind::WebhookSent, "outbox", format!("Webhook {url} called.")).with("url", url);
+            ActionIntent::Webhook {
+                incident,
+                url,
+                body,
+                secret_env,
+            } => {
+                self.adapters
+                    .webhooks
+                    .post(url, body, secret_env.as_deref(), key)
+                    .await?;
+                let mut ev = Event::new(
+                    now,
+                    EventKind::WebhookSent,
+                    "outbox",
+                    format!("Webhook {url} called."),
+                )
+                .with("url", url);
                 if let Some(i) = incident {
                     ev = ev.incident(i);
                 }
@@ -176,58 +367,178 @@ impl Executor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn post_status(&self, incident: &str, account: &str, text: &str, pin: bool, key: &str, now: Timestamp, events: &mut Vec<Event>) -> Result<(), StepError> {
+    async fn post_status(
+        &self,
+        incident: &str,
+        account: &str,
+        text: &str,
+        pin: bool,
+        key: &str,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StepError> {
         let p = self.platform(account)?;
         let caps = p.capabilities();
         let existing = self.store.active_pin(account, PinPurpose::Status).await?;
         let (post, displaced) = match existing {
             // Resuming after a crash: the pin row is the plan; finish it.
-            Some(row) if row.incident_id.as_deref() == Some(incident) => (PostRef { id: row.post_id.clone(), url: row.post_url.clone() }, row.displaced.clone()),
+            Some(row) if row.incident_id.as_deref() == Some(incident) => (
+                PostRef {
+                    id: row.post_id.clone(),
+                    url: row.post_url.clone(),
+                },
+                row.displaced.clone(),
+            ),
             Some(row) => {
                 let post = p.post(text, key).await?;
-                events.push(Event::new(now, EventKind::StatusPosted, "outbox", format!("Status posted on {account}.")).incident(incident).with("account", account).with("post", &post.id));
+                events.push(
+                    Event::new(
+                        now,
+                        EventKind::StatusPosted,
+                        "outbox",
+                        format!("Status posted on {account}."),
+                    )
+                    .incident(incident)
+                    .with("account", account)
+                    .with("post", &post.id),
+                );
                 events.push(Event::new(now, EventKind::PinSkipped, "outbox", format!("Not pinned on {account}: it already shows the status of incident {}; squall never holds two pins on one account.", row.incident_id.clone().unwrap_or_default())).incident(incident).with("account", account));
                 return Ok(());
             }
             None => {
                 let post = p.post(text, key).await?;
-                events.push(Event::new(now, EventKind::StatusPosted, "outbox", format!("Status posted on {account}.")).incident(incident).with("account", account).with("post", &post.id));
+                events.push(
+                    Event::new(
+                        now,
+                        EventKind::StatusPosted,
+                        "outbox",
+                        format!("Status posted on {account}."),
+                    )
+                    .incident(incident)
+                    .with("account", account)
+                    .with("post", &post.id),
+                );
                 if !pin || !caps.can_pin() {
-                    events.push(Event::new(now, EventKind::PinSkipped, "outbox", format!("Not pinned on {account}: the platform has no pinning.")).incident(incident).with("account", account));
+                    events.push(
+                        Event::new(
+                            now,
+                            EventKind::PinSkipped,
+                            "outbox",
+                            format!("Not pinned on {account}: the platform has no pinning."),
+                        )
+                        .incident(incident)
+                        .with("account", account),
+                    );
                     return Ok(());
                 }
                 let current = p.pinned().await?;
-                let others: Vec<PostRef> = current.into_iter().filter(|c| c.id != post.id).collect();
+                let others: Vec<PostRef> =
+                    current.into_iter().filter(|c| c.id != post.id).collect();
                 let excess = (others.len() + 1).saturating_sub(caps.max_pins);
                 let displaced: Vec<PostRef> = others.into_iter().take(excess).collect();
-                let new = NewPin { account: account.to_string(), post_id: post.id.clone(), post_url: post.url.clone(), incident_id: Some(incident.to_string()), purpose: PinPurpose::Status, pinned_at: now, displaced: displaced.clone() };
+                let new = NewPin {
+                    account: account.to_string(),
+                    post_id: post.id.clone(),
+                    post_url: post.url.clone(),
+                    incident_id: Some(incident.to_string()),
+                    purpose: PinPurpose::Status,
+                    pinned_at: now,
+                    displaced: displaced.clone(),
+                };
                 self.store.apply(&[Write::RecordPin(new)]).await?;
                 (post, displaced)
             }
         };
         for d in &displaced {
             p.unpin(d).await?;
-            events.push(Event::new(now, EventKind::Unpinned, "outbox", format!("Unpinned {} on {account} to make room (it will be restored).", d.id)).incident(incident).with("account", account).with("post", &d.id));
+            events.push(
+                Event::new(
+                    now,
+                    EventKind::Unpinned,
+                    "outbox",
+                    format!(
+                        "Unpinned {} on {account} to make room (it will be restored).",
+                        d.id
+                    ),
+                )
+                .incident(incident)
+                .with("account", account)
+                .with("post", &d.id),
+            );
         }
         p.pin(&post).await?;
-        events.push(Event::new(now, EventKind::Pinned, "outbox", format!("Status pinned on {account}.")).incident(incident).with("account", account).with("post", &post.id));
+        events.push(
+            Event::new(
+                now,
+                EventKind::Pinned,
+                "outbox",
+                format!("Status pinned on {account}."),
+            )
+            .incident(incident)
+            .with("account", account)
+            .with("post", &post.id),
+        );
         Ok(())
     }
 
-    async fn restore(&self, incident: &str, account: &str, now: Timestamp, events: &mut Vec<Event>) -> Result<(), StepError> {
+    async fn restore(
+        &self,
+        incident: &str,
+        account: &str,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StepError> {
         let p = self.platform(account)?;
-        let Some(row) = self.store.active_pin(account, PinPurpose::Status).await?.filter(|r| r.incident_id.as_deref() == Some(incident)) else {
+        let Some(row) = self
+            .store
+            .active_pin(account, PinPurpose::Status)
+            .await?
+            .filter(|r| r.incident_id.as_deref() == Some(incident))
+        else {
             return Ok(()); // nothing of ours pinned there (never pinned, or already restored)
         };
-        p.unpin(&PostRef { id: row.post_id.clone(), url: row.post_url.clone() }).await?;
-        events.push(Event::new(now, EventKind::Unpinned, "outbox", format!("Status unpinned on {account}.")).incident(incident).with("account", account).with("post", &row.post_id));
+        p.unpin(&PostRef {
+            id: row.post_id.clone(),
+            url: row.post_url.clone(),
+        })
+        .await?;
+        events.push(
+            Event::new(
+                now,
+                EventKind::Unpinned,
+                "outbox",
+                format!("Status unpinned on {account}."),
+            )
+            .incident(incident)
+            .with("account", account)
+            .with("post", &row.post_id),
+        );
         for d in &row.displaced {
             p.pin(d).await?;
-            events.push(Event::new(now, EventKind::PinRestored, "outbox", format!("Re-pinned {} on {account}, as it was before the incident.", d.id)).incident(incident).with("account", account).with("post", &d.id));
+            events.push(
+                Event::new(
+                    now,
+                    EventKind::PinRestored,
+                    "outbox",
+                    format!(
+                        "Re-pinned {} on {account}, as it was before the incident.",
+                        d.id
+                    ),
+                )
+                .incident(incident)
+                .with("account", account)
+                .with("post", &d.id),
+            );
         }
-        let mut writes = vec![Write::MarkUnpinned { pin_id: row.id, at: now }];
+        let mut writes = vec![Write::MarkUnpinned {
+            pin_id: row.id,
+            at: now,
+        }];
         if !row.displaced.is_empty() {
-            writes.push(Write::MarkRestored { pin_id: row.id, at: now });
+            writes.push(Write::MarkRestored {
+                pin_id: row.id,
+                at: now,
+            });
         }
         self.store.apply(&writes).await?;
         Ok(())

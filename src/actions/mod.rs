@@ -18,13 +18,26 @@ use serde::{Deserialize, Serialize};
 pub enum ActionIntent {
     /// Post the status text on one account and pin it, displacing the oldest
     /// pin if the platform's limit is reached (recorded for restoring).
-    PostStatus { incident: String, account: String, text: String, pin: bool },
+    PostStatus {
+        incident: String,
+        account: String,
+        text: String,
+        pin: bool,
+    },
     /// Replace the text of this incident's status post on one account.
-    EditStatus { incident: String, account: String, text: String },
+    EditStatus {
+        incident: String,
+        account: String,
+        text: String,
+    },
     /// Unpin this incident's status post and re-pin what it displaced.
     RestorePins { incident: String, account: String },
     /// Post the resolution note (not pinned).
-    PostFinal { incident: String, account: String, text: String },
+    PostFinal {
+        incident: String,
+        account: String,
+        text: String,
+    },
     /// A public reply or a private message to one customer.
     SendReply {
         incident: Option<String>,
@@ -37,9 +50,20 @@ pub enum ActionIntent {
         private: bool,
     },
     /// Tell a staff member by email or chat.
-    Notify { incident: Option<String>, staff: String, channel: crate::playbook::Channel, subject: String, text: String },
+    Notify {
+        incident: Option<String>,
+        staff: String,
+        channel: crate::playbook::Channel,
+        subject: String,
+        text: String,
+    },
     /// POST a rendered JSON body to a URL.
-    Webhook { incident: Option<String>, url: String, body: String, secret_env: Option<String> },
+    Webhook {
+        incident: Option<String>,
+        url: String,
+        body: String,
+        secret_env: Option<String>,
+    },
 }
 
 impl ActionIntent {

@@ -53,7 +53,10 @@ pub enum AdapterError {
 impl AdapterError {
     /// Whether the outbox should try again later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, AdapterError::RateLimited { .. } | AdapterError::Transient(_))
+        matches!(
+            self,
+            AdapterError::RateLimited { .. } | AdapterError::Transient(_)
+        )
     }
 }
 
@@ -73,9 +76,19 @@ pub trait Platform: Send + Sync {
     async fn pin(&self, post: &PostRef) -> Result<(), AdapterError>;
     async fn unpin(&self, post: &PostRef) -> Result<(), AdapterError>;
     /// Public reply to a post.
-    async fn reply(&self, in_reply_to: &str, text: &str, idempotency_key: &str) -> Result<PostRef, AdapterError>;
+    async fn reply(
+        &self,
+        in_reply_to: &str,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<PostRef, AdapterError>;
     /// Private message to an author.
-    async fn direct_message(&self, author_id: &str, text: &str, idempotency_key: &str) -> Result<PostRef, AdapterError>;
+    async fn direct_message(
+        &self,
+        author_id: &str,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<PostRef, AdapterError>;
 }
 
 /// What each platform allows, from its published API documentation.
@@ -84,29 +97,90 @@ pub fn capabilities_for(kind: crate::config::PlatformKind) -> Capabilities {
     use crate::config::PlatformKind as P;
     match kind {
         // Mastodon: up to 5 pinned statuses (422 beyond), 500 characters by default.
-        P::Mastodon => Capabilities { max_pins: 5, can_reply: true, can_message_privately: true, can_edit: true, max_chars: 500 },
+        P::Mastodon => Capabilities {
+            max_pins: 5,
+            can_reply: true,
+            can_message_privately: true,
+            can_edit: true,
+            max_chars: 500,
+        },
         // Bluesky: one `pinnedPost` on the profile record; 300 graphemes.
-        P::Bluesky => Capabilities { max_pins: 1, can_reply: true, can_message_privately: false, can_edit: false, max_chars: 300 },
+        P::Bluesky => Capabilities {
+            max_pins: 1,
+            can_reply: true,
+            can_message_privately: false,
+            can_edit: false,
+            max_chars: 300,
+        },
         // X: the API has no pin endpoint.
-        P::X => Capabilities { max_pins: 0, can_reply: true, can_message_privately: true, can_edit: false, max_chars: 280 },
-        P::Telegram => Capabilities { max_pins: 100, can_reply: true, can_message_privately: false, can_edit: true, max_chars: 4096 },
-        P::Discord => Capabilities { max_pins: 50, can_reply: true, can_message_privately: false, can_edit: true, max_chars: 2000 },
-        P::Slack => Capabilities { max_pins: 100, can_reply: true, can_message_privately: false, can_edit: true, max_chars: 40_000 },
-        P::Statuspage => Capabilities { max_pins: 0, can_reply: false, can_message_privately: false, can_edit: true, max_chars: 100_000 },
-        P::Sim => Capabilities { max_pins: 5, can_reply: true, can_message_privately: true, can_edit: true, max_chars: 10_000 },
+        P::X => Capabilities {
+            max_pins: 0,
+            can_reply: true,
+            can_message_privately: true,
+            can_edit: false,
+            max_chars: 280,
+        },
+        P::Telegram => Capabilities {
+            max_pins: 100,
+            can_reply: true,
+            can_message_privately: false,
+            can_edit: true,
+            max_chars: 4096,
+        },
+        P::Discord => Capabilities {
+            max_pins: 50,
+            can_reply: true,
+            can_message_privately: false,
+            can_edit: true,
+            max_chars: 2000,
+        },
+        P::Slack => Capabilities {
+            max_pins: 100,
+            can_reply: true,
+            can_message_privately: false,
+            can_edit: true,
+            max_chars: 40_000,
+        },
+        P::Statuspage => Capabilities {
+            max_pins: 0,
+            can_reply: false,
+            can_message_privately: false,
+            can_edit: true,
+            max_chars: 100_000,
+        },
+        P::Sim => Capabilities {
+            max_pins: 5,
+            can_reply: true,
+            can_message_privately: true,
+            can_edit: true,
+            max_chars: 10_000,
+        },
     }
 }
 
 /// Sends a notification to a staff member.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    async fn send(&self, staff: &crate::config::Staff, channel: crate::playbook::Channel, subject: &str, text: &str, idempotency_key: &str) -> Result<(), AdapterError>;
+    async fn send(
+        &self,
+        staff: &crate::config::Staff,
+        channel: crate::playbook::Channel,
+        subject: &str,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<(), AdapterError>;
 }
 
 /// POSTs a rendered body to a webhook URL.
 #[async_trait]
 pub trait WebhookSender: Send + Sync {
-    async fn post(&self, url: &str, body: &str, secret_env: Option<&str>, idempotency_key: &str) -> Result<(), AdapterError>;
+    async fn post(
+        &self,
+        url: &str,
+        body: &str,
+        secret_env: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<(), AdapterError>;
 }
 
 /// The adapters for every configured account, plus notifiers.

@@ -2,7 +2,9 @@
 //! message, and enforces each real platform's limits, so that playbooks can
 //! be rehearsed (and squall run) with no credentials and no network.
 
-use super::{capabilities_for, AdapterError, Capabilities, Notifier, Platform, PostRef, WebhookSender};
+use super::{
+    capabilities_for, AdapterError, Capabilities, Notifier, Platform, PostRef, WebhookSender,
+};
 use crate::config::{PlatformKind, Staff};
 use crate::playbook::Channel;
 use async_trait::async_trait;
@@ -14,14 +16,45 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum SimRecord {
-    Post { account: String, id: String, text: String },
-    Edit { account: String, id: String, text: String },
-    Pin { account: String, id: String },
-    Unpin { account: String, id: String },
-    Reply { account: String, id: String, in_reply_to: String, text: String },
-    Direct { account: String, id: String, to: String, text: String },
-    Notify { staff: String, channel: Channel, subject: String },
-    Webhook { url: String, body: String },
+    Post {
+        account: String,
+        id: String,
+        text: String,
+    },
+    Edit {
+        account: String,
+        id: String,
+        text: String,
+    },
+    Pin {
+        account: String,
+        id: String,
+    },
+    Unpin {
+        account: String,
+        id: String,
+    },
+    Reply {
+        account: String,
+        id: String,
+        in_reply_to: String,
+        text: String,
+    },
+    Direct {
+        account: String,
+        id: String,
+        to: String,
+        text: String,
+    },
+    Notify {
+        staff: String,
+        channel: Channel,
+        subject: String,
+    },
+    Webhook {
+        url: String,
+        body: String,
+    },
 }
 
 /// The shared log of a simulated world (every account, notifier and webhook).
@@ -63,7 +96,13 @@ pub struct SimPlatform {
 
 impl SimPlatform {
     pub fn new(account: &str, kind: PlatformKind, world: SimWorld) -> Self {
-        Self { account: account.to_string(), kind, caps: capabilities_for(kind), state: Mutex::new(AccountState::default()), world }
+        Self {
+            account: account.to_string(),
+            kind,
+            caps: capabilities_for(kind),
+            state: Mutex::new(AccountState::default()),
+            world,
+        }
     }
 
     /// Starts the account with a post already pinned (as brands usually
@@ -81,26 +120,48 @@ impl SimPlatform {
 
     /// Currently pinned ids, oldest first.
     pub fn pins(&self) -> Vec<String> {
-        self.state.lock().map(|s| s.pins.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.pins.clone())
+            .unwrap_or_default()
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, AccountState>, AdapterError> {
-        self.state.lock().map_err(|_| AdapterError::Transient("simulated account state poisoned".into()))
+        self.state
+            .lock()
+            .map_err(|_| AdapterError::Transient("simulated account state poisoned".into()))
     }
 
     fn create(&self, text: &str, key: &str) -> Result<(PostRef, bool), AdapterError> {
         if text.chars().count() > self.caps.max_chars {
-            return Err(AdapterError::Rejected(format!("text is {} characters; {} allows {}", text.chars().count(), self.kind.as_str(), self.caps.max_chars)));
+            return Err(AdapterError::Rejected(format!(
+                "text is {} characters; {} allows {}",
+                text.chars().count(),
+                self.kind.as_str(),
+                self.caps.max_chars
+            )));
         }
         let mut s = self.lock()?;
         if let Some(id) = s.by_key.get(key) {
-            return Ok((PostRef { id: id.clone(), url: Some(format!("sim://{}/{id}", self.account)) }, false));
+            return Ok((
+                PostRef {
+                    id: id.clone(),
+                    url: Some(format!("sim://{}/{id}", self.account)),
+                },
+                false,
+            ));
         }
         s.next += 1;
         let id = format!("{}-{}", self.account, s.next);
         s.posts.insert(id.clone(), text.to_string());
         s.by_key.insert(key.to_string(), id.clone());
-        Ok((PostRef { id: id.clone(), url: Some(format!("sim://{}/{id}", self.account)) }, true))
+        Ok((
+            PostRef {
+                id: id.clone(),
+                url: Some(format!("sim://{}/{id}", self.account)),
+            },
+            true,
+        ))
     }
 }
 
@@ -113,7 +174,11 @@ impl Platform for SimPlatform {
     async fn post(&self, text: &str, key: &str) -> Result<PostRef, AdapterError> {
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Post { account: self.account.clone(), id: p.id.clone(), text: text.to_string() });
+            self.world.push(SimRecord::Post {
+                account: self.account.clone(),
+                id: p.id.clone(),
+                text: text.to_string(),
+            });
         }
         Ok(p)
     }
@@ -127,12 +192,24 @@ impl Platform for SimPlatform {
             Some(t) => *t = text.to_string(),
             None => return Err(AdapterError::Rejected(format!("no post {}", post.id))),
         }
-        self.world.push(SimRecord::Edit { account: self.account.clone(), id: post.id.clone(), text: text.to_string() });
+        self.world.push(SimRecord::Edit {
+            account: self.account.clone(),
+            id: post.id.clone(),
+            text: text.to_string(),
+        });
         Ok(())
     }
 
     async fn pinned(&self) -> Result<Vec<PostRef>, AdapterError> {
-        Ok(self.lock()?.pins.iter().map(|id| PostRef { id: id.clone(), url: None }).collect())
+        Ok(self
+            .lock()?
+            .pins
+            .iter()
+            .map(|id| PostRef {
+                id: id.clone(),
+                url: None,
+            })
+            .collect())
     }
 
     async fn pin(&self, post: &PostRef) -> Result<(), AdapterError> {
@@ -151,11 +228,18 @@ impl Platform for SimPlatform {
                 // One `pinnedPost` field: writing it replaces the old one.
                 s.pins.clear();
             } else {
-                return Err(AdapterError::Rejected(format!("{} allows at most {} pinned posts", self.kind.as_str(), self.caps.max_pins)));
+                return Err(AdapterError::Rejected(format!(
+                    "{} allows at most {} pinned posts",
+                    self.kind.as_str(),
+                    self.caps.max_pins
+                )));
             }
         }
         s.pins.push(post.id.clone());
-        self.world.push(SimRecord::Pin { account: self.account.clone(), id: post.id.clone() });
+        self.world.push(SimRecord::Pin {
+            account: self.account.clone(),
+            id: post.id.clone(),
+        });
         Ok(())
     }
 
@@ -164,29 +248,52 @@ impl Platform for SimPlatform {
         let before = s.pins.len();
         s.pins.retain(|p| p != &post.id);
         if s.pins.len() != before {
-            self.world.push(SimRecord::Unpin { account: self.account.clone(), id: post.id.clone() });
+            self.world.push(SimRecord::Unpin {
+                account: self.account.clone(),
+                id: post.id.clone(),
+            });
         }
         Ok(())
     }
 
-    async fn reply(&self, in_reply_to: &str, text: &str, key: &str) -> Result<PostRef, AdapterError> {
+    async fn reply(
+        &self,
+        in_reply_to: &str,
+        text: &str,
+        key: &str,
+    ) -> Result<PostRef, AdapterError> {
         if !self.caps.can_reply {
             return Err(AdapterError::Unsupported("replies"));
         }
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Reply { account: self.account.clone(), id: p.id.clone(), in_reply_to: in_reply_to.to_string(), text: text.to_string() });
+            self.world.push(SimRecord::Reply {
+                account: self.account.clone(),
+                id: p.id.clone(),
+                in_reply_to: in_reply_to.to_string(),
+                text: text.to_string(),
+            });
         }
         Ok(p)
     }
 
-    async fn direct_message(&self, author_id: &str, text: &str, key: &str) -> Result<PostRef, AdapterError> {
+    async fn direct_message(
+        &self,
+        author_id: &str,
+        text: &str,
+        key: &str,
+    ) -> Result<PostRef, AdapterError> {
         if !self.caps.can_message_privately {
             return Err(AdapterError::Unsupported("private messages"));
         }
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Direct { account: self.account.clone(), id: p.id.clone(), to: author_id.to_string(), text: text.to_string() });
+            self.world.push(SimRecord::Direct {
+                account: self.account.clone(),
+                id: p.id.clone(),
+                to: author_id.to_string(),
+                text: text.to_string(),
+            });
         }
         Ok(p)
     }
@@ -198,8 +305,19 @@ pub struct SimNotifier(pub SimWorld);
 
 #[async_trait]
 impl Notifier for SimNotifier {
-    async fn send(&self, staff: &Staff, channel: Channel, subject: &str, _text: &str, _key: &str) -> Result<(), AdapterError> {
-        self.0.push(SimRecord::Notify { staff: staff.id.clone(), channel, subject: subject.to_string() });
+    async fn send(
+        &self,
+        staff: &Staff,
+        channel: Channel,
+        subject: &str,
+        _text: &str,
+        _key: &str,
+    ) -> Result<(), AdapterError> {
+        self.0.push(SimRecord::Notify {
+            staff: staff.id.clone(),
+            channel,
+            subject: subject.to_string(),
+        });
         Ok(())
     }
 }
@@ -210,22 +328,64 @@ pub struct SimWebhooks(pub SimWorld);
 
 #[async_trait]
 impl WebhookSender for SimWebhooks {
-    async fn post(&self, url: &str, body: &str, _secret_env: Option<&str>, _key: &str) -> Result<(), AdapterError> {
-        self.0.push(SimRecord::Webhook { url: url.to_string(), body: body.to_string() });
+    async fn post(
+        &self,
+        url: &str,
+        body: &str,
+        _secret_env: Option<&str>,
+        _key: &str,
+    ) -> Result<(), AdapterError> {
+        self.0.push(SimRecord::Webhook {
+            url: url.to_string(),
+            body: body.to_string(),
+        });
         Ok(())
     }
 }
 
-/// Simulated adapters for every configured account, all in one world.
-pub fn sim_adapters(config: &crate::config::Config, world: &SimWorld, pre_pinned: bool) -> super::Adapters {
-    let platforms = config
+/// One simulated account per configured account, all in one world. Tests
+/// keep these to look at what is pinned; [`adapters`] wraps them.
+pub fn sim_platforms(
+    config: &crate::config::Config,
+    world: &SimWorld,
+    pre_pinned: bool,
+) -> BTreeMap<String, Arc<SimPlatform>> {
+    config
         .accounts
         .values()
         .map(|a| {
             let p = SimPlatform::new(&a.name, a.platform, world.clone());
-            let p = if pre_pinned { p.with_pinned("Welcome! Our support hours and FAQ.") } else { p };
-            (a.name.clone(), Arc::new(p) as Arc<dyn Platform>)
+            let p = if pre_pinned {
+                p.with_pinned("Welcome! Our support hours and FAQ.")
+            } else {
+                p
+            };
+            (a.name.clone(), Arc::new(p))
         })
+        .collect()
+}
+
+/// The adapter set over simulated accounts, notifier and webhooks.
+pub fn adapters(
+    platforms: &BTreeMap<String, Arc<SimPlatform>>,
+    world: &SimWorld,
+) -> super::Adapters {
+    let platforms = platforms
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone() as Arc<dyn Platform>))
         .collect();
-    super::Adapters { platforms, notifier: Arc::new(SimNotifier(world.clone())), webhooks: Arc::new(SimWebhooks(world.clone())) }
+    super::Adapters {
+        platforms,
+        notifier: Arc::new(SimNotifier(world.clone())),
+        webhooks: Arc::new(SimWebhooks(world.clone())),
+    }
+}
+
+/// Simulated adapters for every configured account, all in one world.
+pub fn sim_adapters(
+    config: &crate::config::Config,
+    world: &SimWorld,
+    pre_pinned: bool,
+) -> super::Adapters {
+    adapters(&sim_platforms(config, world, pre_pinned), world)
 }

@@ -1,6 +1,681 @@
-//! CONTRACT STUB — configuration (`squall.yaml`). To be implemented.
+//! Configuration (`squall.yaml`): parsed from YAML through the raw mirror in
+//! [`raw`] into the validated [`Config`] of [`model`], with a diagnostic at
+//! file, line and column for every problem at once.
+//!
+//! A missing config file is not an error: squall then runs on
+//! [`Config::embedded_default`] (a demo brand with no accounts), so that
+//! `squall simulate` works out of the box. Environment variables
+//! (`SQUALL_STORE`, `SQUALL_PLAYBOOKS`, `SQUALL_TEMPLATES`,
+//! `SQUALL_DEFAULT_LANGUAGE`, `SQUALL_BRAND_NAME`) override the file; they are
+//! read through an injected lookup so that tests never touch the real
+//! environment.
+
 pub mod model;
+pub mod raw;
 pub mod schedule;
+
 pub use model::*;
-pub fn process_env(k: &str) -> Option<String> { std::env::var(k).ok() }
-pub fn load(_p: Option<&std::path::Path>, _env: &dyn Fn(&str) -> Option<String>) -> (Option<Config>, Vec<crate::diagnostics::Diagnostic>) { todo!() }
+
+use crate::diagnostics::{Diagnostic, Severity, SECRET_CODE};
+use crate::playbook::validate::{template_problem_diagnostic, TemplateCatalog};
+use crate::templates::StepContext;
+use crate::yaml_pos::{closest, join, Locator, PathSeg, PositionIndex, Redaction, SerdeCodes};
+use raw::{RawAccount, RawConfig, RawStaff};
+use schedule::Schedule;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Store URL when neither the file nor `SQUALL_STORE` gives one.
+pub const DEFAULT_STORE: &str = "sqlite://squall.db?mode=rwc";
+/// Brand name when the file gives none.
+pub const DEFAULT_BRAND: &str = "squall demo";
+/// Most drafts one person holds at once, unless the config says otherwise.
+pub const DEFAULT_CAPACITY: u32 = 10;
+
+const CODES: SerdeCodes = SerdeCodes {
+    unknown_key: "config::unknown-key",
+    wrong_type: "config::wrong-type",
+    missing_key: "config::missing-key",
+    invalid_value: "config::invalid-value",
+};
+
+const CREDENTIAL_HINT: &str = "credentials are never written inline: put the secret in an environment variable and give its name";
+
+const REDACTION: Redaction = Redaction {
+    key: "credentials",
+    code: SECRET_CODE,
+    message: "credentials must map each field to the NAME of an environment variable (the value is not shown: it may be a secret)",
+    hint: CREDENTIAL_HINT,
+};
+
+/// The sections whose entries are named by people and referenced elsewhere.
+const NAMED_SECTIONS: [&str; 5] = ["accounts", "schedules", "staff", "teams", "roles"];
+
+/// Looks an environment variable up; the real one is [`process_env`].
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, for [`load`] and [`parse`] outside tests.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl Config {
+    /// The configuration squall runs on when there is no config file: a demo
+    /// brand, no accounts, no staff, `playbooks/` and `templates/` in the
+    /// current directory.
+    pub fn embedded_default() -> Config {
+        Config {
+            store_url: DEFAULT_STORE.to_owned(),
+            brand: Brand {
+                name: DEFAULT_BRAND.to_owned(),
+                ..Brand::default()
+            },
+            accounts: BTreeMap::new(),
+            schedules: BTreeMap::new(),
+            staff: BTreeMap::new(),
+            teams: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            playbooks_dir: PathBuf::from("playbooks"),
+            templates_dir: PathBuf::from("templates"),
+            default_language: "en".to_owned(),
+        }
+    }
+}
+
+/// Loads the config file at `path`, or the embedded default when there is
+/// none; environment overrides applied either way. The config is `None` only
+/// when the file cannot be read or is not YAML at all; otherwise it is built
+/// from whatever validated (check [`crate::diagnostics::has_errors`] before
+/// running on it).
+pub fn load(path: Option<&Path>, env: EnvLookup<'_>) -> (Option<Config>, Vec<Diagnostic>) {
+    let Some(path) = path else {
+        let mut config = Config::embedded_default();
+        apply_env(&mut config, env);
+        return (Some(config), Vec::new());
+    };
+    match std::fs::read_to_string(path) {
+        Ok(src) => parse(&src, path, env),
+        Err(error) => {
+            tracing::debug!(file = %path.display(), %error, "config file unreadable");
+            let message = format!("cannot read the config file: {error}");
+            (
+                None,
+                vec![Diagnostic::at(
+                    Severity::Error,
+                    "config::unreadable",
+                    path,
+                    crate::yaml_pos::Pos::START,
+                    message,
+                )],
+            )
+        }
+    }
+}
+
+/// Parses and validates config text read from `file` (which relative
+/// directories are resolved against).
+pub fn parse(src: &str, file: &Path, env: EnvLookup<'_>) -> (Option<Config>, Vec<Diagnostic>) {
+    let root = match serde_yaml::from_str::<Value>(src) {
+        Ok(Value::Null) => Value::Mapping(Default::default()),
+        Ok(root) => root,
+        Err(error) => {
+            return (
+                None,
+                vec![syntax_diagnostic("config::syntax", file, src, &error)],
+            )
+        }
+    };
+    let index = PositionIndex::build(src);
+    let locator = Locator {
+        file,
+        index: &index,
+        codes: CODES,
+        redaction: Some(REDACTION),
+    };
+    let defined = defined_names(&root);
+    let prune_depth = |path: &[PathSeg]| match path.first() {
+        Some(PathSeg::Key(section)) if NAMED_SECTIONS.contains(&section.as_str()) => 2,
+        _ => 1,
+    };
+    let (raw, mut diags) = locator.deserialize_pruning::<RawConfig>(root, &[], &prune_depth);
+    let Some(raw) = raw else { return (None, diags) };
+    let mut builder = Builder {
+        locator: &locator,
+        defined,
+        valid: BTreeMap::new(),
+        diags: Vec::new(),
+    };
+    let base = file.parent().unwrap_or_else(|| Path::new(""));
+    let mut config = builder.build(raw, base, env);
+    apply_env(&mut config, env);
+    diags.append(&mut builder.diags);
+    diags.sort_by_key(|d| (d.line, d.column));
+    (Some(config), diags)
+}
+
+/// Checks the templates the config names (off-hours auto-replies) against
+/// the loaded template set: they exist, and use only variables an
+/// auto-reply offers. `src` is the config file's text, for positions.
+pub fn check_templates(
+    config: &Config,
+    src: &str,
+    file: &Path,
+    templates: &dyn TemplateCatalog,
+) -> Vec<Diagnostic> {
+    let index = PositionIndex::build(src);
+    let locator = Locator {
+        file,
+        index: &index,
+        codes: CODES,
+        redaction: Some(REDACTION),
+    };
+    let mut diags = Vec::new();
+    for account in config.accounts.values() {
+        let Some(off_hours) = &account.off_hours else {
+            continue;
+        };
+        if !templates.contains(&off_hours.template) {
+            let path = section_path("accounts", &account.name, ["off_hours", "template"]);
+            let message = format!("no template named `{}`", off_hours.template);
+            let hint = format!(
+                "templates are files under {}: `{}` is `{}.<language>.hbs`",
+                config.templates_dir.display(),
+                off_hours.template,
+                off_hours.template
+            );
+            diags.push(
+                locator
+                    .at_value(Severity::Error, "config::unknown-template", &path, message)
+                    .with_hint(hint),
+            );
+            continue;
+        }
+        let used_by = format!(
+            "the off-hours auto-reply of account `{}` in {}",
+            account.name,
+            file.display()
+        );
+        for problem in templates.check_variables(&off_hours.template, StepContext::Autoreply) {
+            diags.push(template_problem_diagnostic(
+                &problem,
+                &off_hours.template,
+                &used_by,
+            ));
+        }
+    }
+    diags
+}
+
+/// Applies the `SQUALL_*` overrides.
+fn apply_env(config: &mut Config, env: EnvLookup<'_>) {
+    if let Some(store) = env("SQUALL_STORE") {
+        config.store_url = store;
+    }
+    if let Some(dir) = env("SQUALL_PLAYBOOKS") {
+        config.playbooks_dir = PathBuf::from(dir);
+    }
+    if let Some(dir) = env("SQUALL_TEMPLATES") {
+        config.templates_dir = PathBuf::from(dir);
+    }
+    if let Some(language) = env("SQUALL_DEFAULT_LANGUAGE") {
+        config.default_language = language;
+    }
+    if let Some(name) = env("SQUALL_BRAND_NAME") {
+        config.brand.name = name;
+    }
+}
+
+/// The one diagnostic for text that is not YAML, at serde_yaml's position.
+pub(crate) fn syntax_diagnostic(
+    code: &'static str,
+    file: &Path,
+    src: &str,
+    error: &serde_yaml::Error,
+) -> Diagnostic {
+    let message = error.to_string();
+    let Some(location) = error.location() else {
+        return Diagnostic::at(
+            Severity::Error,
+            code,
+            file,
+            crate::yaml_pos::Pos::START,
+            message,
+        );
+    };
+    let message = message.replacen(
+        &format!(" at line {} column {}", location.line(), location.column()),
+        "",
+        1,
+    );
+    let offset = location.index().min(src.len());
+    let len = src
+        .get(offset..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, char::len_utf8);
+    let pos = crate::yaml_pos::Pos {
+        line: location.line(),
+        column: location.column(),
+        offset,
+        len,
+    };
+    Diagnostic::at(
+        Severity::Error,
+        code,
+        file,
+        pos,
+        format!("YAML syntax error: {message}"),
+    )
+    .with_hint("check indentation, colons and closing brackets or quotes around this place")
+}
+
+/// Whether `name` can be an environment variable name (`ACME_TOKEN`).
+pub fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Names written in each named section, valid or not: a reference to an
+/// invalid entry is not reported again as unknown.
+fn defined_names(root: &Value) -> BTreeMap<&'static str, BTreeSet<String>> {
+    NAMED_SECTIONS
+        .iter()
+        .map(|section| {
+            let names = root
+                .get(section)
+                .and_then(Value::as_mapping)
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (*section, names)
+        })
+        .collect()
+}
+
+fn section_path<const N: usize>(section: &str, name: &str, rest: [&str; N]) -> Vec<PathSeg> {
+    join(
+        &[PathSeg::from(section), PathSeg::from(name)],
+        rest.map(PathSeg::from),
+    )
+}
+
+/// Builds the validated config from the raw one, collecting diagnostics.
+struct Builder<'l, 'a> {
+    locator: &'l Locator<'a>,
+    /// Every name written per section (see [`defined_names`]).
+    defined: BTreeMap<&'static str, BTreeSet<String>>,
+    /// Names that validated per section: references may point only at these.
+    valid: BTreeMap<&'static str, BTreeSet<String>>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder<'_, '_> {
+    fn build(&mut self, raw: RawConfig, base: &Path, env: EnvLookup<'_>) -> Config {
+        let default_language = env("SQUALL_DEFAULT_LANGUAGE")
+            .or(raw.default_language.clone())
+            .unwrap_or_else(|| "en".to_owned());
+        if raw.default_language.is_some() && !is_language_code(&default_language) {
+            let message = format!("`{default_language}` is not an ISO 639-1 language code");
+            self.diags.push(
+                self.locator
+                    .at_value(
+                        Severity::Error,
+                        CODES.invalid_value,
+                        &[PathSeg::from("default_language")],
+                        message,
+                    )
+                    .with_hint("use a two-letter code such as `en`, `pl` or `ja`"),
+            );
+        }
+        let schedules = self.schedules(&raw);
+        let accounts = raw
+            .accounts
+            .iter()
+            .map(|(name, account)| (name.clone(), self.account(name, account)))
+            .collect();
+        self.valid
+            .insert("staff", raw.staff.keys().cloned().collect());
+        let staff = raw
+            .staff
+            .iter()
+            .map(|(id, staff)| (id.clone(), self.staff(id, staff, &default_language)))
+            .collect();
+        let teams = raw
+            .teams
+            .iter()
+            .map(|(name, team)| {
+                (
+                    name.clone(),
+                    Team {
+                        name: name.clone(),
+                        members: self.members("teams", name, &team.members),
+                    },
+                )
+            })
+            .collect();
+        let roles = raw
+            .roles
+            .iter()
+            .map(|(name, members)| (name.clone(), self.members("roles", name, members)))
+            .collect();
+        let brand = raw.brand.map_or_else(
+            || Brand {
+                name: DEFAULT_BRAND.to_owned(),
+                ..Brand::default()
+            },
+            |b| Brand {
+                name: b.name,
+                status_page: b.status_page,
+                support_email: b.support_email,
+                support_phone: b.support_phone,
+            },
+        );
+        Config {
+            store_url: raw.store.unwrap_or_else(|| DEFAULT_STORE.to_owned()),
+            brand,
+            accounts,
+            schedules,
+            staff,
+            teams,
+            roles,
+            playbooks_dir: tidy(&base.join(raw.playbooks.as_deref().unwrap_or("playbooks"))),
+            templates_dir: tidy(&base.join(raw.templates.as_deref().unwrap_or("templates"))),
+            default_language,
+        }
+    }
+
+    /// Builds every schedule; each problem is placed inside its schedule.
+    fn schedules(&mut self, raw: &RawConfig) -> BTreeMap<String, Schedule> {
+        let mut built = BTreeMap::new();
+        for (name, raw_schedule) in &raw.schedules {
+            match Schedule::build(name, raw_schedule) {
+                Ok(schedule) => {
+                    built.insert(name.clone(), schedule);
+                }
+                Err(problems) => {
+                    for problem in problems {
+                        let path = self.locator.index.resolve_loose(
+                            &[PathSeg::from("schedules"), PathSeg::from(name.as_str())],
+                            &problem.path,
+                        );
+                        let diag = self.locator.at_value(
+                            Severity::Error,
+                            "config::schedule",
+                            &path,
+                            problem.message,
+                        );
+                        self.diags.push(match problem.hint {
+                            Some(hint) => diag.with_hint(hint),
+                            None => diag,
+                        });
+                    }
+                }
+            }
+        }
+        self.valid
+            .insert("schedules", built.keys().cloned().collect());
+        built
+    }
+
+    fn account(&mut self, name: &str, raw: &RawAccount) -> Account {
+        let mut credentials = BTreeMap::new();
+        for (field, variable) in &raw.credentials {
+            if is_env_var_name(variable) {
+                credentials.insert(field.clone(), variable.clone());
+            } else {
+                let path = section_path("accounts", name, ["credentials", field.as_str()]);
+                let message = format!("credential `{field}` of account `{name}` is not an environment variable name (the value is not shown: it may be a secret)");
+                self.diags.push(
+                    self.locator
+                        .at_value(Severity::Error, SECRET_CODE, &path, message)
+                        .with_hint(CREDENTIAL_HINT),
+                );
+            }
+        }
+        let off_hours = raw.off_hours.as_ref().and_then(|off| {
+            let schedule = self.reference(
+                "schedules",
+                &off.schedule,
+                &section_path("accounts", name, ["off_hours", "schedule"]),
+            )?;
+            Some(OffHours {
+                schedule,
+                template: off.template.clone(),
+            })
+        });
+        Account {
+            name: name.to_owned(),
+            platform: raw.platform,
+            handle: raw.handle.clone(),
+            credentials,
+            off_hours,
+        }
+    }
+
+    fn staff(&mut self, id: &str, raw: &RawStaff, default_language: &str) -> Staff {
+        let schedule = raw
+            .schedule
+            .as_ref()
+            .and_then(|s| self.reference("schedules", s, &section_path("staff", id, ["schedule"])));
+        let capacity = raw.capacity.unwrap_or(DEFAULT_CAPACITY);
+        if capacity == 0 {
+            let message = format!("`{id}` has a capacity of 0 and could never be given a draft");
+            self.diags.push(
+                self.locator
+                    .at_value(
+                        Severity::Error,
+                        CODES.invalid_value,
+                        &section_path("staff", id, ["capacity"]),
+                        message,
+                    )
+                    .with_hint("give at least 1, or leave `capacity` out for the default of 10"),
+            );
+        }
+        for (i, language) in raw.languages.iter().enumerate() {
+            if !is_language_code(language) {
+                let path = join(
+                    &section_path("staff", id, ["languages"]),
+                    [PathSeg::Index(i)],
+                );
+                self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &path,
+                            format!("`{language}` is not an ISO 639-1 language code"),
+                        )
+                        .with_hint("use two-letter codes such as `en`, `pl` or `ja`"),
+                );
+            }
+        }
+        let languages = if raw.languages.is_empty() {
+            vec![default_language.to_owned()]
+        } else {
+            raw.languages.clone()
+        };
+        Staff {
+            id: id.to_owned(),
+            name: raw.name.clone(),
+            email: raw.email.clone(),
+            languages,
+            skills: raw.skills.clone(),
+            schedule,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The staff ids of a team or role that exist; the rest reported.
+    fn members(&mut self, section: &'static str, name: &str, members: &[String]) -> Vec<String> {
+        if members.is_empty() {
+            let kind = if section == "teams" { "team" } else { "role" };
+            let message = format!("{kind} `{name}` has no members");
+            self.diags.push(
+                self.locator
+                    .at_key(
+                        Severity::Warning,
+                        "config::no-members",
+                        &section_path(section, name, []),
+                        message,
+                    )
+                    .with_hint("nobody will receive what is sent to it"),
+            );
+        }
+        let base = if section == "teams" {
+            section_path(section, name, ["members"])
+        } else {
+            section_path(section, name, [])
+        };
+        members
+            .iter()
+            .enumerate()
+            .filter_map(|(i, member)| {
+                self.reference("staff", member, &join(&base, [PathSeg::Index(i)]))
+            })
+            .collect()
+    }
+
+    /// `name` if it is a valid entry of `section`; reported if it was never
+    /// written there; silently `None` if it was written but is invalid
+    /// (that entry has its own diagnostic).
+    fn reference(&mut self, section: &'static str, name: &str, path: &[PathSeg]) -> Option<String> {
+        if self
+            .valid
+            .get(section)
+            .is_some_and(|names| names.contains(name))
+        {
+            return Some(name.to_owned());
+        }
+        let defined = self.defined.get(section).cloned().unwrap_or_default();
+        if defined.contains(name) || name.is_empty() {
+            return None;
+        }
+        let (code, kind) = match section {
+            "schedules" => ("config::unknown-schedule", "schedule"),
+            _ => ("config::unknown-staff", "staff member"),
+        };
+        let message = format!("no {kind} named `{name}` in `{section}`");
+        let hint = match closest(name, defined.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if defined.is_empty() => {
+                format!("`{section}` is empty: define `{name}` there first")
+            }
+            None => format!(
+                "defined: {}",
+                defined
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.diags.push(
+            self.locator
+                .at_value(Severity::Error, code, path, message)
+                .with_hint(hint),
+        );
+        None
+    }
+}
+
+fn is_language_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn codes_at(src: &str) -> Vec<(usize, usize, &'static str)> {
+        let (_, diags) = parse(src, Path::new("squall.yaml"), &no_env);
+        diags.iter().map(|d| (d.line, d.column, d.code)).collect()
+    }
+
+    #[test]
+    fn credential_values_must_be_environment_variable_names() {
+        for name in ["ACME_TOKEN", "_X", "A1_B2"] {
+            assert!(is_env_var_name(name), "{name}");
+        }
+        for value in [
+            "",
+            "acme_token",
+            "1ABC",
+            "sk-live-123",
+            "ACME TOKEN",
+            "TOKEN=",
+        ] {
+            assert!(!is_env_var_name(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn one_broken_account_does_not_hide_problems_in_the_others() {
+        let src = "accounts:\n  a: {platform: myspace, handle: h}\n  b: {platform: x, handel: h}\n";
+        assert_eq!(
+            codes_at(src),
+            [
+                (2, 17, "config::invalid-value"),
+                (3, 20, "config::unknown-key")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_top_level_key_gets_a_did_you_mean() {
+        let (_, diags) = parse("stroe: x\n", Path::new("squall.yaml"), &no_env);
+        assert_eq!(diags[0].code, "config::unknown-key");
+        assert!(diags[0]
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("did you mean `store`?"));
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default_configuration() {
+        let (config, diags) = parse("", Path::new("conf/squall.yaml"), &no_env);
+        assert!(diags.is_empty());
+        let config = config.unwrap_or_else(Config::embedded_default);
+        assert_eq!(config.brand.name, DEFAULT_BRAND);
+        assert_eq!(config.playbooks_dir, Path::new("conf/playbooks"));
+    }
+
+    #[test]
+    fn text_that_is_not_yaml_is_one_syntax_error_and_no_config() {
+        let (config, diags) = parse("brand: {name: [Acme}\n", Path::new("squall.yaml"), &no_env);
+        assert!(config.is_none());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "config::syntax");
+    }
+}
+
+/// `examples/../playbooks` → `playbooks`: paths shown in diagnostics read as
+/// people would write them. Purely lexical (no file system access).
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}

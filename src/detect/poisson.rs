@@ -61,15 +61,16 @@
 //! the detector reports [`Decision::Warmup`], and a window counts as above
 //! only if it also reaches `3 * min_count`, so a massive surge still fires.
 //!
-//! Before the first mention, and again after a silence long enough that the
-//! baseline has lost nearly everything it knew (six half-lives, at most a
-//! day, at least a window), the detector is *dormant*: it forgets its
-//! baseline, and skips empty buckets in constant time and without
-//! evaluations (there is nothing to decide). The next mention starts a new
-//! warm-up. This bounds the work of catching up after a gap of any length,
-//! and it keeps the first ordinary mentions after a long silence (the feed
-//! was down, the night was quiet) from looking like a surge against a
-//! baseline decayed to nothing.
+//! Before the first mention (unless the detector was started at a given
+//! time with [`PoissonDetector::start_at`]), and again after a silence of six
+//! half-lives (at most a day, at least a window), the detector is *dormant*:
+//! it skips empty buckets in constant time and without evaluations (there is
+//! nothing to decide), which bounds the work of catching up after a gap of
+//! any length. Silence is information, though: a trigger that matches only
+//! complaint phrases ("down", "nie działa") sees nothing for hours, and the
+//! first busy window after that *is* the surge. So dormancy keeps what the
+//! baseline learned (by then it has decayed to about zero), and the next
+//! window is judged against it, not learned as the new normal.
 //!
 //! # Decisions
 //!
@@ -304,6 +305,15 @@ impl PoissonDetector {
         &self.params
     }
 
+    /// Starts watching at `start`: the buckets from then on are evaluated
+    /// even when empty, so quiet time teaches the baseline that silence is
+    /// normal (the engine starts every detector when it starts).
+    pub fn start_at(mut self, start: Timestamp) -> Self {
+        self.cursor = Some(self.bucket_of(start));
+        self.dormant = false;
+        self
+    }
+
     fn bucket_of(&self, at: Timestamp) -> i64 {
         at.timestamp().div_euclid(self.tuning.bucket_secs)
     }
@@ -401,7 +411,8 @@ impl PoissonDetector {
         }
     }
 
-    /// Forgets everything learned; the next mention starts a new warm-up.
+    /// Stops evaluating empty buckets one by one; the baseline (about zero
+    /// after such a silence) is kept, so the next busy window is judged.
     fn go_dormant(&mut self) {
         tracing::debug!(
             silent_buckets = self.silent,
@@ -409,8 +420,6 @@ impl PoissonDetector {
         );
         self.recent.clear();
         self.recent_sum = 0;
-        self.baseline = Baseline::default();
-        self.closed = 0;
         self.silent = 0;
         self.dormant = true;
         self.phase = Phase::Calm;

@@ -42,7 +42,12 @@ fn merge(mut base: Value, extra: Value) -> Value {
 }
 
 pub fn draft(config: &Config, incident: &Incident, d: &Draft, now: Timestamp) -> Value {
-    let first = d.author_name.split_whitespace().next().unwrap_or(&d.author_name).to_string();
+    let first = d
+        .author_name
+        .split_whitespace()
+        .next()
+        .unwrap_or(&d.author_name)
+        .to_string();
     merge(
         common(config, incident, &d.lang, now),
         json!({
@@ -63,7 +68,13 @@ pub struct AutoreplyFacts<'a> {
     pub author_handle: &'a str,
 }
 
-pub fn autoreply(config: &Config, incident: &Incident, lang: &str, f: &AutoreplyFacts<'_>, now: Timestamp) -> Value {
+pub fn autoreply(
+    config: &Config,
+    incident: &Incident,
+    lang: &str,
+    f: &AutoreplyFacts<'_>,
+    now: Timestamp,
+) -> Value {
     merge(
         common(config, incident, lang, now),
         json!({
@@ -73,7 +84,15 @@ pub fn autoreply(config: &Config, incident: &Incident, lang: &str, f: &Autoreply
     )
 }
 
-pub fn notify(config: &Config, incident: &Incident, event: &str, recipient: &str, waiting: usize, oldest: &str, now: Timestamp) -> Value {
+pub fn notify(
+    config: &Config,
+    incident: &Incident,
+    event: &str,
+    recipient: &str,
+    waiting: usize,
+    oldest: &str,
+    now: Timestamp,
+) -> Value {
     merge(
         common(config, incident, &config.default_language, now),
         json!({"event": event, "recipient": {"name": recipient}, "queue": {"waiting": waiting, "oldest_wait": oldest}}),
@@ -81,7 +100,10 @@ pub fn notify(config: &Config, incident: &Incident, event: &str, recipient: &str
 }
 
 pub fn webhook(config: &Config, incident: &Incident, event: &str, now: Timestamp) -> Value {
-    merge(common(config, incident, &config.default_language, now), json!({"event": event}))
+    merge(
+        common(config, incident, &config.default_language, now),
+        json!({"event": event}),
+    )
 }
 
 /// A shortened quote of customer text, cut on a character boundary.

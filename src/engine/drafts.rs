@@ -18,9 +18,19 @@ pub const INFLUENTIAL_FOLLOWERS: u64 = 10_000;
 pub enum DraftState {
     Pending,
     /// A sent or approved draft always has its approver.
-    Approved { by: String, at: Timestamp },
-    Sent { by: String, at: Timestamp },
-    Discarded { by: String, reason: String, at: Timestamp },
+    Approved {
+        by: String,
+        at: Timestamp,
+    },
+    Sent {
+        by: String,
+        at: Timestamp,
+    },
+    Discarded {
+        by: String,
+        reason: String,
+        at: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +58,8 @@ pub struct Draft {
     pub previous_contacts: u32,
     /// Mentions folded into this draft (a follow-up updates, never duplicates).
     pub mentions: u32,
+    /// Times it was escalated for waiting past its SLA.
+    pub escalations: u32,
     pub team: String,
     pub escalate_to: Option<String>,
     pub skills: Vec<String>,
@@ -88,26 +100,39 @@ impl DraftBook {
 
     /// The pending draft of this author's conversation in this incident.
     pub fn pending_for(&self, incident: &str, platform: &str, author: &str) -> Option<u64> {
-        let id = self.conversations.get(&(incident.to_string(), platform.to_string(), author.to_string()))?;
+        let id = self.conversations.get(&(
+            incident.to_string(),
+            platform.to_string(),
+            author.to_string(),
+        ))?;
         self.drafts.get(id).filter(|d| d.is_pending()).map(|d| d.id)
     }
 
     /// Records one more contact by this author; returns how many came before.
     pub fn count_contact(&mut self, platform: &str, author: &str) -> u32 {
-        let n = self.contacts.entry((platform.to_string(), author.to_string())).or_insert(0);
+        let n = self
+            .contacts
+            .entry((platform.to_string(), author.to_string()))
+            .or_insert(0);
         let before = *n;
         *n += 1;
         before
     }
 
     pub fn insert(&mut self, d: Draft) {
-        self.conversations.insert((d.incident.clone(), d.platform.clone(), d.author_id.clone()), d.id);
+        self.conversations.insert(
+            (d.incident.clone(), d.platform.clone(), d.author_id.clone()),
+            d.id,
+        );
         self.drafts.insert(d.id, d);
     }
 
     /// Pending drafts held by `staff`.
     pub fn load(&self, staff: &str) -> u32 {
-        self.drafts.values().filter(|d| d.is_pending() && d.assignee.as_deref() == Some(staff)).count() as u32
+        self.drafts
+            .values()
+            .filter(|d| d.is_pending() && d.assignee.as_deref() == Some(staff))
+            .count() as u32
     }
 
     /// Pending drafts in queue order: by when the customer wrote, then id.
@@ -121,8 +146,16 @@ impl DraftBook {
     /// language (when asked), with the skills, under capacity; least loaded
     /// first, round robin among equals. `exclude` skips the current assignee
     /// when reassigning after an SLA breach.
-    pub fn route(&mut self, config: &Config, d: &Draft, now: Timestamp, exclude: Option<&str>) -> Result<String, Unassigned> {
-        let Some(team) = config.teams.get(&d.team) else { return Err(Unassigned::NobodyOnDuty) };
+    pub fn route(
+        &mut self,
+        config: &Config,
+        d: &Draft,
+        now: Timestamp,
+        exclude: Option<&str>,
+    ) -> Result<String, Unassigned> {
+        let Some(team) = config.teams.get(&d.team) else {
+            return Err(Unassigned::NobodyOnDuty);
+        };
         let on_duty: Vec<&str> = team
             .members
             .iter()
@@ -130,7 +163,11 @@ impl DraftBook {
             .filter(|s| Some(s.id.as_str()) != exclude)
             .filter(|s| match &s.schedule {
                 None => true,
-                Some(name) => config.schedules.get(name).map(|sch| sch.is_open(now)).unwrap_or(true),
+                Some(name) => config
+                    .schedules
+                    .get(name)
+                    .map(|sch| sch.is_open(now))
+                    .unwrap_or(true),
             })
             .filter(|s| d.skills.iter().all(|k| s.skills.contains(k)))
             .map(|s| s.id.as_str())
@@ -141,18 +178,40 @@ impl DraftBook {
         let speakers: Vec<&str> = on_duty
             .iter()
             .copied()
-            .filter(|id| config.staff.get(*id).map(|s| s.languages.iter().any(|l| l == &d.lang)).unwrap_or(false))
+            .filter(|id| {
+                config
+                    .staff
+                    .get(*id)
+                    .map(|s| s.languages.iter().any(|l| l == &d.lang))
+                    .unwrap_or(false)
+            })
             .collect();
         // Nobody speaks the language: better a colleague with a translator
         // than a customer left waiting.
-        let pool = if d.match_language && !speakers.is_empty() { speakers } else { on_duty };
+        let pool = if d.match_language && !speakers.is_empty() {
+            speakers
+        } else {
+            on_duty
+        };
         let with_room: Vec<(&str, u32)> = pool
             .iter()
             .map(|id| (*id, self.load(id)))
-            .filter(|(id, load)| config.staff.get(*id).map(|s| *load < s.capacity).unwrap_or(false))
+            .filter(|(id, load)| {
+                config
+                    .staff
+                    .get(*id)
+                    .map(|s| *load < s.capacity)
+                    .unwrap_or(false)
+            })
             .collect();
-        let Some(min) = with_room.iter().map(|(_, l)| *l).min() else { return Err(Unassigned::AllAtCapacity) };
-        let least: Vec<&str> = with_room.iter().filter(|(_, l)| *l == min).map(|(id, _)| *id).collect();
+        let Some(min) = with_room.iter().map(|(_, l)| *l).min() else {
+            return Err(Unassigned::AllAtCapacity);
+        };
+        let least: Vec<&str> = with_room
+            .iter()
+            .filter(|(_, l)| *l == min)
+            .map(|(id, _)| *id)
+            .collect();
         let cursor = self.cursor.entry(d.team.clone()).or_insert(0);
         // Round robin over the team's member order among the least loaded.
         let members = &team.members;

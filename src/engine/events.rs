@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// What happened. Serialised in snake_case: these are the `kind` values of
 /// `squall simulate --json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// One trigger evaluation (only shown with `--explain`).
@@ -62,7 +62,11 @@ pub enum EventKind {
 
 impl EventKind {
     pub fn as_str(self) -> &'static str {
-        KIND_NAMES.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("unknown")
+        KIND_NAMES
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("unknown")
     }
 }
 
@@ -107,8 +111,20 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(at: Timestamp, kind: EventKind, actor: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { at, kind, incident: None, actor: actor.into(), message: message.into(), detail: Default::default() }
+    pub fn new(
+        at: Timestamp,
+        kind: EventKind,
+        actor: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            at,
+            kind,
+            incident: None,
+            actor: actor.into(),
+            message: message.into(),
+            detail: Default::default(),
+        }
     }
 
     pub fn incident(mut self, id: &str) -> Self {

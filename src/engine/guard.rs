@@ -6,15 +6,24 @@ use std::sync::OnceLock;
 
 fn email() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b").unwrap_or_else(|_| unreachable!()))
+    R.get_or_init(|| {
+        Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b")
+            .unwrap_or_else(|_| unreachable!())
+    })
 }
 fn phone() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?){2,4}\d{2,4}").unwrap_or_else(|_| unreachable!()))
+    R.get_or_init(|| {
+        Regex::new(r"(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?){2,4}\d{2,4}")
+            .unwrap_or_else(|_| unreachable!())
+    })
 }
 fn iban() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,4})?\b").unwrap_or_else(|_| unreachable!()))
+    R.get_or_init(|| {
+        Regex::new(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,4})?\b")
+            .unwrap_or_else(|_| unreachable!())
+    })
 }
 
 /// Kinds of personal data found in a text.
@@ -26,7 +35,12 @@ pub fn personal_data(text: &str) -> Vec<&'static str> {
     let iban = iban().is_match(text);
     if card_number(text) {
         found.push("card_number");
-    } else if !iban && phone().find_iter(text).map(|m| m.as_str().chars().filter(char::is_ascii_digit).count()).any(|n| (9..=15).contains(&n)) {
+    } else if !iban
+        && phone()
+            .find_iter(text)
+            .map(|m| m.as_str().chars().filter(char::is_ascii_digit).count())
+            .any(|n| (9..=15).contains(&n))
+    {
         // An IBAN's digits would also read as a phone number.
         found.push("phone");
     }
@@ -61,7 +75,18 @@ fn luhn(digits: &[u32]) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
         .sum();
     sum % 10 == 0
 }
@@ -78,7 +103,10 @@ mod tests {
     fn personal_data_is_recognised_and_ordinary_complaints_are_not() {
         check("site is down again", &[]);
         check("write me at jan.kowalski@example.pl", &["email"]);
-        check("my card 4111 1111 1111 1111 was charged twice", &["card_number"]);
+        check(
+            "my card 4111 1111 1111 1111 was charged twice",
+            &["card_number"],
+        );
         check("call me +48 601 234 567", &["phone"]);
         check("IBAN PL61 1090 1014 0000 0712 1981 2874", &["iban"]);
         check("order 1234 5678 9012 3456 failed", &[]);

@@ -32,7 +32,12 @@ pub enum StatusPost {
         edited_by: Option<String>,
     },
     /// Posted (or being posted) on these accounts.
-    Posted { text: String, accounts: Vec<String>, approved_by: String, at: Timestamp },
+    Posted {
+        text: String,
+        accounts: Vec<String>,
+        approved_by: String,
+        at: Timestamp,
+    },
 }
 
 /// An autoresponder switched on by a playbook step for this incident.
@@ -80,6 +85,8 @@ pub struct Incident {
     pub status_template: Option<String>,
     /// Bumped at every change of the public status text (idempotency keys of edits).
     pub status_version: u32,
+    /// When the escalation role was last paged about drafts past their SLA.
+    pub escalation_notified_at: Option<Timestamp>,
     /// Mentions attached and distinct authors, for the report.
     pub mentions: u64,
     pub authors: std::collections::BTreeSet<String>,
@@ -115,7 +122,11 @@ impl Incident {
             return false;
         }
         self.state = IncidentState::Resolved;
-        self.resolution = Some(Resolution { at, by: by.to_string(), reason });
+        self.resolution = Some(Resolution {
+            at,
+            by: by.to_string(),
+            reason,
+        });
         true
     }
 

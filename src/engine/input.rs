@@ -45,7 +45,12 @@ impl Alert {
             AlertStatus::Firing => "firing",
             AlertStatus::Resolved => "resolved",
         };
-        format!("alert/{}/{}/{}", self.fingerprint, status, self.starts_at.timestamp())
+        format!(
+            "alert/{}/{}/{}",
+            self.fingerprint,
+            status,
+            self.starts_at.timestamp()
+        )
     }
 }
 
@@ -71,8 +76,13 @@ pub enum CommandKind {
         #[serde(default)]
         note: Option<String>,
     },
-    Acknowledge { incident: IncidentRef },
-    SetState { incident: IncidentRef, state: IncidentState },
+    Acknowledge {
+        incident: IncidentRef,
+    },
+    SetState {
+        incident: IncidentRef,
+        state: IncidentState,
+    },
     /// Post a commander's update: a note and, when known, the expected time of the fix.
     Update {
         incident: IncidentRef,
@@ -82,7 +92,10 @@ pub enum CommandKind {
         eta: Option<String>,
     },
     /// Replace the text of the status post waiting for approval.
-    EditStatus { incident: IncidentRef, text: String },
+    EditStatus {
+        incident: IncidentRef,
+        text: String,
+    },
     /// Approve the pending status text (optionally edited at the same time).
     ApproveStatus {
         incident: IncidentRef,
@@ -95,7 +108,10 @@ pub enum CommandKind {
         #[serde(default)]
         text: Option<String>,
     },
-    DiscardDraft { draft: u64, reason: String },
+    DiscardDraft {
+        draft: u64,
+        reason: String,
+    },
     Resolve {
         incident: IncidentRef,
         #[serde(default)]

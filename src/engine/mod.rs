@@ -12,8 +12,8 @@
 pub mod context;
 pub mod drafts;
 pub mod events;
-pub mod incident;
 pub mod guard;
+pub mod incident;
 pub mod input;
 mod respond;
 mod steps;
@@ -111,13 +111,24 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(config: Arc<Config>, playbooks: Vec<Playbook>, templates: Arc<TemplateSet>, start: Timestamp) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        playbooks: Vec<Playbook>,
+        templates: Arc<TemplateSet>,
+        start: Timestamp,
+    ) -> Self {
         let playbooks: Vec<Arc<Playbook>> = playbooks.into_iter().map(Arc::new).collect();
         let triggers = playbooks
             .iter()
-            .flat_map(|p| (0..p.triggers.len()).map(move |i| TriggerRuntime::new(p.clone(), i, start)))
+            .flat_map(|p| {
+                (0..p.triggers.len()).map(move |i| TriggerRuntime::new(p.clone(), i, start))
+            })
             .collect();
-        let own_handles = config.accounts.values().map(|a| normalize_handle(&a.handle)).collect();
+        let own_handles = config
+            .accounts
+            .values()
+            .map(|a| normalize_handle(&a.handle))
+            .collect();
         Self {
             config,
             templates,
@@ -219,8 +230,16 @@ impl Engine {
                     if let Trigger::Schedule(s) = &playbook.triggers[index] {
                         *next = triggers::next_cron(s, at);
                         out.event(
-                            Event::new(at, EventKind::ScheduleFired, "engine", format!("Schedule `{}` fired for playbook {}.", s.cron_source, playbook.name))
-                                .with("playbook", &playbook.name),
+                            Event::new(
+                                at,
+                                EventKind::ScheduleFired,
+                                "engine",
+                                format!(
+                                    "Schedule `{}` fired for playbook {}.",
+                                    s.cron_source, playbook.name
+                                ),
+                            )
+                            .with("playbook", &playbook.name),
                         );
                         fired.push((
                             Firing {
@@ -251,9 +270,18 @@ impl Engine {
                 self.on_timer(at, timer, out);
             }
         }
+        // Staff come on duty as time passes: waiting drafts find them.
+        if self.drafts.queue().iter().any(|d| d.assignee.is_none()) {
+            self.assign_waiting(t, out);
+        }
     }
 
-    fn on_evaluation(&mut self, playbook: &Arc<Playbook>, ev: &Evaluation, out: &mut Decisions) -> Option<Firing> {
+    fn on_evaluation(
+        &mut self,
+        playbook: &Arc<Playbook>,
+        ev: &Evaluation,
+        out: &mut Decisions,
+    ) -> Option<Firing> {
         if self.explain {
             out.event(
                 Event::new(ev.at, EventKind::SurgeEvaluated, "engine", ev.explain())
@@ -267,11 +295,16 @@ impl Engine {
         match ev.decision {
             Decision::Surge => {
                 out.event(
-                    Event::new(ev.at, EventKind::SurgeDetected, "engine", format!("Surge for playbook {}: {}.", playbook.name, ev.explain()))
-                        .with("playbook", &playbook.name)
-                        .with("observed", ev.observed)
-                        .with("baseline", round1(ev.baseline))
-                        .with("threshold", round1(ev.threshold)),
+                    Event::new(
+                        ev.at,
+                        EventKind::SurgeDetected,
+                        "engine",
+                        format!("Surge for playbook {}: {}.", playbook.name, ev.explain()),
+                    )
+                    .with("playbook", &playbook.name)
+                    .with("observed", ev.observed)
+                    .with("baseline", round1(ev.baseline))
+                    .with("threshold", round1(ev.threshold)),
                 );
                 // A new surge means the incident is not quiet any more.
                 for inc in self.incidents.values_mut() {
@@ -291,9 +324,18 @@ impl Engine {
             }
             Decision::Subsided => {
                 out.event(
-                    Event::new(ev.at, EventKind::SurgeSubsided, "engine", format!("Surge for playbook {} subsided: {}.", playbook.name, ev.explain()))
-                        .with("playbook", &playbook.name)
-                        .with("observed", ev.observed),
+                    Event::new(
+                        ev.at,
+                        EventKind::SurgeSubsided,
+                        "engine",
+                        format!(
+                            "Surge for playbook {} subsided: {}.",
+                            playbook.name,
+                            ev.explain()
+                        ),
+                    )
+                    .with("playbook", &playbook.name)
+                    .with("observed", ev.observed),
                 );
                 let quiet = playbook.incident.auto_resolve_quiet;
                 let ids: Vec<String> = self
@@ -307,7 +349,8 @@ impl Engine {
                         inc.subsided_at = Some(ev.at);
                     }
                     if let Some(q) = quiet {
-                        self.timers.insert((ev.at + chrono_dur(q), Timer::AutoResolve { incident: id }));
+                        self.timers
+                            .insert((ev.at + chrono_dur(q), Timer::AutoResolve { incident: id }));
                     }
                 }
                 None
@@ -327,21 +370,35 @@ impl Engine {
                     det.observe(m.created_at);
                 }
                 TriggerState::Keyword(k) => {
-                    if k.observe(m.created_at) {
+                    let fired_now = k.observe(m.created_at);
+                    if fired_now {
                         let pb = t.playbook.clone();
                         let min = match &pb.triggers[t.index] {
                             Trigger::Keyword(k) => k.min_mentions,
                             _ => 0,
                         };
                         out.event(
-                            Event::new(now, EventKind::KeywordMatched, "engine", format!("{min} mentions matched the keywords of playbook {}.", pb.name))
-                                .with("playbook", &pb.name)
-                                .with("mention", &m.id),
+                            Event::new(
+                                now,
+                                EventKind::KeywordMatched,
+                                "engine",
+                                format!(
+                                    "{} matched the keywords of playbook {}.",
+                                    plural(min, "mention"),
+                                    pb.name
+                                ),
+                            )
+                            .with("playbook", &pb.name)
+                            .with("mention", &m.id),
                         );
                         fired.push(Firing {
                             playbook: pb,
                             kind: "keyword",
-                            reason: format!("{min} mentions matched its keywords, the last one: \"{}\"", context::excerpt(&m.text, 60)),
+                            reason: format!(
+                                "{} matched its keywords, the last one: \"{}\"",
+                                plural(min, "mention"),
+                                context::excerpt(&m.text, 60)
+                            ),
                             account: Some(m.account.clone()),
                             labels: BTreeMap::new(),
                             actor: "engine".into(),
@@ -362,22 +419,44 @@ impl Engine {
         let key = a.dedup_key();
         if !self.seen.insert(key) {
             out.event(
-                Event::new(now, EventKind::AlertDuplicate, "engine", format!("Alert {} delivered again: ignored.", a.fingerprint)).with("fingerprint", &a.fingerprint),
+                Event::new(
+                    now,
+                    EventKind::AlertDuplicate,
+                    "engine",
+                    format!("Alert {} delivered again: ignored.", a.fingerprint),
+                )
+                .with("fingerprint", &a.fingerprint),
             );
             return;
         }
         let name = a.labels.get("alertname").cloned().unwrap_or_default();
         out.event(
-            Event::new(now, EventKind::AlertReceived, format!("{:?}", a.source).to_lowercase(), format!("Alert {name} is {:?}.", a.status).to_lowercase())
-                .with("fingerprint", &a.fingerprint)
-                .with("labels", &a.labels),
+            Event::new(
+                now,
+                EventKind::AlertReceived,
+                format!("{:?}", a.source).to_lowercase(),
+                format!(
+                    "Alert {name} is {}.",
+                    match a.status {
+                        AlertStatus::Firing => "firing",
+                        AlertStatus::Resolved => "resolved",
+                    }
+                ),
+            )
+            .with("fingerprint", &a.fingerprint)
+            .with("labels", &a.labels),
         );
         let matching: Vec<(Arc<Playbook>, bool)> = self
             .playbooks
             .iter()
             .flat_map(|p| {
                 p.triggers.iter().filter_map(move |t| match t {
-                    Trigger::Alert(at) if at.source == a.source && at.labels.iter().all(|(k, v)| a.labels.get(k) == Some(v)) => Some((p.clone(), at.resolve)),
+                    Trigger::Alert(at)
+                        if at.source == a.source
+                            && at.labels.iter().all(|(k, v)| a.labels.get(k) == Some(v)) =>
+                    {
+                        Some((p.clone(), at.resolve))
+                    }
                     _ => None,
                 })
             })
@@ -399,7 +478,13 @@ impl Engine {
                 AlertStatus::Resolved if resolve => {
                     let key = group_key(&pb, None, &a.labels);
                     if let Some(id) = self.open_by_key.get(&key).cloned() {
-                        self.resolve(now, &id, "engine", format!("alert {name} resolved and the playbook resolves with it"), out);
+                        self.resolve(
+                            now,
+                            &id,
+                            "engine",
+                            format!("alert {name} resolved and the playbook resolves with it"),
+                            out,
+                        );
                     }
                 }
                 AlertStatus::Resolved => {}
@@ -412,9 +497,14 @@ impl Engine {
         let key = group_key(&f.playbook, f.account.as_deref(), &f.labels);
         if let Some(id) = self.open_by_key.get(&key) {
             out.event(
-                Event::new(now, EventKind::TriggerAttached, &f.actor, format!("Already handled by incident {id}: {}.", f.reason))
-                    .incident(id)
-                    .with("trigger", f.kind),
+                Event::new(
+                    now,
+                    EventKind::TriggerAttached,
+                    &f.actor,
+                    format!("Already handled by incident {id}: {}.", f.reason),
+                )
+                .incident(id)
+                .with("trigger", f.kind),
             );
             return;
         }
@@ -432,7 +522,10 @@ impl Engine {
                 }
             }
             let window = self.opened.entry(pb.name.clone()).or_default();
-            while window.front().is_some_and(|t| *t <= now - chrono::Duration::hours(1)) {
+            while window
+                .front()
+                .is_some_and(|t| *t <= now - chrono::Duration::hours(1))
+            {
                 window.pop_front();
             }
             if window.len() as u32 >= pb.incident.max_per_hour {
@@ -467,6 +560,7 @@ impl Engine {
             drafting: None,
             status_template: None,
             status_version: 0,
+            escalation_notified_at: None,
             mentions: 0,
             authors: BTreeSet::new(),
         };
@@ -474,12 +568,25 @@ impl Engine {
         self.open_by_key.insert(key, id.clone());
         out.incidents.insert(id.clone());
         out.event(
-            Event::new(now, EventKind::IncidentOpened, &f.actor, format!("Opened \"{}\" by playbook {}: {}.", pb.title, pb.name, f.reason))
-                .incident(&id)
-                .with("playbook", &pb.name)
-                .with("trigger", f.kind),
+            Event::new(
+                now,
+                EventKind::IncidentOpened,
+                &f.actor,
+                format!(
+                    "Opened \"{}\" by playbook {}: {}.",
+                    pb.title, pb.name, f.reason
+                ),
+            )
+            .incident(&id)
+            .with("playbook", &pb.name)
+            .with("trigger", f.kind),
         );
-        self.timers.insert((now + chrono_dur(pb.incident.stale_after), Timer::StaleCheck { incident: id.clone() }));
+        self.timers.insert((
+            now + chrono_dur(pb.incident.stale_after),
+            Timer::StaleCheck {
+                incident: id.clone(),
+            },
+        ));
         let steps = pb.on_open.clone();
         self.run_steps(now, &id, &steps, "on_open", out);
     }
@@ -489,7 +596,10 @@ impl Engine {
         if !self.incidents.contains_key(&base) {
             return base;
         }
-        (2..).map(|n| format!("{base}-{n}")).find(|id| !self.incidents.contains_key(id)).unwrap_or(base)
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|id| !self.incidents.contains_key(id))
+            .unwrap_or(base)
     }
 
     /// Finds an incident by id, or by playbook name (its latest incident).
@@ -497,7 +607,11 @@ impl Engine {
         if self.incidents.contains_key(r) {
             return Some(r.to_string());
         }
-        self.incidents.values().filter(|i| i.playbook == r).max_by_key(|i| (i.opened_at, i.id.clone())).map(|i| i.id.clone())
+        self.incidents
+            .values()
+            .filter(|i| i.playbook == r)
+            .max_by_key(|i| (i.opened_at, i.id.clone()))
+            .map(|i| i.id.clone())
     }
 
     fn on_command(&mut self, now: Timestamp, c: Command, out: &mut Decisions) {
@@ -514,64 +628,145 @@ impl Engine {
                     return reject(out, format!("Playbook {playbook} has no manual trigger: add `- manual: {{}}` to its triggers to allow declaring it."));
                 }
                 let reason = match &note {
-                    Some(n) => format!("declared by {by}: {n}"),
+                    Some(n) => format!("declared by {by}: {}", n.trim_end_matches('.')),
                     None => format!("declared by {by}"),
                 };
-                self.fire(now, Firing { playbook: pb, kind: "manual", reason, account: None, labels: BTreeMap::new(), actor: by.clone(), manual: true }, out);
+                self.fire(
+                    now,
+                    Firing {
+                        playbook: pb,
+                        kind: "manual",
+                        reason,
+                        account: None,
+                        labels: BTreeMap::new(),
+                        actor: by.clone(),
+                        manual: true,
+                    },
+                    out,
+                );
                 if let (Some(n), Some(id)) = (note, self.find(&playbook)) {
                     if let Some(inc) = self.incidents.get_mut(&id) {
                         inc.note.get_or_insert(n);
                     }
                 }
             }
-            CommandKind::Acknowledge { incident } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| e.change_state(now, id, IncidentState::Acknowledged, by, out)),
-            CommandKind::SetState { incident, state } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
-                if state == IncidentState::Resolved {
-                    e.resolve(now, id, by, format!("resolved by {by}"), out)
-                } else {
-                    e.change_state(now, id, state, by, out)
-                }
-            }),
-            CommandKind::Resolve { incident, note } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
-                if let Some(n) = &note {
-                    if let Some(inc) = e.incidents.get_mut(id) {
-                        inc.note = Some(n.clone());
+            CommandKind::Acknowledge { incident } => {
+                self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    e.change_state(now, id, IncidentState::Acknowledged, by, out)
+                })
+            }
+            CommandKind::SetState { incident, state } => {
+                self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    if state == IncidentState::Resolved {
+                        e.resolve(now, id, by, format!("resolved by {by}"), out)
+                    } else {
+                        e.change_state(now, id, state, by, out)
                     }
-                }
-                let reason = match &note {
-                    Some(n) => format!("resolved by {by}: {n}"),
-                    None => format!("resolved by {by}"),
-                };
-                e.resolve(now, id, by, reason, out)
+                })
+            }
+            CommandKind::Resolve { incident, note } => {
+                self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    if let Some(n) = &note {
+                        if let Some(inc) = e.incidents.get_mut(id) {
+                            inc.note = Some(n.clone());
+                        }
+                    }
+                    let reason = match &note {
+                        Some(n) => format!("resolved by {by}: {}", n.trim_end_matches('.')),
+                        None => format!("resolved by {by}"),
+                    };
+                    e.resolve(now, id, by, reason, out)
+                })
+            }
+            CommandKind::Update {
+                incident,
+                note,
+                eta,
+            } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                e.update(now, id, by, note.clone(), eta.clone(), out)
             }),
-            CommandKind::Update { incident, note, eta } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| e.update(now, id, by, note.clone(), eta.clone(), out)),
-            CommandKind::EditStatus { incident, text } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| e.edit_status(now, id, by, text.clone(), out)),
-            CommandKind::ApproveStatus { incident, text } => self.with_incident(now, &by, &incident, out, |e, now, id, by, out| e.approve_status(now, id, by, text.clone(), out)),
-            CommandKind::ApproveDraft { draft, text } => self.approve_draft(now, &by, draft, text, out),
-            CommandKind::DiscardDraft { draft, reason } => self.discard_draft(now, &by, draft, reason, out),
+            CommandKind::EditStatus { incident, text } => {
+                self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    e.edit_status(now, id, by, text.clone(), out)
+                })
+            }
+            CommandKind::ApproveStatus { incident, text } => {
+                self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    e.approve_status(now, id, by, text.clone(), out)
+                })
+            }
+            CommandKind::ApproveDraft { draft, text } => {
+                self.approve_draft(now, &by, draft, text, out)
+            }
+            CommandKind::DiscardDraft { draft, reason } => {
+                self.discard_draft(now, &by, draft, reason, out)
+            }
         }
     }
 
-    fn with_incident(&mut self, now: Timestamp, by: &str, r: &str, out: &mut Decisions, f: impl FnOnce(&mut Self, Timestamp, &str, &str, &mut Decisions)) {
+    fn with_incident(
+        &mut self,
+        now: Timestamp,
+        by: &str,
+        r: &str,
+        out: &mut Decisions,
+        f: impl FnOnce(&mut Self, Timestamp, &str, &str, &mut Decisions),
+    ) {
         match self.find(r) {
             Some(id) => f(self, now, &id, by, out),
-            None => out.event(Event::new(now, EventKind::CommandRejected, by, format!("No incident {r}."))),
+            None => out.event(Event::new(
+                now,
+                EventKind::CommandRejected,
+                by,
+                format!("No incident {r}."),
+            )),
         }
     }
 
-    fn change_state(&mut self, now: Timestamp, id: &str, to: IncidentState, by: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+    fn change_state(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        to: IncidentState,
+        by: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         let from = inc.state;
         if !inc.advance(to, now) {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("Incident {id} is {}: it cannot move to {}.", from.as_str(), to.as_str())).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!(
+                        "Incident {id} is {}: it cannot move to {}.",
+                        from.as_str(),
+                        to.as_str()
+                    ),
+                )
+                .incident(id),
+            );
             return;
         }
         out.incidents.insert(id.to_string());
         out.event(
-            Event::new(now, EventKind::IncidentStateChanged, by, format!("{} → {} by {by}; the public status now says \"{}\".", from.as_str(), to.as_str(), to.phase().as_str()))
-                .incident(id)
-                .with("from", from)
-                .with("to", to),
+            Event::new(
+                now,
+                EventKind::IncidentStateChanged,
+                by,
+                format!(
+                    "{} → {} by {by}; the public status now says \"{}\".",
+                    from.as_str(),
+                    to.as_str(),
+                    to.phase().as_str()
+                ),
+            )
+            .incident(id)
+            .with("from", from)
+            .with("to", to),
         );
         self.refresh_status(now, id, by, out);
         let pb = self.playbook_of(id);
@@ -581,10 +776,28 @@ impl Engine {
         }
     }
 
-    fn update(&mut self, now: Timestamp, id: &str, by: &str, note: Option<String>, eta: Option<String>, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+    fn update(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        by: &str,
+        note: Option<String>,
+        eta: Option<String>,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         if inc.is_resolved() {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("Incident {id} is resolved.")).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Incident {id} is resolved."),
+                )
+                .incident(id),
+            );
             return;
         }
         if note.is_some() {
@@ -595,16 +808,37 @@ impl Engine {
         }
         out.incidents.insert(id.to_string());
         out.event(
-            Event::new(now, EventKind::IncidentUpdated, by, format!("Update by {by}: {}{}.", note.clone().unwrap_or_default(), eta.as_ref().map(|e| format!(" (expected fix: {e})")).unwrap_or_default()))
-                .incident(id),
+            Event::new(
+                now,
+                EventKind::IncidentUpdated,
+                by,
+                format!(
+                    "Update by {by}: {}{}.",
+                    note.clone().unwrap_or_default(),
+                    eta.as_ref()
+                        .map(|e| format!(" (expected fix: {e})"))
+                        .unwrap_or_default()
+                ),
+            )
+            .incident(id),
         );
         self.refresh_status(now, id, by, out);
     }
 
     fn resolve(&mut self, now: Timestamp, id: &str, by: &str, reason: String, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         if !inc.resolve(now, by, reason.clone()) {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("Incident {id} is already resolved.")).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Incident {id} is already resolved."),
+                )
+                .incident(id),
+            );
             return;
         }
         let key = inc.group_key.clone();
@@ -613,8 +847,18 @@ impl Engine {
         out.incidents.insert(id.to_string());
         let opened = inc.opened_at;
         out.event(
-            Event::new(now, EventKind::IncidentResolved, by, format!("Resolved: {reason}. Open for {}.", humantime::format_duration(std::time::Duration::from_secs((now - opened).num_seconds().max(0) as u64))))
-                .incident(id),
+            Event::new(
+                now,
+                EventKind::IncidentResolved,
+                by,
+                format!(
+                    "Resolved: {reason}. Open for {}.",
+                    humantime::format_duration(std::time::Duration::from_secs(
+                        (now - opened).num_seconds().max(0) as u64
+                    ))
+                ),
+            )
+            .incident(id),
         );
         // Timers of this incident are moot now.
         self.timers.retain(|(_, t)| !matches!(t, Timer::ApprovalTimeout { incident } | Timer::StaleCheck { incident } | Timer::AutoResolve { incident } | Timer::ScheduleBoundary { incident, .. } if incident == id));
@@ -635,20 +879,47 @@ impl Engine {
             Timer::ApprovalTimeout { incident } => self.approval_timeout(at, &incident, out),
             Timer::StaleCheck { incident } => self.stale_check(at, &incident, out),
             Timer::AutoResolve { incident } => {
-                let quiet = self.incidents.get(&incident).and_then(|i| i.subsided_at).is_some();
+                let quiet = self
+                    .incidents
+                    .get(&incident)
+                    .and_then(|i| i.subsided_at)
+                    .is_some();
                 if quiet {
-                    let q = self.playbook_of(&incident).and_then(|p| p.incident.auto_resolve_quiet).unwrap_or_default();
-                    self.resolve(at, &incident, "engine", format!("the surge subsided and it stayed quiet for {}", humantime::format_duration(q)), out);
+                    let q = self
+                        .playbook_of(&incident)
+                        .and_then(|p| p.incident.auto_resolve_quiet)
+                        .unwrap_or_default();
+                    self.resolve(
+                        at,
+                        &incident,
+                        "engine",
+                        format!(
+                            "the surge subsided and it stayed quiet for {}",
+                            humantime::format_duration(q)
+                        ),
+                        out,
+                    );
                 }
             }
             Timer::DraftSla { draft } => self.draft_sla(at, draft, out),
-            Timer::ScheduleBoundary { incident, account } => self.schedule_boundary(at, &incident, &account, out),
+            Timer::ScheduleBoundary { incident, account } => {
+                self.schedule_boundary(at, &incident, &account, out)
+            }
         }
     }
 }
 
 fn normalize_handle(h: &str) -> String {
     h.trim_start_matches('@').to_lowercase()
+}
+
+/// "1 mention", "5 mentions".
+pub(crate) fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn round1(x: f64) -> f64 {

@@ -14,13 +14,27 @@ use crate::templates::Escape;
 /// incident opened, and how many recent mentions the engine keeps for that.
 const BACKFILL: chrono::Duration = chrono::Duration::hours(1);
 const RECENT_CAP: usize = 20_000;
+/// A draft is escalated at most this many times (each after another SLA).
+const MAX_ESCALATIONS: u32 = 2;
 
 impl Engine {
-    pub(super) fn reply_drafts_step(&mut self, now: Timestamp, id: &str, r: &ReplyDrafts, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+    pub(super) fn reply_drafts_step(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        r: &ReplyDrafts,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         inc.drafting = Some(r.clone());
         let pb = self.playbook_of(id);
-        let since = now - pb.as_ref().map(|p| triggers::lookback(p)).unwrap_or_else(chrono::Duration::zero).min(BACKFILL);
+        let since = now
+            - pb.as_ref()
+                .map(|p| triggers::lookback(p))
+                .unwrap_or_else(chrono::Duration::zero)
+                .min(BACKFILL);
         let backlog: Vec<Mention> = self
             .recent
             .iter()
@@ -37,14 +51,24 @@ impl Engine {
     /// auto-reply if an autoresponder is on.
     pub(super) fn route_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) {
         self.recent.push_back(m.clone());
-        while self.recent.len() > RECENT_CAP || self.recent.front().is_some_and(|f| f.created_at < now - BACKFILL) {
+        while self.recent.len() > RECENT_CAP
+            || self
+                .recent
+                .front()
+                .is_some_and(|f| f.created_at < now - BACKFILL)
+        {
             self.recent.pop_front();
         }
         let target = self
             .incidents
             .values()
             .filter(|i| !i.is_resolved())
-            .filter(|i| self.playbooks.iter().find(|p| p.name == i.playbook).is_some_and(|p| triggers::belongs(p, m)))
+            .filter(|i| {
+                self.playbooks
+                    .iter()
+                    .find(|p| p.name == i.playbook)
+                    .is_some_and(|p| triggers::belongs(p, m))
+            })
             .min_by_key(|i| (i.opened_at, i.id.clone()))
             .map(|i| i.id.clone());
         let Some(id) = target else { return };
@@ -54,7 +78,10 @@ impl Engine {
 
     /// Whether squall must never answer this author.
     fn skip_reason(&self, m: &Mention) -> Option<&'static str> {
-        if self.own_handles.contains(&normalize_handle(&m.author.handle)) {
+        if self
+            .own_handles
+            .contains(&normalize_handle(&m.author.handle))
+        {
             return Some("it comes from one of the brand's own accounts");
         }
         if m.author.bot {
@@ -64,20 +91,39 @@ impl Engine {
     }
 
     fn draft_for(&mut self, now: Timestamp, id: &str, m: &Mention, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         inc.mentions += 1;
-        inc.authors.insert(format!("{}/{}", m.platform, m.author.id));
-        out.attached.push((m.platform.clone(), m.id.clone(), id.to_string()));
-        let Some(r) = inc.drafting.clone() else { return };
+        inc.authors
+            .insert(format!("{}/{}", m.platform, m.author.id));
+        out.attached
+            .push((m.platform.clone(), m.id.clone(), id.to_string()));
+        let Some(r) = inc.drafting.clone() else {
+            return;
+        };
         if let Some(why) = self.skip_reason(m) {
-            out.event(Event::new(now, EventKind::MentionSkipped, "engine", format!("No draft for {}: {why}.", m.author.handle)).incident(id).with("mention", &m.id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::MentionSkipped,
+                    "engine",
+                    format!("No draft for {}: {why}.", m.author.handle),
+                )
+                .incident(id)
+                .with("mention", &m.id),
+            );
             return;
         }
         let pii = guard::personal_data(&m.text);
-        let lang = m.language().unwrap_or_else(|| self.config.default_language.clone());
+        let lang = m
+            .language()
+            .unwrap_or_else(|| self.config.default_language.clone());
         if let Some(did) = self.drafts.pending_for(id, &m.platform, &m.author.id) {
             // A follow-up: fold it into the pending draft, keep its place in the queue.
-            let Some(d) = self.drafts.drafts.get_mut(&did) else { return };
+            let Some(d) = self.drafts.drafts.get_mut(&did) else {
+                return;
+            };
             d.mentions += 1;
             d.mention_text = format!("{}\n{}", d.mention_text, m.text);
             if !pii.is_empty() {
@@ -114,7 +160,11 @@ impl Engine {
             mention_at: m.created_at,
             author_id: m.author.id.clone(),
             author_handle: m.author.handle.clone(),
-            author_name: m.author.name.clone().unwrap_or_else(|| m.author.handle.trim_start_matches('@').to_string()),
+            author_name: m
+                .author
+                .name
+                .clone()
+                .unwrap_or_else(|| m.author.handle.trim_start_matches('@').to_string()),
             mention_text: m.text.clone(),
             mention_url: m.url.clone(),
             lang,
@@ -127,94 +177,211 @@ impl Engine {
             sla_deadline: now + chrono_dur(r.sla),
             previous_contacts: previous,
             mentions: 1,
+            escalations: 0,
             team: r.team.clone(),
             escalate_to: r.escalate_to.clone(),
             skills: r.skills.clone(),
             match_language: r.match_language,
         };
-        let Some(text) = self.render_draft(now, id, &d, &r.template, out) else { return };
+        let Some(text) = self.render_draft(now, id, &d, &r.template, out) else {
+            return;
+        };
         d.text = text;
-        let private_note = if d.private { " It moves to a private message: the mention holds personal data or was private." } else { "" };
+        let private_note = if d.private {
+            " It moves to a private message: the mention holds personal data or was private."
+        } else {
+            ""
+        };
         out.event(
-            Event::new(now, EventKind::DraftCreated, "engine", format!("Draft #{did} for {} in {}.{private_note}", d.author_handle, d.lang))
-                .incident(id)
-                .with("draft", did)
-                .with("author", &d.author_handle)
-                .with("lang", &d.lang)
-                .with("flags", &d.flags),
+            Event::new(
+                now,
+                EventKind::DraftCreated,
+                "engine",
+                format!(
+                    "Draft #{did} for {} in {}.{private_note}",
+                    d.author_handle, d.lang
+                ),
+            )
+            .incident(id)
+            .with("draft", did)
+            .with("author", &d.author_handle)
+            .with("lang", &d.lang)
+            .with("flags", &d.flags),
         );
         self.drafts.insert(d);
         out.drafts.insert(did);
-        self.timers.insert((now + chrono_dur(r.sla), Timer::DraftSla { draft: did }));
+        self.timers
+            .insert((now + chrono_dur(r.sla), Timer::DraftSla { draft: did }));
         if r.auto_send {
             self.approve_draft(now, "playbook (auto_send)", did, None, out);
         } else {
-            self.assign(now, did, None, out);
+            self.assign(now, did, None, true, out);
         }
     }
 
-    fn render_draft(&self, now: Timestamp, id: &str, d: &Draft, template: &str, out: &mut Decisions) -> Option<String> {
+    fn render_draft(
+        &self,
+        now: Timestamp,
+        id: &str,
+        d: &Draft,
+        template: &str,
+        out: &mut Decisions,
+    ) -> Option<String> {
         let inc = self.incidents.get(id)?;
         let data = context::draft(&self.config, inc, d, now);
-        match self.templates.render(template, &d.lang, &data, phrasing_seed(&d.author_id, id), Escape::Text) {
+        match self.templates.render(
+            template,
+            &d.lang,
+            &data,
+            phrasing_seed(&d.author_id, id),
+            Escape::Text,
+        ) {
             Ok(r) => Some(r.text),
             Err(e) => {
-                out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Draft for {} not rendered: {e}.", d.author_handle)).incident(id));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::ActionFailed,
+                        "engine",
+                        format!("Draft for {} not rendered: {e}.", d.author_handle),
+                    )
+                    .incident(id),
+                );
                 None
             }
         }
     }
 
-    fn assign(&mut self, now: Timestamp, did: u64, exclude: Option<&str>, out: &mut Decisions) -> bool {
-        let Some(d) = self.drafts.drafts.get(&did).cloned() else { return false };
+    /// Routes one draft. `announce` puts a failure on the timeline; silent
+    /// retries of waiting drafts do not repeat it every minute.
+    fn assign(
+        &mut self,
+        now: Timestamp,
+        did: u64,
+        exclude: Option<&str>,
+        announce: bool,
+        out: &mut Decisions,
+    ) -> bool {
+        let Some(d) = self.drafts.drafts.get(&did).cloned() else {
+            return false;
+        };
         match self.drafts.route(&self.config, &d, now, exclude) {
             Ok(staff) => {
-                let speaks = self.config.staff.get(&staff).is_some_and(|s| s.languages.contains(&d.lang));
-                let why = if speaks { format!("speaks {}, on duty, least loaded", d.lang) } else { format!("on duty and least loaded; nobody on duty speaks {}", d.lang) };
+                let speaks = self
+                    .config
+                    .staff
+                    .get(&staff)
+                    .is_some_and(|s| s.languages.contains(&d.lang));
+                let why = if speaks {
+                    format!("speaks {}, on duty, least loaded", d.lang)
+                } else {
+                    format!("on duty and least loaded; nobody on duty speaks {}", d.lang)
+                };
                 if let Some(dm) = self.drafts.drafts.get_mut(&did) {
                     dm.assignee = Some(staff.clone());
                 }
                 out.drafts.insert(did);
-                out.event(Event::new(now, EventKind::DraftAssigned, "engine", format!("Draft #{did} assigned to {staff}: {why}.")).incident(&d.incident).with("draft", did).with("staff", &staff));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::DraftAssigned,
+                        "engine",
+                        format!("Draft #{did} assigned to {staff}: {why}."),
+                    )
+                    .incident(&d.incident)
+                    .with("draft", did)
+                    .with("staff", &staff),
+                );
                 true
             }
+            Err(_) if !announce => false,
             Err(e) => {
                 let why = match e {
                     Unassigned::NobodyOnDuty => format!("nobody in team {} is on duty", d.team),
-                    Unassigned::AllAtCapacity => format!("everyone on duty in team {} is at capacity", d.team),
+                    Unassigned::AllAtCapacity => {
+                        format!("everyone on duty in team {} is at capacity", d.team)
+                    }
                 };
-                out.event(Event::new(now, EventKind::DraftUnassigned, "engine", format!("Draft #{did} waits in the queue: {why}.")).incident(&d.incident).with("draft", did));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::DraftUnassigned,
+                        "engine",
+                        format!("Draft #{did} waits in the queue: {why}."),
+                    )
+                    .incident(&d.incident)
+                    .with("draft", did),
+                );
                 false
             }
         }
     }
 
-    /// Gives waiting, unassigned drafts to whoever has room, oldest mention first.
-    fn assign_waiting(&mut self, now: Timestamp, out: &mut Decisions) {
-        let waiting: Vec<u64> = self.drafts.queue().iter().filter(|d| d.assignee.is_none()).map(|d| d.id).collect();
+    /// Gives waiting, unassigned drafts to whoever has room (someone came on
+    /// duty, or finished a reply), oldest mention first.
+    pub(super) fn assign_waiting(&mut self, now: Timestamp, out: &mut Decisions) {
+        let waiting: Vec<u64> = self
+            .drafts
+            .queue()
+            .iter()
+            .filter(|d| d.assignee.is_none())
+            .map(|d| d.id)
+            .collect();
         for did in waiting {
-            if !self.assign(now, did, None, out) {
+            if !self.assign(now, did, None, false, out) {
                 break;
             }
         }
     }
 
-    pub(super) fn approve_draft(&mut self, now: Timestamp, by: &str, did: u64, text: Option<String>, out: &mut Decisions) {
+    pub(super) fn approve_draft(
+        &mut self,
+        now: Timestamp,
+        by: &str,
+        did: u64,
+        text: Option<String>,
+        out: &mut Decisions,
+    ) {
         let Some(d) = self.drafts.drafts.get_mut(&did) else {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("No draft #{did}.")));
+            out.event(Event::new(
+                now,
+                EventKind::CommandRejected,
+                by,
+                format!("No draft #{did}."),
+            ));
             return;
         };
         if !d.is_pending() {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("Draft #{did} is not pending any more.")).incident(&d.incident));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Draft #{did} is not pending any more."),
+                )
+                .incident(&d.incident),
+            );
             return;
         }
         if let Some(t) = text {
             d.text = t;
         }
-        d.state = DraftState::Approved { by: by.to_string(), at: now };
+        d.state = DraftState::Approved {
+            by: by.to_string(),
+            at: now,
+        };
         let d = d.clone();
         out.drafts.insert(did);
-        out.event(Event::new(now, EventKind::DraftApproved, by, format!("Draft #{did} approved by {by}.")).incident(&d.incident).with("draft", did));
+        out.event(
+            Event::new(
+                now,
+                EventKind::DraftApproved,
+                by,
+                format!("Draft #{did} approved by {by}."),
+            )
+            .incident(&d.incident)
+            .with("draft", did),
+        );
         out.actions.push(Keyed {
             key: format!("draft-{did}/send"),
             intent: ActionIntent::SendReply {
@@ -230,53 +397,151 @@ impl Engine {
         self.assign_waiting(now, out);
     }
 
-    pub(super) fn discard_draft(&mut self, now: Timestamp, by: &str, did: u64, reason: String, out: &mut Decisions) {
+    pub(super) fn discard_draft(
+        &mut self,
+        now: Timestamp,
+        by: &str,
+        did: u64,
+        reason: String,
+        out: &mut Decisions,
+    ) {
         let Some(d) = self.drafts.drafts.get_mut(&did).filter(|d| d.is_pending()) else {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("No pending draft #{did}.")));
+            out.event(Event::new(
+                now,
+                EventKind::CommandRejected,
+                by,
+                format!("No pending draft #{did}."),
+            ));
             return;
         };
-        d.state = DraftState::Discarded { by: by.to_string(), reason: reason.clone(), at: now };
+        d.state = DraftState::Discarded {
+            by: by.to_string(),
+            reason: reason.clone(),
+            at: now,
+        };
         let inc = d.incident.clone();
         out.drafts.insert(did);
-        out.event(Event::new(now, EventKind::DraftDiscarded, by, format!("Draft #{did} discarded by {by}: {reason}.")).incident(&inc).with("draft", did));
+        out.event(
+            Event::new(
+                now,
+                EventKind::DraftDiscarded,
+                by,
+                format!("Draft #{did} discarded by {by}: {reason}."),
+            )
+            .incident(&inc)
+            .with("draft", did),
+        );
         self.assign_waiting(now, out);
     }
 
     pub(super) fn draft_sla(&mut self, at: Timestamp, did: u64, out: &mut Decisions) {
-        let Some(d) = self.drafts.drafts.get(&did).filter(|d| d.is_pending()).cloned() else { return };
-        let waited = humantime::format_duration(std::time::Duration::from_secs((at - d.mention_at).num_seconds().max(0) as u64));
+        let Some(d) = self
+            .drafts
+            .drafts
+            .get(&did)
+            .filter(|d| d.is_pending())
+            .cloned()
+        else {
+            return;
+        };
+        // Once the incident is over, or after a second escalation, the draft
+        // stays in the queue without paging anyone again.
+        if self
+            .incidents
+            .get(&d.incident)
+            .is_none_or(|i| i.is_resolved())
+            || d.escalations >= MAX_ESCALATIONS
+        {
+            return;
+        }
+        if let Some(dm) = self.drafts.drafts.get_mut(&did) {
+            dm.escalations += 1;
+        }
+        let waited = humantime::format_duration(std::time::Duration::from_secs(
+            (at - d.mention_at).num_seconds().max(0) as u64,
+        ));
         out.event(
             Event::new(at, EventKind::DraftEscalated, "engine", format!("Draft #{did} for {} has waited {waited}, past its SLA; reassigning and telling the {}.", d.author_handle, d.escalate_to.clone().unwrap_or_else(|| "nobody (no escalate_to)".into())))
                 .incident(&d.incident)
                 .with("draft", did),
         );
         let current = d.assignee.clone();
-        if !self.assign(at, did, current.as_deref(), out) {
-            // Nobody else: it stays with whoever has it.
-        }
-        if let Some(role) = &d.escalate_to {
-            self.notify_plain(at, &d.incident, &[Recipient::Role(role.clone())], "escalated", &format!("draft-{did}/escalate-{}", at.timestamp()), out);
-        }
+        // Nobody else free: it stays where it is, and the lead is told.
+        self.assign(at, did, current.as_deref(), false, out);
+        // One page per incident per SLA period, however many drafts breach it.
         let sla = d.sla_deadline - d.created_at;
-        self.timers.insert((at + sla, Timer::DraftSla { draft: did }));
+        let due = self
+            .incidents
+            .get(&d.incident)
+            .and_then(|i| i.escalation_notified_at)
+            .is_none_or(|last| at - last >= sla);
+        if let (Some(role), true) = (&d.escalate_to, due) {
+            if let Some(inc) = self.incidents.get_mut(&d.incident) {
+                inc.escalation_notified_at = Some(at);
+            }
+            self.notify_plain(
+                at,
+                &d.incident,
+                &[Recipient::Role(role.clone())],
+                "escalated",
+                &format!("{}/escalate-{}", d.incident, at.timestamp()),
+                out,
+            );
+        }
+        self.timers
+            .insert((at + sla, Timer::DraftSla { draft: did }));
     }
 
     fn auto_reply(&mut self, now: Timestamp, id: &str, m: &Mention, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
-        let Some(st) = inc.autoresponders.iter().find(|s| s.enabled && s.account == m.account) else { return };
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
+        let Some(st) = inc
+            .autoresponders
+            .iter()
+            .find(|s| s.enabled && s.account == m.account)
+        else {
+            return;
+        };
         let key_author = format!("{}/{}", m.platform, m.author.id);
         if let Some(why) = self.skip_reason(m) {
-            out.event(Event::new(now, EventKind::AutoReplyHeld, "engine", format!("No auto-reply to {}: {why}.", m.author.handle)).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::AutoReplyHeld,
+                    "engine",
+                    format!("No auto-reply to {}: {why}.", m.author.handle),
+                )
+                .incident(id),
+            );
             return;
         }
         if st.answered.contains(&key_author) {
-            out.event(Event::new(now, EventKind::AutoReplyHeld, "engine", format!("No auto-reply to {}: already answered once while closed.", m.author.handle)).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::AutoReplyHeld,
+                    "engine",
+                    format!(
+                        "No auto-reply to {}: already answered once while closed.",
+                        m.author.handle
+                    ),
+                )
+                .incident(id),
+            );
             return;
         }
-        let Some(schedule) = self.config.schedules.get(&st.schedule) else { return };
-        let lang = m.language().unwrap_or_else(|| self.config.default_language.clone());
+        let Some(schedule) = self.config.schedules.get(&st.schedule) else {
+            return;
+        };
+        let lang = m
+            .language()
+            .unwrap_or_else(|| self.config.default_language.clone());
         let back_at = schedule.describe_next_open(now, &lang).unwrap_or_default();
-        let back_iso = schedule.next_open(now).map(|t| t.to_rfc3339()).unwrap_or_default();
+        let back_iso = schedule
+            .next_open(now)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
         let facts = context::AutoreplyFacts {
             back_at,
             back_at_iso: back_iso,
@@ -286,10 +551,24 @@ impl Engine {
             author_handle: &m.author.handle,
         };
         let data = context::autoreply(&self.config, inc, &lang, &facts, now);
-        let text = match self.templates.render(&st.template, &lang, &data, phrasing_seed(&m.author.id, id), Escape::Text) {
+        let text = match self.templates.render(
+            &st.template,
+            &lang,
+            &data,
+            phrasing_seed(&m.author.id, id),
+            Escape::Text,
+        ) {
             Ok(r) => r.text,
             Err(e) => {
-                out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Auto-reply not rendered: {e}.")).incident(id));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::ActionFailed,
+                        "engine",
+                        format!("Auto-reply not rendered: {e}."),
+                    )
+                    .incident(id),
+                );
                 return;
             }
         };
@@ -299,23 +578,66 @@ impl Engine {
                 st.answered.insert(key_author);
             }
         }
-        out.event(Event::new(now, EventKind::AutoReplySent, "engine", format!("Auto-reply to {} in {lang}: the autoresponder on {account} is on.", m.author.handle)).incident(id).with("account", &account));
+        out.event(
+            Event::new(
+                now,
+                EventKind::AutoReplySent,
+                "engine",
+                format!(
+                    "Auto-reply to {} in {lang}: the autoresponder on {account} is on.",
+                    m.author.handle
+                ),
+            )
+            .incident(id)
+            .with("account", &account),
+        );
         out.actions.push(Keyed {
             key: format!("{id}/autoreply/{}/{}", m.platform, m.id),
-            intent: ActionIntent::SendReply { incident: Some(id.to_string()), account, draft: None, in_reply_to: m.id.clone(), author_id: m.author.id.clone(), text, private: m.direct },
+            intent: ActionIntent::SendReply {
+                incident: Some(id.to_string()),
+                account,
+                draft: None,
+                in_reply_to: m.id.clone(),
+                author_id: m.author.id.clone(),
+                text,
+                private: m.direct,
+            },
         });
     }
 
     /// The outcome of an action the engine asked for.
     pub fn action_done(&mut self, now: Timestamp, intent: &ActionIntent, ok: bool) -> Decisions {
         let mut out = Decisions::default();
-        if let ActionIntent::SendReply { draft: Some(did), .. } = intent {
+        if let ActionIntent::SendReply {
+            draft: Some(did), ..
+        } = intent
+        {
             if let Some(d) = self.drafts.drafts.get_mut(did) {
                 if let (true, DraftState::Approved { by, .. }) = (ok, &d.state) {
                     let by = by.clone();
-                    d.state = DraftState::Sent { by: by.clone(), at: now };
+                    d.state = DraftState::Sent {
+                        by: by.clone(),
+                        at: now,
+                    };
                     out.drafts.insert(*did);
-                    out.event(Event::new(now, EventKind::DraftSent, &by, format!("Reply #{did} sent to {}{}.", d.author_handle, if d.private { " as a private message" } else { "" })).incident(&d.incident).with("draft", *did));
+                    out.event(
+                        Event::new(
+                            now,
+                            EventKind::DraftSent,
+                            &by,
+                            format!(
+                                "Reply #{did} sent to {}{}.",
+                                d.author_handle,
+                                if d.private {
+                                    " as a private message"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        )
+                        .incident(&d.incident)
+                        .with("draft", *did),
+                    );
                 }
             }
         }

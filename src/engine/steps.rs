@@ -13,9 +13,18 @@ use crate::templates::Escape;
 impl Engine {
     /// Runs `steps` whose condition holds. `phase` names the list in
     /// idempotency keys (`on_open`, `state-acknowledged`, `on_resolve`).
-    pub(super) fn run_steps(&mut self, now: Timestamp, id: &str, steps: &[Step], phase: &str, out: &mut Decisions) {
+    pub(super) fn run_steps(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        steps: &[Step],
+        phase: &str,
+        out: &mut Decisions,
+    ) {
         for (i, step) in steps.iter().enumerate() {
-            let Some(inc) = self.incidents.get(id) else { return };
+            let Some(inc) = self.incidents.get(id) else {
+                return;
+            };
             if let Some(cond) = &step.when {
                 if !condition_holds(cond, inc.state, inc.trigger_kind, &inc.labels) {
                     continue;
@@ -26,21 +35,54 @@ impl Engine {
                 Action::PinStatus(p) => self.pin_status_step(now, id, p, phase, &step_key, out),
                 Action::Autoresponder(a) => self.autoresponder_step(now, id, a, out),
                 Action::ReplyDrafts(r) => self.reply_drafts_step(now, id, r, out),
-                Action::Notify(n) => self.notify(now, id, &n.to, &n.via, &n.template, event_name(phase), &step_key, out),
+                Action::Notify(n) => self.notify(
+                    now,
+                    id,
+                    &n.to,
+                    &n.via,
+                    &n.template,
+                    event_name(phase),
+                    &step_key,
+                    out,
+                ),
                 Action::Webhook(w) => {
-                    let Some(inc) = self.incidents.get(id) else { return };
+                    let Some(inc) = self.incidents.get(id) else {
+                        return;
+                    };
                     let data = context::webhook(&self.config, inc, event_name(phase), now);
                     let body = match &w.template {
-                        Some(t) => match self.templates.render(t, &self.config.default_language, &data, 0, Escape::Json) {
+                        Some(t) => match self.templates.render(
+                            t,
+                            &self.config.default_language,
+                            &data,
+                            0,
+                            Escape::Json,
+                        ) {
                             Ok(r) => r.text,
                             Err(e) => {
-                                out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Webhook body not rendered: {e}.")).incident(id));
+                                out.event(
+                                    Event::new(
+                                        now,
+                                        EventKind::ActionFailed,
+                                        "engine",
+                                        format!("Webhook body not rendered: {e}."),
+                                    )
+                                    .incident(id),
+                                );
                                 continue;
                             }
                         },
                         None => data.to_string(),
                     };
-                    out.action(format!("{step_key}/webhook"), ActionIntent::Webhook { incident: Some(id.to_string()), url: w.url.clone(), body, secret_env: w.secret_env.clone() });
+                    out.action(
+                        format!("{step_key}/webhook"),
+                        ActionIntent::Webhook {
+                            incident: Some(id.to_string()),
+                            url: w.url.clone(),
+                            body,
+                            secret_env: w.secret_env.clone(),
+                        },
+                    );
                 }
             }
         }
@@ -48,13 +90,27 @@ impl Engine {
 
     /// Renders a status template for the incident as it is now.
     fn render_status(&self, id: &str, template: &str) -> Result<String, String> {
-        let inc = self.incidents.get(id).ok_or_else(|| format!("no incident {id}"))?;
+        let inc = self
+            .incidents
+            .get(id)
+            .ok_or_else(|| format!("no incident {id}"))?;
         let lang = &self.config.default_language;
         let data = context::common(&self.config, inc, lang, inc.status_changed_at);
-        self.templates.render(template, lang, &data, 0, Escape::Text).map(|r| r.text).map_err(|e| e.to_string())
+        self.templates
+            .render(template, lang, &data, 0, Escape::Text)
+            .map(|r| r.text)
+            .map_err(|e| e.to_string())
     }
 
-    fn pin_status_step(&mut self, now: Timestamp, id: &str, p: &crate::playbook::PinStatus, phase: &str, step_key: &str, out: &mut Decisions) {
+    fn pin_status_step(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        p: &crate::playbook::PinStatus,
+        phase: &str,
+        step_key: &str,
+        out: &mut Decisions,
+    ) {
         match phase {
             "on_open" => {
                 let Some(template) = &p.template else { return };
@@ -65,16 +121,35 @@ impl Engine {
                 let text = match self.render_status(id, template) {
                     Ok(t) => t,
                     Err(e) => {
-                        out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Status text not rendered: {e}.")).incident(id));
+                        out.event(
+                            Event::new(
+                                now,
+                                EventKind::ActionFailed,
+                                "engine",
+                                format!("Status text not rendered: {e}."),
+                            )
+                            .incident(id),
+                        );
                         return;
                     }
                 };
                 match &p.approval {
                     Some(approval) => {
                         let deadline = now + chrono_dur(approval.timeout);
-                        let approvers = self.config.roles.get(&approval.by).cloned().unwrap_or_default();
+                        let approvers = self
+                            .config
+                            .roles
+                            .get(&approval.by)
+                            .cloned()
+                            .unwrap_or_default();
                         if let Some(inc) = self.incidents.get_mut(id) {
-                            inc.status = StatusPost::AwaitingApproval { text: text.clone(), accounts: p.accounts.clone(), approval: approval.clone(), deadline, edited_by: None };
+                            inc.status = StatusPost::AwaitingApproval {
+                                text: text.clone(),
+                                accounts: p.accounts.clone(),
+                                approval: approval.clone(),
+                                deadline,
+                                edited_by: None,
+                            };
                         }
                         out.incidents.insert(id.to_string());
                         let then = match approval.then {
@@ -87,11 +162,30 @@ impl Engine {
                                 .with("text", &text)
                                 .with("accounts", &p.accounts),
                         );
-                        self.timers.insert((deadline, Timer::ApprovalTimeout { incident: id.to_string() }));
+                        self.timers.insert((
+                            deadline,
+                            Timer::ApprovalTimeout {
+                                incident: id.to_string(),
+                            },
+                        ));
                         let to = vec![Recipient::Role(approval.by.clone())];
-                        self.notify_plain(now, id, &to, "approval_needed", &format!("{step_key}/approval"), out);
+                        self.notify_plain(
+                            now,
+                            id,
+                            &to,
+                            "approval_needed",
+                            &format!("{step_key}/approval"),
+                            out,
+                        );
                     }
-                    None => self.post_status(now, id, text, p.accounts.clone(), "playbook (approval: none)", out),
+                    None => self.post_status(
+                        now,
+                        id,
+                        text,
+                        p.accounts.clone(),
+                        "playbook (approval: none)",
+                        out,
+                    ),
                 }
             }
             p_phase if p_phase.starts_with("state-") => {
@@ -111,20 +205,49 @@ impl Engine {
                     }
                     out.event(Event::new(now, EventKind::StatusEdited, "engine", "The status text was never approved; it is withdrawn, nothing was posted.").incident(id));
                 }
-                let accounts = if p.accounts.is_empty() { posted.clone() } else { p.accounts.iter().filter(|a| posted.contains(a)).cloned().collect() };
+                let accounts = if p.accounts.is_empty() {
+                    posted.clone()
+                } else {
+                    p.accounts
+                        .iter()
+                        .filter(|a| posted.contains(a))
+                        .cloned()
+                        .collect()
+                };
                 if p.restore_previous {
                     for a in &accounts {
-                        out.action(format!("{id}/resolve/{a}/restore"), ActionIntent::RestorePins { incident: id.to_string(), account: a.clone() });
+                        out.action(
+                            format!("{id}/resolve/{a}/restore"),
+                            ActionIntent::RestorePins {
+                                incident: id.to_string(),
+                                account: a.clone(),
+                            },
+                        );
                     }
                 }
                 if let Some(t) = &p.final_template {
                     match self.render_status(id, t) {
                         Ok(text) => {
                             for a in &accounts {
-                                out.action(format!("{step_key}/{a}/final"), ActionIntent::PostFinal { incident: id.to_string(), account: a.clone(), text: text.clone() });
+                                out.action(
+                                    format!("{step_key}/{a}/final"),
+                                    ActionIntent::PostFinal {
+                                        incident: id.to_string(),
+                                        account: a.clone(),
+                                        text: text.clone(),
+                                    },
+                                );
                             }
                         }
-                        Err(e) => out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Resolution text not rendered: {e}.")).incident(id)),
+                        Err(e) => out.event(
+                            Event::new(
+                                now,
+                                EventKind::ActionFailed,
+                                "engine",
+                                format!("Resolution text not rendered: {e}."),
+                            )
+                            .incident(id),
+                        ),
                     }
                 }
             }
@@ -132,38 +255,84 @@ impl Engine {
     }
 
     /// Posts (and pins) the status on every account; the text is final.
-    fn post_status(&mut self, now: Timestamp, id: &str, text: String, accounts: Vec<String>, approved_by: &str, out: &mut Decisions) {
+    fn post_status(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        text: String,
+        accounts: Vec<String>,
+        approved_by: &str,
+        out: &mut Decisions,
+    ) {
         for a in &accounts {
-            out.action(format!("{id}/status/{a}/post"), ActionIntent::PostStatus { incident: id.to_string(), account: a.clone(), text: text.clone(), pin: true });
+            out.action(
+                format!("{id}/status/{a}/post"),
+                ActionIntent::PostStatus {
+                    incident: id.to_string(),
+                    account: a.clone(),
+                    text: text.clone(),
+                    pin: true,
+                },
+            );
         }
         if let Some(inc) = self.incidents.get_mut(id) {
-            inc.status = StatusPost::Posted { text, accounts, approved_by: approved_by.to_string(), at: now };
+            inc.status = StatusPost::Posted {
+                text,
+                accounts,
+                approved_by: approved_by.to_string(),
+                at: now,
+            };
             inc.status_changed_at = now;
         }
         out.incidents.insert(id.to_string());
     }
 
     /// Re-renders the status with `template` and updates it wherever it stands.
-    fn restatus(&mut self, now: Timestamp, id: &str, template: &str, by: &str, out: &mut Decisions) {
+    fn restatus(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        template: &str,
+        by: &str,
+        out: &mut Decisions,
+    ) {
         if let Some(inc) = self.incidents.get_mut(id) {
             inc.status_changed_at = now;
         }
         let text = match self.render_status(id, template) {
             Ok(t) => t,
             Err(e) => {
-                out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Status text not rendered: {e}.")).incident(id));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::ActionFailed,
+                        "engine",
+                        format!("Status text not rendered: {e}."),
+                    )
+                    .incident(id),
+                );
                 return;
             }
         };
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         match &mut inc.status {
-            StatusPost::AwaitingApproval { text: pending, edited_by, .. } => {
+            StatusPost::AwaitingApproval {
+                text: pending,
+                edited_by,
+                ..
+            } => {
                 if edited_by.is_none() {
                     *pending = text.clone();
                     out.event(Event::new(now, EventKind::StatusEdited, by, "The status text waiting for approval now says the incident's new phase.").incident(id).with("text", &text));
                 }
             }
-            StatusPost::Posted { text: current, accounts, .. } => {
+            StatusPost::Posted {
+                text: current,
+                accounts,
+                ..
+            } => {
                 if *current == text {
                     return;
                 }
@@ -171,9 +340,28 @@ impl Engine {
                 inc.status_version += 1;
                 let v = inc.status_version;
                 for a in accounts.iter() {
-                    out.action(format!("{id}/status-v{v}/{a}/edit"), ActionIntent::EditStatus { incident: id.to_string(), account: a.clone(), text: text.clone() });
+                    out.action(
+                        format!("{id}/status-v{v}/{a}/edit"),
+                        ActionIntent::EditStatus {
+                            incident: id.to_string(),
+                            account: a.clone(),
+                            text: text.clone(),
+                        },
+                    );
                 }
-                out.event(Event::new(now, EventKind::StatusUpdated, by, format!("The public status now says: {}", context::excerpt(&text, 100))).incident(id).with("text", &text));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::StatusUpdated,
+                        by,
+                        format!(
+                            "The public status now says: {}",
+                            context::excerpt(&text, 100)
+                        ),
+                    )
+                    .incident(id)
+                    .with("text", &text),
+                );
             }
             StatusPost::None => {}
         }
@@ -181,11 +369,22 @@ impl Engine {
     }
 
     /// After a state change or a commander's update, the status must tell the truth.
-    pub(super) fn refresh_status(&mut self, now: Timestamp, id: &str, by: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
+    pub(super) fn refresh_status(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        by: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
         let state = inc.state;
         let has_own_step = self.playbook_of(id).is_some_and(|pb| {
-            pb.on_state_change.iter().any(|s| matches!(s.action, Action::PinStatus(_)) && s.when.as_ref().is_some_and(|c| c.states.contains(&state)))
+            pb.on_state_change.iter().any(|s| {
+                matches!(s.action, Action::PinStatus(_))
+                    && s.when.as_ref().is_some_and(|c| c.states.contains(&state))
+            })
         });
         if has_own_step {
             return; // that step renders its own template
@@ -195,51 +394,165 @@ impl Engine {
         }
     }
 
-    pub(super) fn edit_status(&mut self, now: Timestamp, id: &str, by: &str, text: String, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+    pub(super) fn edit_status(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        by: &str,
+        text: String,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         match &mut inc.status {
-            StatusPost::AwaitingApproval { text: pending, edited_by, .. } => {
+            StatusPost::AwaitingApproval {
+                text: pending,
+                edited_by,
+                ..
+            } => {
                 *pending = text.clone();
                 *edited_by = Some(by.to_string());
                 out.incidents.insert(id.to_string());
-                out.event(Event::new(now, EventKind::StatusEdited, by, format!("Status text edited by {by}.")).incident(id).with("text", &text));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::StatusEdited,
+                        by,
+                        format!("Status text edited by {by}."),
+                    )
+                    .incident(id)
+                    .with("text", &text),
+                );
             }
-            StatusPost::Posted { text: current, accounts, .. } => {
+            StatusPost::Posted {
+                text: current,
+                accounts,
+                ..
+            } => {
                 *current = text.clone();
                 inc.status_version += 1;
                 inc.status_changed_at = now;
                 let v = inc.status_version;
                 for a in accounts.iter() {
-                    out.action(format!("{id}/status-v{v}/{a}/edit"), ActionIntent::EditStatus { incident: id.to_string(), account: a.clone(), text: text.clone() });
+                    out.action(
+                        format!("{id}/status-v{v}/{a}/edit"),
+                        ActionIntent::EditStatus {
+                            incident: id.to_string(),
+                            account: a.clone(),
+                            text: text.clone(),
+                        },
+                    );
                 }
                 out.incidents.insert(id.to_string());
-                out.event(Event::new(now, EventKind::StatusUpdated, by, format!("Status text edited by {by}.")).incident(id).with("text", &text));
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::StatusUpdated,
+                        by,
+                        format!("Status text edited by {by}."),
+                    )
+                    .incident(id)
+                    .with("text", &text),
+                );
             }
-            StatusPost::None => out.event(Event::new(now, EventKind::CommandRejected, by, format!("Incident {id} has no status text to edit.")).incident(id)),
+            StatusPost::None => out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Incident {id} has no status text to edit."),
+                )
+                .incident(id),
+            ),
         }
     }
 
-    pub(super) fn approve_status(&mut self, now: Timestamp, id: &str, by: &str, edited: Option<String>, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
-        let StatusPost::AwaitingApproval { text, accounts, approval, .. } = &inc.status else {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("Incident {id} has no status text waiting for approval.")).incident(id));
+    pub(super) fn approve_status(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        by: &str,
+        edited: Option<String>,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get(id) else {
             return;
         };
-        let allowed = self.config.roles.get(&approval.by).is_some_and(|m| m.iter().any(|s| s == by));
+        let StatusPost::AwaitingApproval {
+            text,
+            accounts,
+            approval,
+            ..
+        } = &inc.status
+        else {
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Incident {id} has no status text waiting for approval."),
+                )
+                .incident(id),
+            );
+            return;
+        };
+        let allowed = self
+            .config
+            .roles
+            .get(&approval.by)
+            .is_some_and(|m| m.iter().any(|s| s == by));
         if !allowed {
-            out.event(Event::new(now, EventKind::CommandRejected, by, format!("{by} cannot approve: only the {} role may ({}).", approval.by, self.config.roles.get(&approval.by).cloned().unwrap_or_default().join(", "))).incident(id));
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!(
+                        "{by} cannot approve: only the {} role may ({}).",
+                        approval.by,
+                        self.config
+                            .roles
+                            .get(&approval.by)
+                            .cloned()
+                            .unwrap_or_default()
+                            .join(", ")
+                    ),
+                )
+                .incident(id),
+            );
             return;
         }
         let text = edited.unwrap_or_else(|| text.clone());
         let accounts = accounts.clone();
-        self.timers.retain(|(_, t)| !matches!(t, Timer::ApprovalTimeout { incident } if incident == id));
-        out.event(Event::new(now, EventKind::StatusApproved, by, format!("Status text approved by {by}.")).incident(id).with("text", &text));
+        self.timers
+            .retain(|(_, t)| !matches!(t, Timer::ApprovalTimeout { incident } if incident == id));
+        out.event(
+            Event::new(
+                now,
+                EventKind::StatusApproved,
+                by,
+                format!("Status text approved by {by}."),
+            )
+            .incident(id)
+            .with("text", &text),
+        );
         self.post_status(now, id, text, accounts, by, out);
     }
 
     pub(super) fn approval_timeout(&mut self, at: Timestamp, id: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
-        let StatusPost::AwaitingApproval { text, accounts, approval, .. } = &inc.status else { return };
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
+        let StatusPost::AwaitingApproval {
+            text,
+            accounts,
+            approval,
+            ..
+        } = &inc.status
+        else {
+            return;
+        };
         match approval.then {
             ApprovalTimeout::Post => {
                 let (text, accounts) = (text.clone(), accounts.clone());
@@ -250,31 +563,80 @@ impl Engine {
                 let role = approval.by.clone();
                 let timeout = approval.timeout;
                 out.event(Event::new(at, EventKind::ApprovalReminder, "engine", format!("The status text still waits for approval by the {role}; nothing is posted until a person approves it.")).incident(id));
-                self.timers.insert((at + chrono_dur(timeout), Timer::ApprovalTimeout { incident: id.to_string() }));
-                self.notify_plain(at, id, &[Recipient::Role(role)], "approval_needed", &format!("{id}/approval-reminder-{}", at.timestamp()), out);
+                self.timers.insert((
+                    at + chrono_dur(timeout),
+                    Timer::ApprovalTimeout {
+                        incident: id.to_string(),
+                    },
+                ));
+                self.notify_plain(
+                    at,
+                    id,
+                    &[Recipient::Role(role)],
+                    "approval_needed",
+                    &format!("{id}/approval-reminder-{}", at.timestamp()),
+                    out,
+                );
             }
         }
     }
 
     pub(super) fn stale_check(&mut self, at: Timestamp, id: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
         if inc.is_resolved() {
             return;
         }
-        let stale_after = self.playbook_of(id).map(|p| p.incident.stale_after).unwrap_or(std::time::Duration::from_secs(1800));
+        let stale_after = self
+            .playbook_of(id)
+            .map(|p| p.incident.stale_after)
+            .unwrap_or(std::time::Duration::from_secs(1800));
         let due = inc.status_changed_at + chrono_dur(stale_after);
-        if at >= due && !matches!(inc.status, StatusPost::None) {
+        // Only a status that is out there can go stale; one waiting for
+        // approval has its own reminders.
+        if at >= due && matches!(inc.status, StatusPost::Posted { .. }) {
             out.event(Event::new(at, EventKind::StatusStale, "engine", format!("The public status has not changed for {}: is it still true? Post an update or change the state.", humantime::format_duration(stale_after))).incident(id));
-            self.notify_plain(at, id, &[Recipient::Role("commander".into())], "stale", &format!("{id}/stale-{}", at.timestamp()), out);
-            self.timers.insert((at + chrono_dur(stale_after), Timer::StaleCheck { incident: id.to_string() }));
+            self.notify_plain(
+                at,
+                id,
+                &[Recipient::Role("commander".into())],
+                "stale",
+                &format!("{id}/stale-{}", at.timestamp()),
+                out,
+            );
+            self.timers.insert((
+                at + chrono_dur(stale_after),
+                Timer::StaleCheck {
+                    incident: id.to_string(),
+                },
+            ));
         } else {
-            self.timers.insert((due.max(at + chrono::Duration::seconds(1)), Timer::StaleCheck { incident: id.to_string() }));
+            self.timers.insert((
+                due.max(at + chrono::Duration::seconds(1)),
+                Timer::StaleCheck {
+                    incident: id.to_string(),
+                },
+            ));
         }
     }
 
-    fn autoresponder_step(&mut self, now: Timestamp, id: &str, a: &crate::playbook::Autoresponder, out: &mut Decisions) {
+    fn autoresponder_step(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        a: &crate::playbook::Autoresponder,
+        out: &mut Decisions,
+    ) {
         for account in &a.accounts {
-            let st = AutoresponderState { account: account.clone(), schedule: a.schedule.clone(), template: a.template.clone(), on_call: a.on_call.clone(), enabled: false, answered: Default::default() };
+            let st = AutoresponderState {
+                account: account.clone(),
+                schedule: a.schedule.clone(),
+                template: a.template.clone(),
+                on_call: a.on_call.clone(),
+                enabled: false,
+                answered: Default::default(),
+            };
             if let Some(inc) = self.incidents.get_mut(id) {
                 inc.autoresponders.push(st);
             }
@@ -283,41 +645,88 @@ impl Engine {
     }
 
     /// Re-evaluates an autoresponder at a schedule boundary (or when switched on).
-    pub(super) fn schedule_boundary(&mut self, at: Timestamp, id: &str, account: &str, out: &mut Decisions) {
+    pub(super) fn schedule_boundary(
+        &mut self,
+        at: Timestamp,
+        id: &str,
+        account: &str,
+        out: &mut Decisions,
+    ) {
         let config = self.config.clone();
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         if inc.is_resolved() {
             return;
         }
-        let Some(st) = inc.autoresponders.iter_mut().find(|s| s.account == account) else { return };
-        let Some(schedule) = config.schedules.get(&st.schedule) else { return };
+        let Some(st) = inc.autoresponders.iter_mut().find(|s| s.account == account) else {
+            return;
+        };
+        let Some(schedule) = config.schedules.get(&st.schedule) else {
+            return;
+        };
         let closed = !schedule.is_open(at);
         if closed != st.enabled {
             st.enabled = closed;
             st.answered.clear();
-            let back = schedule.describe_next_open(at, &config.default_language).unwrap_or_default();
+            let back = schedule
+                .describe_next_open(at, &config.default_language)
+                .unwrap_or_default();
             let (kind, msg) = if closed {
                 let who = match &st.on_call {
                     Some(team) => format!("; team {team} stays on call for this incident"),
                     None => String::new(),
                 };
-                (EventKind::AutoresponderEnabled, format!("Autoresponder on for {account}: outside {} hours, people are back {back}{who}.", st.schedule))
+                (EventKind::AutoresponderEnabled, format!("Autoresponder on for {account}: outside the {} schedule; people are back {back}{who}.", st.schedule))
             } else {
-                (EventKind::AutoresponderDisabled, format!("Autoresponder off for {account}: {} hours have begun.", st.schedule))
+                (
+                    EventKind::AutoresponderDisabled,
+                    format!(
+                        "Autoresponder off for {account}: the {} schedule is open again.",
+                        st.schedule
+                    ),
+                )
             };
-            out.event(Event::new(at, kind, "engine", msg).incident(id).with("account", account));
+            out.event(
+                Event::new(at, kind, "engine", msg)
+                    .incident(id)
+                    .with("account", account),
+            );
             out.incidents.insert(id.to_string());
         }
         if let Some(next) = schedule.next_change(at) {
-            self.timers.insert((next, Timer::ScheduleBoundary { incident: id.to_string(), account: account.to_string() }));
+            self.timers.insert((
+                next,
+                Timer::ScheduleBoundary {
+                    incident: id.to_string(),
+                    account: account.to_string(),
+                },
+            ));
         }
     }
 
-    pub(super) fn switch_off_autoresponders(&mut self, at: Timestamp, id: &str, why: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get_mut(id) else { return };
+    pub(super) fn switch_off_autoresponders(
+        &mut self,
+        at: Timestamp,
+        id: &str,
+        why: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get_mut(id) else {
+            return;
+        };
         for st in inc.autoresponders.iter_mut().filter(|s| s.enabled) {
             st.enabled = false;
-            out.event(Event::new(at, EventKind::AutoresponderDisabled, "engine", format!("Autoresponder off for {}: {why}.", st.account)).incident(id).with("account", &st.account));
+            out.event(
+                Event::new(
+                    at,
+                    EventKind::AutoresponderDisabled,
+                    "engine",
+                    format!("Autoresponder off for {}: {why}.", st.account),
+                )
+                .incident(id)
+                .with("account", &st.account),
+            );
         }
     }
 
@@ -327,7 +736,12 @@ impl Engine {
         for r in to {
             let more: Vec<String> = match r {
                 Recipient::Role(role) => self.config.roles.get(role).cloned().unwrap_or_default(),
-                Recipient::Team(t) => self.config.teams.get(t).map(|t| t.members.clone()).unwrap_or_default(),
+                Recipient::Team(t) => self
+                    .config
+                    .teams
+                    .get(t)
+                    .map(|t| t.members.clone())
+                    .unwrap_or_default(),
                 Recipient::Staff(s) => vec![s.clone()],
             };
             for m in more {
@@ -340,29 +754,89 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn notify(&mut self, now: Timestamp, id: &str, to: &[Recipient], via: &[crate::playbook::Channel], template: &str, event: &str, key: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
+    pub(super) fn notify(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        to: &[Recipient],
+        via: &[crate::playbook::Channel],
+        template: &str,
+        event: &str,
+        key: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
         let waiting = self.drafts.queue().len();
-        let oldest = self.drafts.queue().first().map(|d| humantime::format_duration(std::time::Duration::from_secs((now - d.mention_at).num_seconds().max(0) as u64)).to_string()).unwrap_or_default();
+        let oldest = self
+            .drafts
+            .queue()
+            .first()
+            .map(|d| {
+                humantime::format_duration(std::time::Duration::from_secs(
+                    (now - d.mention_at).num_seconds().max(0) as u64,
+                ))
+                .to_string()
+            })
+            .unwrap_or_default();
         for staff in self.staff_of(to) {
-            let Some(person) = self.config.staff.get(&staff) else { continue };
-            let data = context::notify(&self.config, inc, event, &person.name, waiting, &oldest, now);
-            let text = match self.templates.render(template, &self.config.default_language, &data, 0, Escape::Text) {
+            let Some(person) = self.config.staff.get(&staff) else {
+                continue;
+            };
+            let data = context::notify(
+                &self.config,
+                inc,
+                event,
+                &person.name,
+                waiting,
+                &oldest,
+                now,
+            );
+            let text = match self.templates.render(
+                template,
+                &self.config.default_language,
+                &data,
+                0,
+                Escape::Text,
+            ) {
                 Ok(r) => r.text,
                 Err(e) => {
-                    out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("Notification not rendered: {e}.")).incident(id));
+                    out.event(
+                        Event::new(
+                            now,
+                            EventKind::ActionFailed,
+                            "engine",
+                            format!("Notification not rendered: {e}."),
+                        )
+                        .incident(id),
+                    );
                     return;
                 }
             };
             let subject = format!("[{}] {} — {}", inc.state.phase().as_str(), inc.title, event);
             for ch in via {
                 if *ch == crate::playbook::Channel::Email && person.email.is_none() {
-                    out.event(Event::new(now, EventKind::ActionFailed, "engine", format!("{staff} has no email address in the config: not emailed.")).incident(id));
+                    out.event(
+                        Event::new(
+                            now,
+                            EventKind::ActionFailed,
+                            "engine",
+                            format!("{staff} has no email address in the config: not emailed."),
+                        )
+                        .incident(id),
+                    );
                     continue;
                 }
                 out.action(
                     format!("{key}/{staff}/{}", channel_name(*ch)),
-                    ActionIntent::Notify { incident: Some(id.to_string()), staff: staff.clone(), channel: *ch, subject: subject.clone(), text: text.clone() },
+                    ActionIntent::Notify {
+                        incident: Some(id.to_string()),
+                        staff: staff.clone(),
+                        channel: *ch,
+                        subject: subject.clone(),
+                        text: text.clone(),
+                    },
                 );
             }
         }
@@ -370,22 +844,54 @@ impl Engine {
 
     /// A notification squall sends on its own (approval needed, stale status,
     /// escalation), by chat, with a built-in text.
-    pub(super) fn notify_plain(&mut self, now: Timestamp, id: &str, to: &[Recipient], event: &str, key: &str, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else { return };
+    pub(super) fn notify_plain(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        to: &[Recipient],
+        event: &str,
+        key: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
         let text = match event {
-            "approval_needed" => format!("The status text for \"{}\" ({}) waits for your approval.", inc.title, inc.id),
-            "stale" => format!("The public status of \"{}\" ({}) has not changed for a while: is it still true?", inc.title, inc.id),
-            "escalated" => format!("A reply draft in \"{}\" ({}) has waited past its SLA.", inc.title, inc.id),
+            "approval_needed" => format!(
+                "The status text for \"{}\" ({}) waits for your approval.",
+                inc.title, inc.id
+            ),
+            "stale" => format!(
+                "The public status of \"{}\" ({}) has not changed for a while: is it still true?",
+                inc.title, inc.id
+            ),
+            "escalated" => {
+                let late = self
+                    .drafts
+                    .queue()
+                    .iter()
+                    .filter(|d| d.incident == inc.id && d.sla_deadline <= now)
+                    .count();
+                format!(
+                    "{late} reply drafts in \"{}\" ({}) have waited past their SLA.",
+                    inc.title, inc.id
+                )
+            }
             other => format!("{other}: {}", inc.title),
         };
         let subject = format!("[{}] {} — {event}", inc.state.phase().as_str(), inc.title);
         for staff in self.staff_of(to) {
             out.action(
                 format!("{key}/{staff}/chat"),
-                ActionIntent::Notify { incident: Some(id.to_string()), staff, channel: crate::playbook::Channel::Chat, subject: subject.clone(), text: text.clone() },
+                ActionIntent::Notify {
+                    incident: Some(id.to_string()),
+                    staff,
+                    channel: crate::playbook::Channel::Chat,
+                    subject: subject.clone(),
+                    text: text.clone(),
+                },
             );
         }
-        let _ = now;
     }
 }
 
@@ -404,7 +910,12 @@ fn event_name(phase: &str) -> &'static str {
     }
 }
 
-fn condition_holds(c: &Condition, state: IncidentState, trigger: &str, labels: &std::collections::BTreeMap<String, String>) -> bool {
+fn condition_holds(
+    c: &Condition,
+    state: IncidentState,
+    trigger: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
     (c.states.is_empty() || c.states.contains(&state))
         && (c.triggered_by.is_empty() || c.triggered_by.iter().any(|t| t == trigger))
         && c.labels.iter().all(|(k, v)| labels.get(k) == Some(v))

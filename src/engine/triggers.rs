@@ -13,7 +13,9 @@ use std::sync::Arc;
 pub enum TriggerState {
     Surge(Box<PoissonDetector>),
     Keyword(KeywordCounter),
-    Schedule { next: Option<Timestamp> },
+    Schedule {
+        next: Option<Timestamp>,
+    },
     /// Alert and manual triggers keep no state.
     Stateless,
 }
@@ -29,17 +31,28 @@ pub struct TriggerRuntime {
 impl TriggerRuntime {
     pub fn new(playbook: Arc<Playbook>, index: usize, start: Timestamp) -> Self {
         let state = match &playbook.triggers[index] {
-            Trigger::Surge(s) => TriggerState::Surge(Box::new(PoissonDetector::new(DetectorParams::from_sensitivity(
-                s.window,
-                s.sensitivity,
-                s.thresholds,
-                s.hold,
-            )))),
-            Trigger::Keyword(k) => TriggerState::Keyword(KeywordCounter::new(k.min_mentions, k.within)),
-            Trigger::Schedule(s) => TriggerState::Schedule { next: next_cron(s, start) },
+            Trigger::Surge(s) => TriggerState::Surge(Box::new(
+                PoissonDetector::new(DetectorParams::from_sensitivity(
+                    s.window,
+                    s.sensitivity,
+                    s.thresholds,
+                    s.hold,
+                ))
+                .start_at(start),
+            )),
+            Trigger::Keyword(k) => {
+                TriggerState::Keyword(KeywordCounter::new(k.min_mentions, k.within))
+            }
+            Trigger::Schedule(s) => TriggerState::Schedule {
+                next: next_cron(s, start),
+            },
             Trigger::Alert(_) | Trigger::Manual => TriggerState::Stateless,
         };
-        Self { playbook, index, state }
+        Self {
+            playbook,
+            index,
+            state,
+        }
     }
 
     pub fn trigger(&self) -> &Trigger {
@@ -50,7 +63,9 @@ impl TriggerRuntime {
     pub fn counts(&self, m: &Mention) -> bool {
         match self.trigger() {
             Trigger::Surge(s) => account_ok(&s.accounts, &m.account) && s.matcher.matches(&m.text),
-            Trigger::Keyword(k) => account_ok(&k.accounts, &m.account) && k.matcher.matches(&m.text),
+            Trigger::Keyword(k) => {
+                account_ok(&k.accounts, &m.account) && k.matcher.matches(&m.text)
+            }
             _ => false,
         }
     }
@@ -72,7 +87,10 @@ fn account_ok(accounts: &[String], account: &str) -> bool {
 /// Next cron instant strictly after `after`, evaluated in the trigger's time zone.
 pub fn next_cron(s: &crate::playbook::ScheduleTrigger, after: Timestamp) -> Option<Timestamp> {
     let local = after.with_timezone(&s.timezone);
-    s.cron.after(&local).next().map(|t| t.with_timezone(&chrono::Utc))
+    s.cron
+        .after(&local)
+        .next()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// Whether a mention belongs to incidents of this playbook (drafts, report):

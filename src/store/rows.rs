@@ -304,6 +304,13 @@ pub enum Write {
         pin_id: i64,
         at: Timestamp,
     },
+    /// The pinned status moved to a new post (platforms that cannot edit:
+    /// the update is a new post pinned in place of the old one).
+    RepointPin {
+        pin_id: i64,
+        post_id: String,
+        post_url: Option<String>,
+    },
     /// An idempotency guard: if `key` was processed before, NOTHING in the
     /// batch is applied and [`ApplyOutcome::already_processed`] is set.
     MarkProcessed {

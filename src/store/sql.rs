@@ -192,3 +192,6 @@ private = excluded.private, flags = excluded.flags, state = excluded.state, assi
 assigned_at = CASE WHEN excluded.assignee IS drafts.assignee THEN drafts.assigned_at ELSE excluded.assigned_at END, \
 approved_by = excluded.approved_by, approved_at = excluded.approved_at, sent_at = excluded.sent_at, \
 discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at";
+
+pub(crate) const REPOINT_PIN: &str =
+    "UPDATE pins SET post_id = $2, post_url = $3 WHERE id = $1 AND unpinned_at IS NULL";

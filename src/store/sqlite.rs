@@ -710,6 +710,22 @@ async fn apply_one(
                 pin_id.to_string()
             })?
         }
+        Write::RepointPin {
+            pin_id,
+            post_id,
+            post_url,
+        } => {
+            let done = sqlx::query(sql::REPOINT_PIN)
+                .bind(pin_id)
+                .bind(post_id)
+                .bind(post_url)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("repoint pin"))?
+                .rows_affected()
+                == 1;
+            ensure(done, "pin", || pin_id.to_string())?
+        }
         Write::MarkProcessed { key, at } => return mark_processed_in(conn, key, *at).await,
     }
     Ok(true)

@@ -40,7 +40,7 @@ macro_rules! with_common {
             var("incident.state", "Lifecycle state: open, acknowledged, mitigated or resolved."),
             var("incident.phase", "Public status phase: investigating, identified, monitoring or resolved."),
             var("incident.opened_at", "When the incident was opened (RFC 3339)."),
-            var("incident.link", "Link to the incident in squall, for staff."),
+            var("incident.link", "Public link about this incident (the brand's status page)."),
             var("incident.eta", "Expected time of the fix, as text; may be empty (use `default`)."),
             var("incident.update", "The commander's latest note; may be empty (use `default`)."),
             var("incident.trigger", "What opened the incident: surge, keyword, alert, schedule or manual."),

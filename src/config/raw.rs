@@ -1,0 +1,136 @@
+//! The raw serde mirror of `squall.yaml`: exactly what people may write,
+//! nothing checked beyond shape.
+//!
+//! These types are the source of the config JSON Schema (`squall schema`), so
+//! every field's doc comment is what editors show as its description. They
+//! are turned into the validated [`super::Config`] by [`super::parse`].
+
+use super::model::PlatformKind;
+use super::schedule::RawSchedule;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// squall's configuration file (`squall.yaml`): where things are, the brand,
+/// its accounts, and the people who answer for it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "squall configuration")]
+pub struct RawConfig {
+    /// Store URL. Default `sqlite://squall.db?mode=rwc`. Overridden by `SQUALL_STORE`.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// Directory of playbooks, relative to this file. Default `playbooks`.
+    /// Overridden by `SQUALL_PLAYBOOKS`.
+    #[serde(default)]
+    pub playbooks: Option<String>,
+    /// Directory of templates, relative to this file. Default `templates`.
+    /// Overridden by `SQUALL_TEMPLATES`.
+    #[serde(default)]
+    pub templates: Option<String>,
+    /// ISO 639-1 code of the language used when a template has no variant in
+    /// the author's language. Default `en`. Overridden by `SQUALL_DEFAULT_LANGUAGE`.
+    #[serde(default)]
+    pub default_language: Option<String>,
+    /// The brand as it appears in rendered texts. Default name `squall demo`.
+    #[serde(default)]
+    pub brand: Option<RawBrand>,
+    /// Brand accounts by the name playbooks use for them (`acme-main`).
+    #[serde(default)]
+    pub accounts: BTreeMap<String, RawAccount>,
+    /// Opening hours by name, used by staff, autoresponders and off-hours notes.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, RawSchedule>,
+    /// People who can be assigned reply drafts or notified, by id (`ana`).
+    #[serde(default)]
+    pub staff: BTreeMap<String, RawStaff>,
+    /// Named groups of staff that drafts are routed to.
+    #[serde(default)]
+    pub teams: BTreeMap<String, RawTeam>,
+    /// Role name (`commander`, `comms-lead`) → staff ids who hold it.
+    /// `commander` approves status posts unless a playbook says otherwise.
+    #[serde(default)]
+    pub roles: BTreeMap<String, Vec<String>>,
+}
+
+/// The brand as customers know it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrand {
+    /// Name used in texts ("Acme"). Overridden by `SQUALL_BRAND_NAME`.
+    pub name: String,
+    /// Public status page, offered in texts as "where to go meanwhile".
+    #[serde(default)]
+    pub status_page: Option<String>,
+    /// Support e-mail address offered in texts.
+    #[serde(default)]
+    pub support_email: Option<String>,
+    /// Support phone number offered in texts (write it in quotes).
+    #[serde(default)]
+    pub support_phone: Option<String>,
+}
+
+/// One brand account on one platform.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    /// Which platform the account is on.
+    pub platform: PlatformKind,
+    /// The account's handle as shown on the platform (`@acme@mastodon.social`).
+    pub handle: String,
+    /// Credential field → NAME of the environment variable holding the
+    /// secret (`token: ACME_MASTODON_TOKEN`). Secrets are never written here.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, EnvVarName>")]
+    pub credentials: BTreeMap<String, String>,
+    /// A standing off-hours note and auto-reply, every night, not only in incidents.
+    #[serde(default)]
+    pub off_hours: Option<RawOffHours>,
+}
+
+/// The NAME of an environment variable holding a secret (`ACME_MASTODON_TOKEN`).
+#[derive(JsonSchema)]
+#[schemars(extend("pattern" = "^[A-Z_][A-Z0-9_]*$"))]
+#[allow(dead_code)]
+struct EnvVarName(String);
+
+/// When the account is outside its schedule, auto-reply with a template.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOffHours {
+    /// Name of a schedule in `schedules`: the account is "open" when it is.
+    pub schedule: String,
+    /// Template for the off-hours auto-reply (`autoreply/closed`).
+    pub template: String,
+}
+
+/// A person who answers for the brand.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaff {
+    /// Full name, as colleagues know it.
+    pub name: String,
+    /// Where e-mail notifications go.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// ISO 639-1 codes this person writes replies in. Default: the default language.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Skills drafts can require (`billing`).
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Name of a schedule saying when this person is on duty. Absent: always.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Most drafts this person holds at once. Default 10.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+}
+
+/// A named group of staff.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    /// Staff ids, in the order round-robin assignment starts from.
+    pub members: Vec<String>,
+}

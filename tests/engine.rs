@@ -1,0 +1,517 @@
+//! The engine's behaviour, as rehearsals: what happens, in what order, and why.
+
+mod common;
+
+use common::{at, Rehearsal};
+use squall::engine::input::{AlertStatus, CommandKind};
+use squall::playbook::IncidentState;
+
+const SITE_DOWN: &str = r#"
+name: site-down
+title: Site outage
+triggers:
+  - surge: {match: {any: [down, "nie działa"]}, window: 5m, sensitivity: medium, for: 2m}
+  - alert: {source: alertmanager, labels: {alertname: SiteDown}, resolve: true}
+  - manual: {}
+incident: {cooldown: 30m, max_per_hour: 3}
+on_open:
+  - pin_status:
+      accounts: [acme-main, acme-help, acme-bsky, acme-x]
+      template: status/site-down
+      approval: {by: commander, timeout: 10m, then: post}
+  - reply_drafts: {template: drafts/site-down, to: {team: care, match_language: true}, sla: 15m, escalate_to: comms-lead}
+on_resolve:
+  - pin_status: {restore_previous: true, final_template: status/resolved}
+"#;
+
+/// Quiet chatter for the detector to learn from, 06:00 to 07:00.
+async fn quiet_morning(r: &mut Rehearsal) {
+    for minute in 0..60 {
+        let t = at(6, 0) + chrono::Duration::minutes(minute);
+        r.mention(t, "acme-main", "regular", "love the new app")
+            .await;
+    }
+}
+
+fn ref_(s: &str) -> String {
+    s.to_string()
+}
+
+#[tokio::test]
+async fn a_surge_opens_one_incident_whose_status_waits_for_the_commander() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    quiet_morning(&mut r).await;
+    r.surge(at(7, 0), 10, 20, "is acme down?").await;
+
+    assert_eq!(
+        r.count("surge_detected"),
+        1,
+        "one surge, one alarm: {:?}",
+        r.kinds()
+    );
+    assert_eq!(r.count("incident_opened"), 1);
+    let opened = r.first("incident_opened").unwrap();
+    assert!(
+        opened.message.contains("matching mentions"),
+        "{}",
+        opened.message
+    );
+    // Nothing is posted before a person approves.
+    assert_eq!(r.count("status_awaiting_approval"), 1);
+    assert_eq!(r.count("status_posted"), 0);
+    let surge_at = r.first("surge_detected").unwrap().at;
+    assert!(
+        surge_at >= at(7, 2),
+        "`for: 2m` holds the alarm back until {surge_at}"
+    );
+}
+
+#[tokio::test]
+async fn an_approved_status_is_pinned_on_every_account_that_can_pin_and_restored_on_resolve() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    let before: Vec<_> = ["acme-main", "acme-help", "acme-bsky"]
+        .iter()
+        .map(|a| r.pins(a))
+        .collect();
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: Some("site is down".into()),
+        },
+    )
+    .await;
+    r.command(
+        at(7, 2),
+        "ana",
+        CommandKind::ApproveStatus {
+            incident: ref_("site-down"),
+            text: None,
+        },
+    )
+    .await;
+
+    assert_eq!(r.count("status_approved"), 1);
+    assert_eq!(r.count("status_posted"), 4);
+    assert_eq!(r.count("pinned"), 3, "{:?}", r.kinds());
+    let skipped = r.first("pin_skipped").expect("X cannot pin");
+    assert!(skipped.message.contains("acme-x"));
+    // Bluesky holds one pin: the brand's own pin was displaced, to be restored.
+    assert_eq!(r.pins("acme-bsky").len(), 1);
+    assert_ne!(r.pins("acme-bsky"), before[2]);
+
+    r.command(
+        at(8, 0),
+        "ana",
+        CommandKind::Resolve {
+            incident: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("incident_resolved"), 1);
+    assert_eq!(r.count("final_posted"), 4);
+    let after: Vec<_> = ["acme-main", "acme-help", "acme-bsky"]
+        .iter()
+        .map(|a| r.pins(a))
+        .collect();
+    assert_eq!(
+        after, before,
+        "every account shows what it showed before the incident"
+    );
+    assert!(r.count("pin_restored") >= 1);
+}
+
+#[tokio::test]
+async fn without_approval_the_status_is_posted_at_the_time_out_when_the_playbook_says_post() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.advance(at(7, 9)).await;
+    assert_eq!(r.count("status_posted"), 0);
+    r.advance(at(7, 11)).await;
+    assert_eq!(r.count("status_posted"), 4);
+    assert!(r
+        .first("status_approved")
+        .unwrap()
+        .message
+        .contains("Nobody approved"));
+}
+
+#[tokio::test]
+async fn only_the_approval_role_may_approve_the_status_text() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.command(
+        at(7, 1),
+        "kasia",
+        CommandKind::ApproveStatus {
+            incident: ref_("site-down"),
+            text: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("command_rejected"), 1);
+    assert_eq!(r.count("status_posted"), 0);
+}
+
+#[tokio::test]
+async fn the_public_status_follows_the_incident_state() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.command(
+        at(7, 1),
+        "ana",
+        CommandKind::ApproveStatus {
+            incident: ref_("site-down"),
+            text: None,
+        },
+    )
+    .await;
+    r.command(
+        at(7, 5),
+        "ana",
+        CommandKind::Acknowledge {
+            incident: ref_("site-down"),
+        },
+    )
+    .await;
+    let id = r.incident();
+    assert_eq!(
+        r.rt.engine.incident(&id).unwrap().state,
+        IncidentState::Acknowledged
+    );
+    assert!(r.count("status_updated") >= 1, "{:?}", r.kinds());
+    // Moving backwards is refused.
+    r.command(
+        at(7, 6),
+        "ana",
+        CommandKind::SetState {
+            incident: id.clone(),
+            state: IncidentState::Open,
+        },
+    )
+    .await;
+    assert_eq!(r.count("command_rejected"), 1);
+}
+
+#[tokio::test]
+async fn a_repeated_alert_delivery_changes_nothing_and_a_resolved_alert_resolves() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.alert(at(7, 0), AlertStatus::Firing, &[("alertname", "SiteDown")])
+        .await;
+    r.alert(at(7, 0), AlertStatus::Firing, &[("alertname", "SiteDown")])
+        .await;
+    assert_eq!(r.count("incident_opened"), 1);
+    assert_eq!(r.count("alert_duplicate"), 1);
+    r.alert(
+        at(7, 30),
+        AlertStatus::Resolved,
+        &[("alertname", "SiteDown")],
+    )
+    .await;
+    assert_eq!(r.count("incident_resolved"), 1);
+}
+
+#[tokio::test]
+async fn cooldown_holds_back_a_new_incident_and_says_why_but_a_person_can_still_declare() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.alert(at(7, 0), AlertStatus::Firing, &[("alertname", "SiteDown")])
+        .await;
+    r.alert(
+        at(7, 10),
+        AlertStatus::Resolved,
+        &[("alertname", "SiteDown")],
+    )
+    .await;
+    let mut again = squall::engine::input::Alert {
+        source: squall::playbook::AlertSource::Alertmanager,
+        status: AlertStatus::Firing,
+        labels: [("alertname".to_string(), "SiteDown".to_string())].into(),
+        annotations: Default::default(),
+        fingerprint: "fp-2".into(),
+        starts_at: at(7, 20),
+        ends_at: None,
+    };
+    r.input(
+        at(7, 20),
+        squall::engine::input::Input::Alert(again.clone()),
+    )
+    .await;
+    let held = r.first("trigger_suppressed").expect("held back");
+    assert!(held.message.contains("cooldown"), "{}", held.message);
+    assert_eq!(r.count("incident_opened"), 1);
+    r.command(
+        at(7, 21),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("incident_opened"), 2);
+    again.fingerprint = "fp-3".into();
+    let _ = again;
+}
+
+#[tokio::test]
+async fn one_author_is_one_conversation_and_a_follow_up_updates_the_pending_draft() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.mention(at(7, 1), "acme-help", "jan", "strona nie działa")
+        .await;
+    r.mention(at(7, 5), "acme-help", "jan", "dalej nie działa!")
+        .await;
+    assert_eq!(r.count("draft_created"), 1);
+    assert_eq!(r.count("draft_updated"), 1);
+    let drafts = &r.rt.engine.drafts().drafts;
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts.values().next().unwrap().mentions, 2);
+}
+
+#[tokio::test]
+async fn the_brands_own_accounts_and_bots_get_no_draft() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.mention(
+        at(7, 1),
+        "acme-main",
+        "acme@mastodon.example",
+        "We know the site is down",
+    )
+    .await;
+    let mut bot = r.new_mention(at(7, 2), "acme-main", "statusbot", "site down detected");
+    bot.author.bot = true;
+    r.input(
+        at(7, 2),
+        squall::engine::input::Input::Mention(Box::new(bot)),
+    )
+    .await;
+    assert_eq!(r.count("draft_created"), 0);
+    assert_eq!(r.count("mention_skipped"), 2);
+}
+
+#[tokio::test]
+async fn personal_data_moves_the_reply_to_a_private_message() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.mention(
+        at(7, 1),
+        "acme-help",
+        "sam",
+        "site down, write to sam@example.com",
+    )
+    .await;
+    let d = r.rt.engine.drafts().drafts.values().next().unwrap().clone();
+    assert!(d.private);
+    assert!(d.flags.contains(&"private_data"));
+    r.command(
+        at(7, 3),
+        "kasia",
+        CommandKind::ApproveDraft {
+            draft: d.id,
+            text: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("draft_sent"), 1);
+    assert!(r.records().iter().any(
+        |x| matches!(x, squall::adapters::sim::SimRecord::Direct { to, .. } if to == "u-sam")
+    ));
+}
+
+#[tokio::test]
+async fn drafts_go_to_someone_who_speaks_the_language_least_loaded_first() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    let mut m = r.new_mention(at(7, 1), "acme-help", "hanako", "サイト落ちてる? down");
+    m.lang = Some("ja".into());
+    r.input(at(7, 1), squall::engine::input::Input::Mention(Box::new(m)))
+        .await;
+    let d = r.rt.engine.drafts().drafts.values().next().unwrap();
+    assert_eq!(d.assignee.as_deref(), Some("yuki"));
+    // Two Polish drafts: kasia takes the first, then the load is even and round robin moves on.
+    for (i, who) in ["a", "b", "c"].iter().enumerate() {
+        let mut m = r.new_mention(at(7, 2 + i as u32), "acme-help", who, "strona nie działa");
+        m.lang = Some("pl".into());
+        r.input(
+            at(7, 2 + i as u32),
+            squall::engine::input::Input::Mention(Box::new(m)),
+        )
+        .await;
+    }
+    let pl: Vec<_> =
+        r.rt.engine
+            .drafts()
+            .drafts
+            .values()
+            .filter(|d| d.lang == "pl")
+            .map(|d| d.assignee.clone())
+            .collect();
+    assert_eq!(pl[0].as_deref(), Some("kasia"));
+    assert!(
+        pl.iter().filter(|a| a.as_deref() == Some("kasia")).count() <= 2,
+        "kasia's capacity is 2: {pl:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_draft_waiting_past_its_sla_is_escalated() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.mention(at(7, 1), "acme-help", "jan", "site down").await;
+    r.advance(at(7, 17)).await;
+    assert_eq!(r.count("draft_escalated"), 1, "{:?}", r.kinds());
+}
+
+const NIGHT: &str = r#"
+name: night
+triggers: [{manual: {}}]
+on_open:
+  - autoresponder: {accounts: [acme-help], schedule: support-hours, template: autoreply/site-down}
+  - reply_drafts: {template: drafts/site-down, to: {team: care}, sla: 1h}
+"#;
+
+#[tokio::test]
+async fn the_autoresponder_answers_each_author_once_while_closed_and_switches_off_at_opening() {
+    // 06:00 UTC is 07:00 in Warsaw: closed until 09:00 (08:00 UTC).
+    let mut r = Rehearsal::new(&[NIGHT], at(6, 0)).await;
+    r.command(
+        at(6, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("night"),
+            note: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("autoresponder_enabled"), 1);
+    r.mention(at(6, 10), "acme-help", "jan", "hello? anyone?")
+        .await;
+    r.mention(at(6, 11), "acme-help", "jan", "hello??").await;
+    assert_eq!(r.count("auto_reply_sent"), 1);
+    assert_eq!(r.count("auto_reply_held"), 1);
+    let reply = r.records().into_iter().find_map(|x| match x {
+        squall::adapters::sim::SimRecord::Reply { text, .. } => Some(text),
+        _ => None,
+    });
+    assert!(
+        reply.unwrap_or_default().contains("9:00"),
+        "says when people are back"
+    );
+    r.advance(at(8, 1)).await;
+    assert_eq!(r.count("autoresponder_disabled"), 1);
+}
+
+#[tokio::test]
+async fn the_reply_queue_is_ordered_by_when_people_wrote_not_by_followers() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    let mut famous = r.new_mention(at(7, 3), "acme-help", "famous", "site down");
+    famous.author.followers = Some(5_000_000);
+    let early = r.new_mention(at(7, 1), "acme-help", "early", "site down");
+    // The famous author's mention arrives first but was written later.
+    r.input(
+        at(7, 3),
+        squall::engine::input::Input::Mention(Box::new(famous)),
+    )
+    .await;
+    r.input(
+        at(7, 3),
+        squall::engine::input::Input::Mention(Box::new(early)),
+    )
+    .await;
+    let queue: Vec<_> =
+        r.rt.engine
+            .drafts()
+            .queue()
+            .iter()
+            .map(|d| d.author_handle.clone())
+            .collect();
+    assert_eq!(queue, vec!["@early".to_string(), "@famous".to_string()]);
+    let stored: Vec<_> =
+        r.rt.store
+            .draft_queue(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.mention_at)
+            .collect();
+    assert!(stored.windows(2).all(|w| w[0] <= w[1]));
+    assert!(r.rt.engine.drafts().queue()[1]
+        .flags
+        .contains(&"influential"));
+}

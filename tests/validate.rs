@@ -1,0 +1,576 @@
+//! Validation of playbooks and config, as a comms person meets it: every
+//! problem at once, each at its file, line and column, with a useful hint.
+//!
+//! Fixtures live in `tests/fixtures/validate/`; the template catalog is a
+//! fake so that these tests depend on nothing but validation itself.
+
+use squall::config::{self, Config};
+use squall::diagnostics::{
+    has_errors, render_human, render_human_with, render_json, Diagnostic, RenderOptions, Severity,
+};
+use squall::playbook::{
+    self, Action, ApprovalTimeout, GroupKey, Playbook, Sensitivity, TemplateCatalog, Trigger,
+};
+use squall::templates::{StepContext, TemplateProblem};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/validate")
+        .join(relative)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+/// The shared test config; it must itself be clean.
+fn test_config() -> Config {
+    let (config, diags) = config::load(Some(&fixture("squall.yaml")), &no_env);
+    assert!(diags.is_empty(), "test config has problems: {diags:#?}");
+    config.unwrap_or_else(|| panic!("test config did not load"))
+}
+
+/// Templates by name; `status/uses-order` uses a variable a status cannot offer.
+struct FakeCatalog;
+
+const KNOWN_TEMPLATES: [&str; 7] = [
+    "status/site-down",
+    "status/resolved",
+    "status/uses-order",
+    "drafts/site-down",
+    "notify/opened",
+    "webhook/statuspage",
+    "autoreply/site-down",
+];
+
+impl TemplateCatalog for FakeCatalog {
+    fn contains(&self, name: &str) -> bool {
+        KNOWN_TEMPLATES.contains(&name)
+    }
+
+    fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
+        if name != "status/uses-order" || ctx != StepContext::Status {
+            return Vec::new();
+        }
+        vec![TemplateProblem {
+            file: PathBuf::from("templates/status/uses-order.en.hbs"),
+            line: 3,
+            column: 12,
+            message: "variable `order_id` is not available in a status template".to_owned(),
+            hint: Some(
+                "status texts are public: they offer `brand`, `state` and `since`".to_owned(),
+            ),
+        }]
+    }
+}
+
+fn validate(relative: &str) -> (Option<Playbook>, Vec<Diagnostic>) {
+    let path = fixture(relative);
+    playbook::parse(&read(&path), &path, &test_config(), &FakeCatalog)
+}
+
+/// The one diagnostic with `code`, checked for place and wording.
+fn expect(
+    diags: &[Diagnostic],
+    code: &str,
+    file: &str,
+    line: usize,
+    column: usize,
+    message_part: &str,
+) -> Diagnostic {
+    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.code == code).collect();
+    let [diag] = found.as_slice() else {
+        panic!("expected one `{code}`, got: {diags:#?}")
+    };
+    assert!(
+        diag.file.ends_with(file),
+        "file {} is not {file}",
+        diag.file.display()
+    );
+    assert_eq!(
+        (diag.line, diag.column),
+        (line, column),
+        "place of {diag:#?}"
+    );
+    assert!(
+        diag.message.contains(message_part),
+        "message {:?} lacks {message_part:?}",
+        diag.message
+    );
+    (*diag).clone()
+}
+
+fn hint(diag: &Diagnostic) -> &str {
+    diag.hint.as_deref().unwrap_or_default()
+}
+
+#[test]
+fn a_clean_playbook_yields_a_fully_populated_model_and_no_diagnostics() {
+    let (playbook, diags) = validate("playbooks/clean.yaml");
+    assert!(diags.is_empty(), "{diags:#?}");
+    let playbook = playbook.unwrap_or_else(|| panic!("clean playbook rejected"));
+    assert_eq!(playbook.name, "site-down");
+    assert_eq!(playbook.title, "Site outage");
+    assert_eq!(playbook.triggers.len(), 5);
+    let Trigger::Surge(surge) = &playbook.triggers[0] else {
+        panic!("first trigger is a surge")
+    };
+    assert_eq!(
+        (surge.window, surge.hold, surge.sensitivity),
+        (
+            Duration::from_secs(300),
+            Duration::from_secs(120),
+            Sensitivity::High
+        )
+    );
+    assert_eq!(surge.accounts, ["acme-main"]);
+    let Trigger::Schedule(schedule) = &playbook.triggers[3] else {
+        panic!("fourth trigger is a schedule")
+    };
+    assert_eq!(schedule.timezone, chrono_tz::Europe::Warsaw);
+    assert!(matches!(playbook.triggers[4], Trigger::Manual));
+
+    assert_eq!(
+        playbook.incident.group_by,
+        [GroupKey::Playbook, GroupKey::Label("service".to_owned())]
+    );
+    assert_eq!(playbook.incident.cooldown, Duration::from_secs(45 * 60));
+    assert_eq!(playbook.incident.max_per_hour, 3, "default");
+    assert_eq!(
+        playbook.incident.auto_resolve_quiet,
+        Some(Duration::from_secs(30 * 60))
+    );
+
+    let Action::PinStatus(open_pin) = &playbook.on_open[0].action else {
+        panic!("on_open starts with pin_status")
+    };
+    let approval = open_pin
+        .approval
+        .as_ref()
+        .unwrap_or_else(|| panic!("an absent approval means a human approves"));
+    assert_eq!(
+        (approval.by.as_str(), approval.timeout, approval.then),
+        ("commander", Duration::from_secs(600), ApprovalTimeout::Hold)
+    );
+
+    let Action::PinStatus(change_pin) = &playbook.on_state_change[0].action else {
+        panic!("pin_status")
+    };
+    assert!(
+        change_pin.approval.is_none(),
+        "`approval: none` is explicit"
+    );
+    assert_eq!(
+        change_pin.accounts,
+        ["acme-main", "acme-bsky"],
+        "defaults to the on_open accounts"
+    );
+    let when = playbook.on_state_change[0]
+        .when
+        .as_ref()
+        .unwrap_or_else(|| panic!("has a condition"));
+    assert_eq!(when.states.len(), 2);
+
+    let Action::ReplyDrafts(drafts) = &playbook.on_open[1].action else {
+        panic!("reply_drafts")
+    };
+    assert!(drafts.match_language && !drafts.auto_send);
+    let Action::PinStatus(resolve_pin) = &playbook.on_resolve[0].action else {
+        panic!("pin_status")
+    };
+    assert!(resolve_pin.restore_previous);
+    assert_eq!(resolve_pin.accounts, ["acme-main", "acme-bsky"]);
+}
+
+#[test]
+fn a_yaml_syntax_error_is_one_diagnostic_at_the_break() {
+    let (playbook, diags) = validate("bad/syntax.yaml");
+    assert!(playbook.is_none());
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    expect(
+        &diags,
+        "playbook::syntax",
+        "syntax.yaml",
+        6,
+        11,
+        "did not find expected ',' or '}'",
+    );
+}
+
+#[test]
+fn an_unknown_key_is_reported_at_the_key_with_a_did_you_mean() {
+    let (playbook, diags) = validate("bad/unknown_key.yaml");
+    assert!(playbook.is_none());
+    let diag = expect(
+        &diags,
+        "playbook::unknown-key",
+        "unknown_key.yaml",
+        3,
+        35,
+        "unknown key `windw`",
+    );
+    assert!(hint(&diag).contains("did you mean `window`?"), "{diag:#?}");
+}
+
+#[test]
+fn a_wrong_type_says_what_was_expected_and_what_was_found() {
+    let (_, diags) = validate("bad/wrong_type.yaml");
+    expect(
+        &diags,
+        "playbook::wrong-type",
+        "wrong_type.yaml",
+        5,
+        17,
+        "`max_per_hour` must be a whole number",
+    );
+}
+
+#[test]
+fn a_bad_duration_quotes_the_text_and_gives_examples() {
+    let (_, diags) = validate("bad/bad_duration.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::bad-duration",
+        "bad_duration.yaml",
+        3,
+        47,
+        "`soon` is not a duration",
+    );
+    assert!(
+        hint(&diag).contains("`5m`") && hint(&diag).contains("`1h 30m`"),
+        "{diag:#?}"
+    );
+}
+
+#[test]
+fn a_five_field_cron_expression_is_told_about_the_seconds_field() {
+    let (_, diags) = validate("bad/bad_cron.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::bad-cron",
+        "bad_cron.yaml",
+        3,
+        22,
+        "is not a valid cron expression",
+    );
+    assert!(hint(&diag).contains("seconds field"), "{diag:#?}");
+    assert!(hint(&diag).contains("`0 0 2 * * Sun`"), "{diag:#?}");
+}
+
+#[test]
+fn a_misspelt_time_zone_gets_close_matches() {
+    let (_, diags) = validate("bad/bad_timezone.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::bad-timezone",
+        "bad_timezone.yaml",
+        5,
+        17,
+        "`Europe/Warsw` is not a known time zone",
+    );
+    assert!(hint(&diag).contains("Europe/Warsaw"), "{diag:#?}");
+}
+
+#[test]
+fn an_unknown_account_is_reported_at_its_list_item() {
+    let (_, diags) = validate("bad/unknown_account.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::unknown-account",
+        "unknown_account.yaml",
+        6,
+        29,
+        "no account named `acme-mian`",
+    );
+    assert!(
+        hint(&diag).contains("did you mean `acme-main`?"),
+        "{diag:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_template_is_reported() {
+    let (_, diags) = validate("bad/unknown_template.yaml");
+    expect(
+        &diags,
+        "playbook::unknown-template",
+        "unknown_template.yaml",
+        5,
+        48,
+        "no template named `notify/opend`",
+    );
+}
+
+#[test]
+fn an_unknown_team_is_reported() {
+    let (_, diags) = validate("bad/unknown_team.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::unknown-team",
+        "unknown_team.yaml",
+        7,
+        18,
+        "no team named `social-car`",
+    );
+    assert!(hint(&diag).contains("social-care"));
+}
+
+#[test]
+fn an_unknown_role_is_reported() {
+    let (_, diags) = validate("bad/unknown_role.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::unknown-role",
+        "unknown_role.yaml",
+        8,
+        22,
+        "no role named `comander`",
+    );
+    assert!(hint(&diag).contains("did you mean `commander`?"));
+}
+
+#[test]
+fn an_unknown_schedule_is_reported() {
+    let (_, diags) = validate("bad/unknown_schedule.yaml");
+    expect(
+        &diags,
+        "playbook::unknown-schedule",
+        "unknown_schedule.yaml",
+        7,
+        17,
+        "no schedule named `support-hours`",
+    );
+}
+
+#[test]
+fn a_template_variable_missing_from_the_step_context_is_reported_in_the_template_naming_the_step() {
+    let (playbook, diags) = validate("bad/template_variable.yaml");
+    assert!(playbook.is_none());
+    let diag = expect(
+        &diags,
+        "playbook::template",
+        "templates/status/uses-order.en.hbs",
+        3,
+        12,
+        "`order_id`",
+    );
+    assert!(
+        diag.message.contains("pin_status") && diag.message.contains("`template-variable`"),
+        "{diag:#?}"
+    );
+    assert!(
+        diag.message.contains("template_variable.yaml:5:5"),
+        "names the step's place: {diag:#?}"
+    );
+}
+
+#[test]
+fn pinning_on_an_account_that_cannot_pin_is_only_a_warning() {
+    let (playbook, diags) = validate("bad/cannot_pin.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::cannot-pin",
+        "cannot_pin.yaml",
+        5,
+        40,
+        "account `acme-x` is on x",
+    );
+    assert_eq!(diag.severity, Severity::Warning);
+    assert!(hint(&diag).contains("posted but not pinned"));
+    assert!(!has_errors(&diags));
+    assert!(playbook.is_some(), "warnings do not reject a playbook");
+}
+
+#[test]
+fn a_step_with_two_actions_is_an_error_at_the_second_one() {
+    let (playbook, diags) = validate("bad/two_actions.yaml");
+    assert!(playbook.is_none());
+    expect(
+        &diags,
+        "playbook::one-per-item",
+        "two_actions.yaml",
+        6,
+        5,
+        "two actions, `pin_status` and `notify`",
+    );
+}
+
+#[test]
+fn three_independent_problems_are_all_reported_at_once() {
+    let (playbook, diags) = validate("bad/three_problems.yaml");
+    assert!(playbook.is_none());
+    let mut places: Vec<(usize, usize, &str)> =
+        diags.iter().map(|d| (d.line, d.column, d.code)).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            (2, 1, "playbook::unknown-key"),
+            (4, 38, "playbook::invalid-value"),
+            (7, 69, "playbook::invalid-value")
+        ],
+        "{diags:#?}"
+    );
+}
+
+#[test]
+fn duplicate_playbook_names_across_a_directory_are_reported_on_the_second() {
+    let (playbooks, diags) = playbook::load_dir(&[fixture("dupes")], &test_config(), &FakeCatalog);
+    assert_eq!(playbooks.len(), 1);
+    assert!(playbooks[0].source_file.ends_with("a.yaml"));
+    let diag = expect(
+        &diags,
+        "playbook::duplicate-name",
+        "b.yaml",
+        2,
+        7,
+        "already named `site-down`",
+    );
+    assert!(diag.message.contains("a.yaml"));
+}
+
+#[test]
+fn credentials_written_inline_are_an_error_that_never_shows_the_secret() {
+    let path = fixture("bad/inline_credential.squall.yaml");
+    let (_, diags) = config::parse(&read(&path), &path, &no_env);
+    let diag = expect(
+        &diags,
+        "config::inline-credential",
+        "inline_credential.squall.yaml",
+        7,
+        14,
+        "credential `token` of account `acme-main`",
+    );
+    assert!(hint(&diag).contains("put the secret in an environment variable and give its name"));
+    let human = render_human_with(
+        &diags,
+        &|p| std::fs::read_to_string(p).ok(),
+        RenderOptions::PLAIN,
+    );
+    let json = render_json(&diags);
+    for secret in ["sk-live-5up3r-s3cr3t", "5up3r"] {
+        assert!(!human.contains(secret), "{human}");
+        assert!(!json.contains(secret), "{json}");
+    }
+    assert!(
+        human.contains("inline_credential.squall.yaml:7:14"),
+        "{human}"
+    );
+}
+
+#[test]
+fn rendered_output_shows_file_line_column_snippet_hint_and_summary() {
+    let (_, mut diags) = validate("bad/unknown_key.yaml");
+    diags.extend(validate("bad/cannot_pin.yaml").1);
+    let sources = |p: &Path| std::fs::read_to_string(p).ok();
+    let plain = render_human_with(&diags, &sources, RenderOptions::PLAIN);
+    assert!(plain.contains("unknown_key.yaml:3:35"), "{plain}");
+    assert!(
+        plain.contains("windw: 5m"),
+        "the snippet shows the line: {plain}"
+    );
+    assert!(plain.contains("did you mean `window`?"), "{plain}");
+    assert!(plain.contains("cannot_pin.yaml:5:40"), "{plain}");
+    assert!(plain.trim_end().ends_with("1 error, 1 warning"), "{plain}");
+    let detected = strip_ansi(&render_human(&diags, &sources));
+    assert!(detected.contains("unknown_key.yaml:3:35"), "{detected}");
+}
+
+#[test]
+fn json_output_is_one_array_with_every_field() {
+    let (_, diags) = validate("bad/unknown_key.yaml");
+    let json: serde_json::Value = serde_json::from_str(&render_json(&diags)).unwrap_or_default();
+    let first = &json[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "playbook::unknown-key");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(3), Some(35))
+    );
+    assert!(first["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("unknown_key.yaml")));
+    assert!(first["hint"].as_str().is_some_and(|h| h.contains("window")));
+}
+
+#[test]
+fn the_config_is_read_with_defaults_and_environment_overrides() {
+    let env: HashMap<&str, &str> = HashMap::from([
+        ("SQUALL_STORE", "sqlite::memory:"),
+        ("SQUALL_BRAND_NAME", "Acme Corp"),
+    ]);
+    let lookup = |name: &str| env.get(name).map(|v| (*v).to_owned());
+    let path = fixture("squall.yaml");
+    let (config, diags) = config::parse(&read(&path), &path, &lookup);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let config = config.unwrap_or_else(|| panic!("config rejected"));
+    assert_eq!(config.store_url, "sqlite::memory:");
+    assert_eq!(config.brand.name, "Acme Corp");
+    assert_eq!(config.playbooks_dir, fixture("playbooks"));
+    assert_eq!(config.staff["ana"].capacity, 10);
+    assert_eq!(config.staff["yuki"].capacity, 5);
+    assert_eq!(config.staff["bo"].email, None);
+    assert_eq!(config.teams["social-care"].members, ["ana", "yuki"]);
+    assert_eq!(
+        config.accounts["acme-main"].credentials["token"],
+        "ACME_MASTODON_TOKEN"
+    );
+}
+
+#[test]
+fn without_a_config_file_squall_runs_on_the_embedded_default() {
+    let (config, diags) = config::load(None, &no_env);
+    assert!(diags.is_empty());
+    let config = config.unwrap_or_else(|| panic!("embedded default"));
+    assert_eq!(config.brand.name, "squall demo");
+    assert!(config.accounts.is_empty());
+    assert_eq!(config.store_url, "sqlite://squall.db?mode=rwc");
+}
+
+#[test]
+fn config_references_to_unknown_staff_are_reported_with_their_place() {
+    let src = "staff:\n  ana: {name: Ana}\nteams:\n  care: {members: [ana, anna]}\nroles:\n  commander: [bob]\n";
+    let (config, diags) = config::parse(src, Path::new("squall.yaml"), &no_env);
+    let mut places: Vec<(usize, usize, &str)> =
+        diags.iter().map(|d| (d.line, d.column, d.code)).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            (4, 25, "config::unknown-staff"),
+            (6, 15, "config::unknown-staff")
+        ],
+        "{diags:#?}"
+    );
+    let config = config.unwrap_or_else(|| panic!("partial config"));
+    assert_eq!(
+        config.teams["care"].members,
+        ["ana"],
+        "dangling references are dropped"
+    );
+}
+
+/// Removes ANSI colour sequences, in case the test runs at a terminal.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
