@@ -232,6 +232,51 @@ pub struct Summary {
     /// Longest time from a customer's mention to its reply being sent (or
     /// to the end of the replay, if it was never sent), in seconds.
     pub longest_wait_secs: i64,
+    /// One after-incident report per incident (BRIEF lesson 16).
+    pub reports: Vec<Report>,
+}
+
+/// What one incident amounted to, and what answering people saved.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Report {
+    pub incident: String,
+    pub playbook: String,
+    /// Seconds from opening to resolution (or to the end of the replay).
+    pub open_secs: i64,
+    pub mentions: u64,
+    /// Distinct authors who wrote about it.
+    pub authors: usize,
+    /// Distinct customers who got an answer (reply sent or auto-reply).
+    pub engaged: usize,
+    /// engaged × share who would have called × cost per call, when the
+    /// playbook sets `report:`.
+    pub call_centre_savings: Option<f64>,
+}
+
+fn reports(engine: &Engine, end: Timestamp) -> Vec<Report> {
+    engine
+        .incidents()
+        .map(|i| {
+            let policy = engine
+                .playbooks()
+                .iter()
+                .find(|p| p.name == i.playbook)
+                .and_then(|p| p.incident.report);
+            let until = i.resolution.as_ref().map(|r| r.at).unwrap_or(end);
+            Report {
+                incident: i.id.clone(),
+                playbook: i.playbook.clone(),
+                open_secs: (until - i.opened_at).num_seconds(),
+                mentions: i.mentions,
+                authors: i.authors.len(),
+                engaged: i.engaged.len(),
+                call_centre_savings: policy.map(|p| {
+                    ((i.engaged.len() as f64 * p.call_share * p.cost_per_call) * 100.0).round()
+                        / 100.0
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Replays `inputs` and writes the timeline to `out`.
@@ -297,6 +342,7 @@ pub async fn run(
             .max((until - d.mention_at).num_seconds());
     }
     summary.drafts = rt.engine.drafts().drafts.len();
+    summary.reports = reports(&rt.engine, end);
     write_summary(&summary, end, opts, out)?;
     Ok(summary)
 }
@@ -349,7 +395,29 @@ fn write_summary(
         writeln!(out)
     } else {
         writeln!(out)?;
-        writeln!(out, "Summary: {} mentions replayed; {} incidents opened, {} resolved; {} pins ({} earlier pins restored); {} reply drafts, {} sent; longest wait in the reply queue {}.", s.mentions, s.incidents_opened, s.incidents_resolved, s.pins, s.pins_restored, s.drafts, s.drafts_sent, humantime::format_duration(std::time::Duration::from_secs(s.longest_wait_secs.max(0) as u64)))
+        writeln!(out, "Summary: {} mentions replayed; {} incidents opened, {} resolved; {} pins ({} earlier pins restored); {} reply drafts, {} sent; longest wait in the reply queue {}.", s.mentions, s.incidents_opened, s.incidents_resolved, s.pins, s.pins_restored, s.drafts, s.drafts_sent, humantime::format_duration(std::time::Duration::from_secs(s.longest_wait_secs.max(0) as u64)))?;
+        for r in &s.reports {
+            let savings = match r.call_centre_savings {
+                Some(v) => format!("; estimated call-centre cost saved {v:.2}"),
+                None => String::new(),
+            };
+            writeln!(
+                out,
+                "Report {}: open {}, {} from {}, {} answered{savings}.",
+                r.incident,
+                humantime::format_duration(std::time::Duration::from_secs(
+                    r.open_secs.max(0) as u64
+                )),
+                crate::engine::plural(r.mentions as u32, "mention"),
+                if r.authors == 1 {
+                    "1 person".to_string()
+                } else {
+                    format!("{} people", r.authors)
+                },
+                r.engaged
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -515,3 +515,44 @@ async fn the_reply_queue_is_ordered_by_when_people_wrote_not_by_followers() {
         .flags
         .contains(&"influential"));
 }
+
+const QUIET_RESOLVE: &str = r#"
+name: blip
+triggers:
+  - surge: {match: {any: [down]}, window: 5m, sensitivity: medium, for: 1m}
+incident: {auto_resolve: {quiet: 20m}}
+on_open:
+  - pin_status: {accounts: [acme-main], template: status/site-down, approval: none}
+on_resolve:
+  - pin_status: {restore_previous: true}
+"#;
+
+#[tokio::test]
+async fn an_incident_resolves_itself_after_the_quiet_period_once_the_surge_has_subsided() {
+    let mut r = Rehearsal::new(&[QUIET_RESOLVE], at(6, 0)).await;
+    quiet_morning(&mut r).await;
+    r.surge(at(7, 0), 6, 20, "down again").await;
+    assert_eq!(r.count("incident_opened"), 1);
+    r.advance(at(7, 20)).await;
+    assert_eq!(r.count("surge_subsided"), 1, "{:?}", r.kinds());
+    assert_eq!(
+        r.count("incident_resolved"),
+        0,
+        "not before the quiet period is over"
+    );
+    r.advance(at(7, 45)).await;
+    let resolved = r.first("incident_resolved").expect("resolved by itself");
+    assert!(resolved.message.contains("quiet"), "{}", resolved.message);
+    assert_eq!(r.pins("acme-main"), vec!["acme-main-welcome".to_string()]);
+}
+
+#[tokio::test]
+async fn a_new_surge_during_the_quiet_period_keeps_the_incident_open() {
+    let mut r = Rehearsal::new(&[QUIET_RESOLVE], at(6, 0)).await;
+    quiet_morning(&mut r).await;
+    r.surge(at(7, 0), 6, 20, "down again").await;
+    r.advance(at(7, 20)).await;
+    r.surge(at(7, 25), 6, 40, "still down").await;
+    r.advance(at(7, 42)).await;
+    assert_eq!(r.count("incident_resolved"), 0, "{:?}", r.kinds());
+}

@@ -90,6 +90,9 @@ pub struct Incident {
     /// Mentions attached and distinct authors, for the report.
     pub mentions: u64,
     pub authors: std::collections::BTreeSet<String>,
+    /// Customers who got an answer (a sent reply or an auto-reply), for the
+    /// after-incident report (BRIEF lesson 16).
+    pub engaged: std::collections::BTreeSet<String>,
 }
 
 impl Incident {

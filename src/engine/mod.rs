@@ -284,12 +284,17 @@ impl Engine {
     ) -> Option<Firing> {
         if self.explain {
             out.event(
-                Event::new(ev.at, EventKind::SurgeEvaluated, "engine", ev.explain())
-                    .with("playbook", &playbook.name)
-                    .with("observed", ev.observed)
-                    .with("baseline", round1(ev.baseline))
-                    .with("threshold", round1(ev.threshold))
-                    .with("decision", ev.decision),
+                Event::new(
+                    ev.at,
+                    EventKind::SurgeEvaluated,
+                    "engine",
+                    format!("{}: {}", playbook.name, ev.explain()),
+                )
+                .with("playbook", &playbook.name)
+                .with("observed", ev.observed)
+                .with("baseline", round1(ev.baseline))
+                .with("threshold", round1(ev.threshold))
+                .with("decision", ev.decision),
             );
         }
         match ev.decision {
@@ -563,6 +568,7 @@ impl Engine {
             escalation_notified_at: None,
             mentions: 0,
             authors: BTreeSet::new(),
+            engaged: BTreeSet::new(),
         };
         self.incidents.insert(id.clone(), inc);
         self.open_by_key.insert(key, id.clone());
@@ -879,16 +885,14 @@ impl Engine {
             Timer::ApprovalTimeout { incident } => self.approval_timeout(at, &incident, out),
             Timer::StaleCheck { incident } => self.stale_check(at, &incident, out),
             Timer::AutoResolve { incident } => {
-                let quiet = self
-                    .incidents
-                    .get(&incident)
-                    .and_then(|i| i.subsided_at)
-                    .is_some();
-                if quiet {
-                    let q = self
-                        .playbook_of(&incident)
-                        .and_then(|p| p.incident.auto_resolve_quiet)
-                        .unwrap_or_default();
+                let q = self
+                    .playbook_of(&incident)
+                    .and_then(|p| p.incident.auto_resolve_quiet)
+                    .unwrap_or_default();
+                // Quiet since the *latest* subsidence for the whole period: a
+                // timer left over from an earlier lull does not count.
+                let subsided = self.incidents.get(&incident).and_then(|i| i.subsided_at);
+                if subsided.is_some_and(|s| s + chrono_dur(q) <= at) {
                     self.resolve(
                         at,
                         &incident,

@@ -574,6 +574,7 @@ impl Engine {
         };
         let account = st.account.clone();
         if let Some(inc) = self.incidents.get_mut(id) {
+            inc.engaged.insert(key_author.clone());
             if let Some(st) = inc.autoresponders.iter_mut().find(|s| s.account == account) {
                 st.answered.insert(key_author);
             }
@@ -619,6 +620,11 @@ impl Engine {
                         by: by.clone(),
                         at: now,
                     };
+                    let author = format!("{}/{}", d.platform, d.author_id);
+                    let incident = d.incident.clone();
+                    if let Some(inc) = self.incidents.get_mut(&incident) {
+                        inc.engaged.insert(author);
+                    }
                     out.drafts.insert(*did);
                     out.event(
                         Event::new(
