@@ -389,46 +389,30 @@ impl Executor {
                 },
                 row.displaced.clone(),
             ),
-            Some(row) => {
+            other => {
                 let post = p.post(text, key).await?;
-                events.push(
-                    Event::new(
-                        now,
-                        EventKind::StatusPosted,
-                        "outbox",
-                        format!("Status posted on {account}."),
-                    )
-                    .incident(incident)
-                    .with("account", account)
-                    .with("post", &post.id),
-                );
-                events.push(Event::new(now, EventKind::PinSkipped, "outbox", format!("Not pinned on {account}: it already shows the status of incident {}; squall never holds two pins on one account.", row.incident_id.clone().unwrap_or_default())).incident(incident).with("account", account));
-                return Ok(());
-            }
-            None => {
-                let post = p.post(text, key).await?;
-                events.push(
-                    Event::new(
-                        now,
-                        EventKind::StatusPosted,
-                        "outbox",
-                        format!("Status posted on {account}."),
-                    )
-                    .incident(incident)
-                    .with("account", account)
-                    .with("post", &post.id),
-                );
-                if !pin || !caps.can_pin() {
-                    events.push(
-                        Event::new(
-                            now,
-                            EventKind::PinSkipped,
-                            "outbox",
-                            format!("Not pinned on {account}: the platform has no pinning."),
-                        )
+                let ev = |kind, msg: String| {
+                    Event::new(now, kind, "outbox", msg)
                         .incident(incident)
-                        .with("account", account),
-                    );
+                        .with("account", account)
+                };
+                events.push(
+                    ev(
+                        EventKind::StatusPosted,
+                        format!("Status posted on {account}."),
+                    )
+                    .with("post", &post.id),
+                );
+                let skip = match other {
+                    Some(row) => Some(format!(
+                        "Not pinned on {account}: it already shows the status of incident {}; squall never holds two pins on one account.",
+                        row.incident_id.unwrap_or_default()
+                    )),
+                    None if !pin || !caps.can_pin() => Some(format!("Not pinned on {account}: the platform has no pinning.")),
+                    None => None,
+                };
+                if let Some(why) = skip {
+                    events.push(ev(EventKind::PinSkipped, why));
                     return Ok(());
                 }
                 let current = p.pinned().await?;

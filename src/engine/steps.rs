@@ -88,6 +88,32 @@ impl Engine {
         }
     }
 
+    /// Renders a status text, or puts the failure on the timeline.
+    fn status_text_or_report(
+        &self,
+        now: Timestamp,
+        id: &str,
+        template: &str,
+        what: &str,
+        out: &mut Decisions,
+    ) -> Option<String> {
+        match self.render_status(id, template) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::ActionFailed,
+                        "engine",
+                        format!("{what} not rendered: {e}."),
+                    )
+                    .incident(id),
+                );
+                None
+            }
+        }
+    }
+
     /// Renders a status template for the incident as it is now.
     fn render_status(&self, id: &str, template: &str) -> Result<String, String> {
         let inc = self
@@ -118,20 +144,9 @@ impl Engine {
                     inc.status_template = Some(template.clone());
                     inc.status_changed_at = now;
                 }
-                let text = match self.render_status(id, template) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        out.event(
-                            Event::new(
-                                now,
-                                EventKind::ActionFailed,
-                                "engine",
-                                format!("Status text not rendered: {e}."),
-                            )
-                            .incident(id),
-                        );
-                        return;
-                    }
+                let Some(text) = self.status_text_or_report(now, id, template, "Status text", out)
+                else {
+                    return;
                 };
                 match &p.approval {
                     Some(approval) => {
@@ -299,20 +314,8 @@ impl Engine {
         if let Some(inc) = self.incidents.get_mut(id) {
             inc.status_changed_at = now;
         }
-        let text = match self.render_status(id, template) {
-            Ok(t) => t,
-            Err(e) => {
-                out.event(
-                    Event::new(
-                        now,
-                        EventKind::ActionFailed,
-                        "engine",
-                        format!("Status text not rendered: {e}."),
-                    )
-                    .incident(id),
-                );
-                return;
-            }
+        let Some(text) = self.status_text_or_report(now, id, template, "Status text", out) else {
+            return;
         };
         let Some(inc) = self.incidents.get_mut(id) else {
             return;
