@@ -28,7 +28,16 @@ pub struct Runtime {
     executor: Executor,
     /// Also persist per-bucket evaluations (noisy; only for `--explain`).
     persist_evaluations: bool,
+    /// When failed actions are due to be tried again: time must reach them
+    /// even if the engine has nothing to do then.
+    retries: std::collections::BTreeSet<Timestamp>,
+    /// When the outbox was last asked for due work.
+    last_sweep: Option<Timestamp>,
 }
+
+/// How often the outbox is swept even when nothing new was enqueued, to
+/// take over leases of workers that died.
+const SWEEP_SECS: i64 = 60;
 
 impl Runtime {
     pub fn new(engine: Engine, store: Store, executor: Executor) -> Self {
@@ -37,6 +46,8 @@ impl Runtime {
             store,
             executor,
             persist_evaluations: false,
+            retries: Default::default(),
+            last_sweep: None,
         }
     }
 
@@ -59,8 +70,26 @@ impl Runtime {
 
     /// Lets time pass to `now`: buckets close, timers fire, due actions run.
     pub async fn tick(&mut self, now: Timestamp) -> Result<Vec<Event>, RuntimeError> {
+        let kept = self
+            .retries
+            .split_off(&(now + chrono::Duration::microseconds(1)));
+        if kept.len() < self.retries.len() {
+            // Some retry is due now: the outbox must be asked.
+            self.last_sweep = None;
+        }
+        self.retries = kept;
         let d = self.engine.tick(now);
         self.commit(now, d).await
+    }
+
+    /// The earliest instant at which [`tick`](Self::tick) has work: an engine
+    /// deadline or an action waiting to be retried.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let retry = self.retries.iter().next().copied();
+        match (self.engine.next_deadline(), retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     async fn commit(
@@ -72,14 +101,25 @@ impl Runtime {
         let mut pending = Some(first);
         while let Some(d) = pending.take() {
             let writes = self.writes_for(now, &d);
-            self.store.apply(&writes).await?;
+            if !writes.is_empty() {
+                self.store.apply(&writes).await?;
+            }
             all.extend(d.events);
+            if !self.outbox_may_have_work(now, !d.actions.is_empty()) {
+                break;
+            }
+            self.last_sweep = Some(now);
             // Carry out whatever is due; feed outcomes back to the engine.
             let mut next = Decisions::default();
             while let Some(done) = self.executor.run_once(now).await? {
                 let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
-                self.store.apply(&writes).await?;
+                if !writes.is_empty() {
+                    self.store.apply(&writes).await?;
+                }
                 all.extend(done.events);
+                if let Some(at) = done.retry_at {
+                    self.retries.insert(at);
+                }
                 if let Some(intent) = &done.intent {
                     next.extend(self.engine.action_done(now, intent, done.ok));
                 }
@@ -89,6 +129,16 @@ impl Runtime {
             }
         }
         Ok(all)
+    }
+
+    /// Whether to ask the outbox for due work: new intents, a retry that is
+    /// due, or (at least once a minute) leases left by a worker that died.
+    fn outbox_may_have_work(&self, now: Timestamp, enqueued: bool) -> bool {
+        enqueued
+            || self.retries.iter().next().is_some_and(|t| *t <= now)
+            || self
+                .last_sweep
+                .is_none_or(|last| now - last >= chrono::Duration::seconds(SWEEP_SECS))
     }
 
     fn writes_for(&self, now: Timestamp, d: &Decisions) -> Vec<Write> {

@@ -314,7 +314,7 @@ pub async fn run(
         ..Default::default()
     };
     for t in inputs {
-        while let Some(d) = rt.engine.next_deadline().filter(|d| *d <= t.at) {
+        while let Some(d) = rt.next_deadline().filter(|d| *d <= t.at) {
             let evs = rt.tick(d).await?;
             emit(&evs, opts, out, &mut summary)?;
         }
@@ -324,7 +324,7 @@ pub async fn run(
             b.inc(1);
         }
     }
-    while let Some(d) = rt.engine.next_deadline().filter(|d| *d <= end) {
+    while let Some(d) = rt.next_deadline().filter(|d| *d <= end) {
         let evs = rt.tick(d).await?;
         emit(&evs, opts, out, &mut summary)?;
     }

@@ -45,6 +45,8 @@ pub struct Done {
     pub intent: Option<ActionIntent>,
     pub ok: bool,
     pub events: Vec<Event>,
+    /// When it will be tried again, if it failed for now.
+    pub retry_at: Option<Timestamp>,
 }
 
 pub struct Executor {
@@ -105,6 +107,7 @@ impl Executor {
                     intent: None,
                     ok: false,
                     events: vec![ev],
+                    retry_at: None,
                 }));
             }
         };
@@ -118,6 +121,7 @@ impl Executor {
                     intent: Some(intent),
                     ok: true,
                     events,
+                    retry_at: None,
                 }))
             }
             Err(e) => {
@@ -157,6 +161,7 @@ impl Executor {
                         intent: Some(intent),
                         ok: false,
                         events,
+                        retry_at: Some(at),
                     }))
                 } else {
                     self.store
@@ -174,6 +179,7 @@ impl Executor {
                         intent: Some(intent),
                         ok: false,
                         events,
+                        retry_at: None,
                     }))
                 }
             }

@@ -92,6 +92,20 @@ pub struct SimPlatform {
     caps: Capabilities,
     state: Mutex<AccountState>,
     world: SimWorld,
+    /// Injected failures: (operation, error), consumed by the next call of
+    /// that operation. For rehearsing rate limits, outages and crashes.
+    faults: Mutex<std::collections::VecDeque<(Op, AdapterError)>>,
+}
+
+/// A platform operation, for fault injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Post,
+    Edit,
+    Pin,
+    Unpin,
+    Reply,
+    Direct,
 }
 
 impl SimPlatform {
@@ -102,6 +116,27 @@ impl SimPlatform {
             caps: capabilities_for(kind),
             state: Mutex::new(AccountState::default()),
             world,
+            faults: Mutex::new(Default::default()),
+        }
+    }
+
+    /// The next call of `op` fails with `error` (queued in order).
+    pub fn fail_next(&self, op: Op, error: AdapterError) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.push_back((op, error));
+        }
+    }
+
+    fn fault(&self, op: Op) -> Result<(), AdapterError> {
+        let Ok(mut f) = self.faults.lock() else {
+            return Ok(());
+        };
+        match f.iter().position(|(o, _)| *o == op) {
+            Some(i) => Err(f
+                .remove(i)
+                .map(|(_, e)| e)
+                .unwrap_or(AdapterError::Transient("injected".into()))),
+            None => Ok(()),
         }
     }
 
@@ -172,6 +207,7 @@ impl Platform for SimPlatform {
     }
 
     async fn post(&self, text: &str, key: &str) -> Result<PostRef, AdapterError> {
+        self.fault(Op::Post)?;
         let (p, new) = self.create(text, key)?;
         if new {
             self.world.push(SimRecord::Post {
@@ -184,6 +220,7 @@ impl Platform for SimPlatform {
     }
 
     async fn edit(&self, post: &PostRef, text: &str) -> Result<(), AdapterError> {
+        self.fault(Op::Edit)?;
         if !self.caps.can_edit {
             return Err(AdapterError::Unsupported("editing posts"));
         }
@@ -213,6 +250,7 @@ impl Platform for SimPlatform {
     }
 
     async fn pin(&self, post: &PostRef) -> Result<(), AdapterError> {
+        self.fault(Op::Pin)?;
         if !self.caps.can_pin() {
             return Err(AdapterError::Unsupported("pinning"));
         }
@@ -244,6 +282,7 @@ impl Platform for SimPlatform {
     }
 
     async fn unpin(&self, post: &PostRef) -> Result<(), AdapterError> {
+        self.fault(Op::Unpin)?;
         let mut s = self.lock()?;
         let before = s.pins.len();
         s.pins.retain(|p| p != &post.id);
@@ -262,6 +301,7 @@ impl Platform for SimPlatform {
         text: &str,
         key: &str,
     ) -> Result<PostRef, AdapterError> {
+        self.fault(Op::Reply)?;
         if !self.caps.can_reply {
             return Err(AdapterError::Unsupported("replies"));
         }
@@ -283,6 +323,7 @@ impl Platform for SimPlatform {
         text: &str,
         key: &str,
     ) -> Result<PostRef, AdapterError> {
+        self.fault(Op::Direct)?;
         if !self.caps.can_message_privately {
             return Err(AdapterError::Unsupported("private messages"));
         }

@@ -116,7 +116,7 @@ impl Rehearsal {
 
     /// Lets time run to `to`, firing every deadline on the way in order.
     pub async fn advance(&mut self, to: Ts) {
-        while let Some(d) = self.rt.engine.next_deadline().filter(|d| *d <= to) {
+        while let Some(d) = self.rt.next_deadline().filter(|d| *d <= to) {
             let evs = self.rt.tick(d).await.expect("tick");
             self.events.extend(evs);
         }
