@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// A problem in a replayed file, with its line.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
-    #[error("cannot read {file}: {source}")]
+    #[error("cannot read {file}")]
     Io {
         file: String,
         source: std::io::Error,

@@ -556,3 +556,35 @@ async fn a_new_surge_during_the_quiet_period_keeps_the_incident_open() {
     r.advance(at(7, 42)).await;
     assert_eq!(r.count("incident_resolved"), 0, "{:?}", r.kinds());
 }
+
+#[tokio::test]
+async fn on_a_platform_without_private_messages_personal_data_keeps_the_reply_public_and_generic() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.command(
+        at(7, 0),
+        "ana",
+        CommandKind::Declare {
+            playbook: ref_("site-down"),
+            note: None,
+        },
+    )
+    .await;
+    r.mention(
+        at(7, 1),
+        "acme-bsky",
+        "sam",
+        "site down, write to sam@example.com",
+    )
+    .await;
+    let d = r.rt.engine.drafts().drafts.values().next().unwrap().clone();
+    assert!(!d.private, "Bluesky has no private messages");
+    assert!(
+        d.flags.contains(&"private_data"),
+        "staff still see the flag"
+    );
+    assert!(
+        !d.text.contains("sam@example.com"),
+        "the reply never echoes personal data: {}",
+        d.text
+    );
+}

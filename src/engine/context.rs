@@ -52,7 +52,8 @@ pub fn draft(config: &Config, incident: &Incident, d: &Draft, now: Timestamp) ->
         common(config, incident, &d.lang, now),
         json!({
             "author": {"name": d.author_name, "first_name": first, "handle": d.author_handle},
-            "mention": {"text": d.mention_text, "excerpt": excerpt(&d.mention_text, 80), "url": d.mention_url.clone().unwrap_or_default(), "lang": d.lang},
+            // Personal data never reaches a rendered text, public or private.
+            "mention": {"text": super::guard::mask(&d.mention_text), "excerpt": excerpt(&super::guard::mask(&d.mention_text), 80), "url": d.mention_url.clone().unwrap_or_default(), "lang": d.lang},
             "conversation": {"previous": d.previous_contacts, "returning": d.previous_contacts > 0},
             "private": d.private,
         }),

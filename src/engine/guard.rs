@@ -50,6 +50,36 @@ pub fn personal_data(text: &str) -> Vec<&'static str> {
     found
 }
 
+fn digit_run() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(r"\d(?:[ -]?\d){12,18}").unwrap_or_else(|_| unreachable!()))
+}
+
+/// The text with personal data replaced by placeholders (`[email]`,
+/// `[card]`, `[iban]`, `[phone]`), for anything that may be shown in public
+/// or outside the reply queue: quotes in replies, logs, notifications.
+pub fn mask(text: &str) -> String {
+    let t = email().replace_all(text, "[email]");
+    let t = iban().replace_all(&t, "[iban]");
+    let t = digit_run().replace_all(&t, |c: &regex::Captures<'_>| {
+        let digits: Vec<u32> = c[0].chars().filter_map(|ch| ch.to_digit(10)).collect();
+        if luhn(&digits) {
+            "[card]".to_string()
+        } else {
+            c[0].to_string()
+        }
+    });
+    let t = phone().replace_all(&t, |c: &regex::Captures<'_>| {
+        let n = c[0].chars().filter(char::is_ascii_digit).count();
+        if (9..=15).contains(&n) {
+            "[phone]".to_string()
+        } else {
+            c[0].to_string()
+        }
+    });
+    t.into_owned()
+}
+
 /// A run of 13 to 19 digits (spaces or dashes allowed) that passes the Luhn check.
 fn card_number(text: &str) -> bool {
     let mut digits: Vec<u32> = Vec::new();
@@ -97,6 +127,30 @@ mod tests {
 
     fn check(text: &str, expected: &[&str]) {
         assert_eq!(personal_data(text), expected, "{text}");
+    }
+
+    #[test]
+    fn masking_hides_personal_data_and_keeps_the_rest() {
+        let cases = [
+            (
+                "write me at jan.kowalski@example.pl please",
+                "write me at [email] please",
+            ),
+            (
+                "card 4111 1111 1111 1111 charged twice",
+                "card [card] charged twice",
+            ),
+            ("call +48 601 234 567 now", "call [phone] now"),
+            ("IBAN PL61 1090 1014 0000 0712 1981 2874", "IBAN [iban]"),
+            (
+                "order 1234 5678 9012 3456 failed",
+                "order 1234 5678 9012 3456 failed",
+            ),
+            ("site is down since 8:00", "site is down since 8:00"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(super::mask(input), expected, "{input}");
+        }
     }
 
     #[test]

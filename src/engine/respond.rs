@@ -116,6 +116,12 @@ impl Engine {
             return;
         }
         let pii = guard::personal_data(&m.text);
+        // A private reply needs a platform that has private messages
+        // (Bluesky has none): there the public reply stays generic instead.
+        let can_dm =
+            self.config.accounts.get(&m.account).is_some_and(|a| {
+                crate::adapters::capabilities_for(a.platform).can_message_privately
+            });
         let lang = m
             .language()
             .unwrap_or_else(|| self.config.default_language.clone());
@@ -127,7 +133,7 @@ impl Engine {
             d.mentions += 1;
             d.mention_text = format!("{}\n{}", d.mention_text, m.text);
             if !pii.is_empty() {
-                d.private = true;
+                d.private = can_dm;
                 if !d.flags.contains(&"private_data") {
                     d.flags.push("private_data");
                 }
@@ -169,7 +175,7 @@ impl Engine {
             mention_url: m.url.clone(),
             lang,
             text: String::new(),
-            private: m.direct || !pii.is_empty(),
+            private: can_dm && (m.direct || !pii.is_empty()),
             flags,
             state: DraftState::Pending,
             assignee: None,

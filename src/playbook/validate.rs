@@ -247,10 +247,10 @@ fn playbook_files(dir_or_files: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<
     files
 }
 
-/// Whether a platform can pin posts. Mirrors the adapters' declared
-/// capabilities; validation needs it before any adapter is connected.
+/// Whether a platform can pin posts, from the one table of platform
+/// capabilities (no adapter needs to be connected to know).
 fn can_pin(platform: PlatformKind) -> bool {
-    !matches!(platform, PlatformKind::X | PlatformKind::Statuspage)
+    crate::adapters::capabilities_for(platform).can_pin()
 }
 
 fn is_playbook_name(name: &str) -> bool {
