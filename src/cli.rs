@@ -145,6 +145,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             tail,
             empty_accounts,
         } => {
+            // Nothing to go on here (an installed binary in an empty
+            // directory): the tour runs on the example built into squall.
+            let builtin =
+                if config.is_none() && mentions.is_none() && setup::default_config_path().is_none()
+                {
+                    let ex = crate::embedded::unpack(&std::env::temp_dir())
+                        .context("cannot unpack the built-in example")?;
+                    eprintln!(
+                        "No squall.yaml here: replaying the built-in example from {}.",
+                        ex.root.display()
+                    );
+                    Some(ex)
+                } else {
+                    None
+                };
+            let config = config.or_else(|| builtin.as_ref().map(|e| e.config()));
             let loaded = setup::load(config.as_deref(), &playbooks);
             if diagnostics::has_errors(&loaded.diagnostics) {
                 return Ok(report(&loaded, Format::Human));
@@ -153,13 +169,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(report(&loaded, Format::Human));
             };
             // With no stream named, the tour: the example day and its alerts.
+            let (default_mentions, default_alerts) = match &builtin {
+                Some(e) => (e.mentions(), e.alerts()),
+                None => (
+                    PathBuf::from("examples/mentions.ndjson"),
+                    PathBuf::from("examples/alerts.ndjson"),
+                ),
+            };
             let alerts = match (&mentions, alerts) {
-                (None, None) => {
-                    Some(PathBuf::from("examples/alerts.ndjson")).filter(|p| p.is_file())
-                }
+                (None, None) => Some(default_alerts).filter(|p| p.is_file()),
                 (_, a) => a,
             };
-            let mentions = mentions.unwrap_or_else(|| PathBuf::from("examples/mentions.ndjson"));
+            let mentions = mentions.unwrap_or(default_mentions);
             let mut inputs = crate::simulate::read_stream(&mentions)?;
             if let Some(a) = alerts {
                 inputs.extend(crate::simulate::read_alerts(&a)?);

@@ -36,6 +36,7 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod diagnostics;
+pub mod embedded;
 pub mod engine;
 pub mod mention;
 pub mod playbook;
