@@ -62,6 +62,17 @@ impl Decisions {
     }
 }
 
+/// One template to render for an incident, and what to call it if it fails.
+struct RenderJob<'a> {
+    template: &'a str,
+    lang: &'a str,
+    data: serde_json::Value,
+    /// Picks among the template's phrasings.
+    seed: u64,
+    escape: crate::templates::Escape,
+    what: &'a str,
+}
+
 /// Deferred work, fired by [`Engine::tick`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {

@@ -3,7 +3,9 @@
 
 use super::drafts::{Draft, DraftState, Unassigned, INFLUENTIAL_FOLLOWERS};
 use super::events::{Event, EventKind};
-use super::{chrono_dur, context, guard, normalize_handle, triggers, Decisions, Engine, Timer};
+use super::{
+    chrono_dur, context, guard, normalize_handle, triggers, Decisions, Engine, RenderJob, Timer,
+};
 use crate::actions::{ActionIntent, Keyed};
 use crate::clock::Timestamp;
 use crate::mention::Mention;
@@ -235,27 +237,16 @@ impl Engine {
     ) -> Option<String> {
         let inc = self.incidents.get(id)?;
         let data = context::draft(&self.config, inc, d, now);
-        match self.templates.render(
+        let what = format!("Draft for {}", d.author_handle);
+        let job = RenderJob {
             template,
-            &d.lang,
-            &data,
-            phrasing_seed(&d.author_id, id),
-            Escape::Text,
-        ) {
-            Ok(r) => Some(r.text),
-            Err(e) => {
-                out.event(
-                    Event::new(
-                        now,
-                        EventKind::ActionFailed,
-                        "engine",
-                        format!("Draft for {} not rendered: {e}.", d.author_handle),
-                    )
-                    .incident(id),
-                );
-                None
-            }
-        }
+            lang: &d.lang,
+            data,
+            seed: phrasing_seed(&d.author_id, id),
+            escape: Escape::Text,
+            what: &what,
+        };
+        self.render_or_report(now, id, job, out)
     }
 
     /// Routes one draft. `announce` puts a failure on the timeline; silent
@@ -557,26 +548,16 @@ impl Engine {
             author_handle: &m.author.handle,
         };
         let data = context::autoreply(&self.config, inc, &lang, &facts, now);
-        let text = match self.templates.render(
-            &st.template,
-            &lang,
-            &data,
-            phrasing_seed(&m.author.id, id),
-            Escape::Text,
-        ) {
-            Ok(r) => r.text,
-            Err(e) => {
-                out.event(
-                    Event::new(
-                        now,
-                        EventKind::ActionFailed,
-                        "engine",
-                        format!("Auto-reply not rendered: {e}."),
-                    )
-                    .incident(id),
-                );
-                return;
-            }
+        let job = RenderJob {
+            template: &st.template,
+            lang: &lang,
+            data,
+            seed: phrasing_seed(&m.author.id, id),
+            escape: Escape::Text,
+            what: "Auto-reply",
+        };
+        let Some(text) = self.render_or_report(now, id, job, out) else {
+            return;
         };
         let account = st.account.clone();
         if let Some(inc) = self.incidents.get_mut(id) {

@@ -4,7 +4,7 @@
 
 use super::events::{Event, EventKind};
 use super::incident::{AutoresponderState, StatusPost};
-use super::{chrono_dur, context, Decisions, Engine, Timer};
+use super::{chrono_dur, context, Decisions, Engine, RenderJob, Timer};
 use crate::actions::ActionIntent;
 use crate::clock::Timestamp;
 use crate::playbook::{Action, ApprovalTimeout, Condition, IncidentState, Recipient, Step};
@@ -51,27 +51,20 @@ impl Engine {
                     };
                     let data = context::webhook(&self.config, inc, event_name(phase), now);
                     let body = match &w.template {
-                        Some(t) => match self.templates.render(
-                            t,
-                            &self.config.default_language,
-                            &data,
-                            0,
-                            Escape::Json,
-                        ) {
-                            Ok(r) => r.text,
-                            Err(e) => {
-                                out.event(
-                                    Event::new(
-                                        now,
-                                        EventKind::ActionFailed,
-                                        "engine",
-                                        format!("Webhook body not rendered: {e}."),
-                                    )
-                                    .incident(id),
-                                );
-                                continue;
+                        Some(t) => {
+                            let job = RenderJob {
+                                template: t,
+                                lang: &self.config.default_language,
+                                data,
+                                seed: 0,
+                                escape: Escape::Json,
+                                what: "Webhook body",
+                            };
+                            match self.render_or_report(now, id, job, out) {
+                                Some(body) => body,
+                                None => continue,
                             }
-                        },
+                        }
                         None => data.to_string(),
                     };
                     out.action(
@@ -88,24 +81,28 @@ impl Engine {
         }
     }
 
-    /// Renders a status text, or puts the failure on the timeline.
-    fn status_text_or_report(
+    /// Renders a template, or puts the failure on the timeline and returns
+    /// `None` (validation catches these; a template edited on disk while
+    /// squall runs can still fail).
+    pub(super) fn render_or_report(
         &self,
         now: Timestamp,
         id: &str,
-        template: &str,
-        what: &str,
+        job: RenderJob<'_>,
         out: &mut Decisions,
     ) -> Option<String> {
-        match self.render_status(id, template) {
-            Ok(t) => Some(t),
+        match self
+            .templates
+            .render(job.template, job.lang, &job.data, job.seed, job.escape)
+        {
+            Ok(r) => Some(r.text),
             Err(e) => {
                 out.event(
                     Event::new(
                         now,
                         EventKind::ActionFailed,
                         "engine",
-                        format!("{what} not rendered: {e}."),
+                        format!("{} not rendered: {e}.", job.what),
                     )
                     .incident(id),
                 );
@@ -115,17 +112,30 @@ impl Engine {
     }
 
     /// Renders a status template for the incident as it is now.
-    fn render_status(&self, id: &str, template: &str) -> Result<String, String> {
-        let inc = self
-            .incidents
-            .get(id)
-            .ok_or_else(|| format!("no incident {id}"))?;
+    fn status_text_or_report(
+        &self,
+        now: Timestamp,
+        id: &str,
+        template: &str,
+        what: &str,
+        out: &mut Decisions,
+    ) -> Option<String> {
+        let inc = self.incidents.get(id)?;
         let lang = &self.config.default_language;
         let data = context::common(&self.config, inc, lang, inc.status_changed_at);
-        self.templates
-            .render(template, lang, &data, 0, Escape::Text)
-            .map(|r| r.text)
-            .map_err(|e| e.to_string())
+        self.render_or_report(
+            now,
+            id,
+            RenderJob {
+                template,
+                lang,
+                data,
+                seed: 0,
+                escape: Escape::Text,
+                what,
+            },
+            out,
+        )
     }
 
     fn pin_status_step(
@@ -240,29 +250,20 @@ impl Engine {
                         );
                     }
                 }
-                if let Some(t) = &p.final_template {
-                    match self.render_status(id, t) {
-                        Ok(text) => {
-                            for a in &accounts {
-                                out.action(
-                                    format!("{step_key}/{a}/final"),
-                                    ActionIntent::PostFinal {
-                                        incident: id.to_string(),
-                                        account: a.clone(),
-                                        text: text.clone(),
-                                    },
-                                );
-                            }
-                        }
-                        Err(e) => out.event(
-                            Event::new(
-                                now,
-                                EventKind::ActionFailed,
-                                "engine",
-                                format!("Resolution text not rendered: {e}."),
-                            )
-                            .incident(id),
-                        ),
+                let text = match &p.final_template {
+                    Some(t) => self.status_text_or_report(now, id, t, "Resolution text", out),
+                    None => None,
+                };
+                if let Some(text) = text {
+                    for a in &accounts {
+                        out.action(
+                            format!("{step_key}/{a}/final"),
+                            ActionIntent::PostFinal {
+                                incident: id.to_string(),
+                                account: a.clone(),
+                                text: text.clone(),
+                            },
+                        );
                     }
                 }
             }
@@ -796,26 +797,16 @@ impl Engine {
                 &oldest,
                 now,
             );
-            let text = match self.templates.render(
+            let job = RenderJob {
                 template,
-                &self.config.default_language,
-                &data,
-                0,
-                Escape::Text,
-            ) {
-                Ok(r) => r.text,
-                Err(e) => {
-                    out.event(
-                        Event::new(
-                            now,
-                            EventKind::ActionFailed,
-                            "engine",
-                            format!("Notification not rendered: {e}."),
-                        )
-                        .incident(id),
-                    );
-                    return;
-                }
+                lang: &self.config.default_language,
+                data,
+                seed: 0,
+                escape: Escape::Text,
+                what: "Notification",
+            };
+            let Some(text) = self.render_or_report(now, id, job, out) else {
+                return;
             };
             let subject = format!("[{}] {} — {}", inc.state.phase().as_str(), inc.title, event);
             for ch in via {
