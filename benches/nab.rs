@@ -7,15 +7,16 @@
 //! python3 benches/data/nab/score.py target/nab --column alarm
 //! ```
 //!
-//! The detector is fed exactly as the engine feeds it: each mention's event
-//! time through `observe`, then `advance` to the end of each row. An alarm is
-//! the row at which the detector says `Surge` (once per surge, as in
-//! production). Data: Numenta Anomaly Benchmark, MIT licence
+//! The detector is fed exactly as the engine feeds it
+//! (`squall::detect::series`): each mention's event time through `observe`,
+//! then `advance` to the end of each row. An alarm is the row at which the
+//! detector says `Surge` (once per surge, as in production). `tests/nab.rs`
+//! scores the same run in Rust and holds a floor. Data: Numenta Anomaly Benchmark, MIT licence
 //! (`benches/data/nab/LICENSE.txt`).
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use squall::detect::poisson::{DetectorParams, PoissonDetector};
-use squall::detect::{Decision, SurgeDetector};
+use squall::detect::poisson::DetectorParams;
+use squall::detect::series;
 use squall::playbook::Sensitivity;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -47,11 +48,17 @@ fn parse_args() -> Result<Args, String> {
                     "low" => Sensitivity::Low,
                     "medium" => Sensitivity::Medium,
                     "high" => Sensitivity::High,
-                    other => return Err(format!("unknown sensitivity {other}: low, medium or high")),
+                    other => {
+                        return Err(format!("unknown sensitivity {other}: low, medium or high"))
+                    }
                 }
             }
-            "--window" => args.window = humantime::parse_duration(&value()?).map_err(|e| e.to_string())?,
-            "--for" => args.hold = humantime::parse_duration(&value()?).map_err(|e| e.to_string())?,
+            "--window" => {
+                args.window = humantime::parse_duration(&value()?).map_err(|e| e.to_string())?
+            }
+            "--for" => {
+                args.hold = humantime::parse_duration(&value()?).map_err(|e| e.to_string())?
+            }
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
         }
@@ -64,9 +71,15 @@ fn read_series(path: &Path) -> Result<Vec<(String, chrono::DateTime<Utc>, u64)>,
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
-        let (ts, value) = line.split_once(',').ok_or_else(|| format!("{}:{}: no comma", path.display(), i + 1))?;
-        let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S").map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        let count: u64 = value.trim().parse().map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let (ts, value) = line
+            .split_once(',')
+            .ok_or_else(|| format!("{}:{}: no comma", path.display(), i + 1))?;
+        let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S")
+            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let count: u64 = value
+            .trim()
+            .parse()
+            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
         rows.push((ts.to_string(), Utc.from_utc_datetime(&naive), count));
     }
     Ok(rows)
@@ -74,26 +87,24 @@ fn read_series(path: &Path) -> Result<Vec<(String, chrono::DateTime<Utc>, u64)>,
 
 fn run(args: &Args, path: &Path) -> Result<(usize, u64), String> {
     let rows = read_series(path)?;
-    let params = DetectorParams { bucket: Duration::from_secs(300), ..DetectorParams::from_sensitivity(args.window, args.sensitivity, None, args.hold) };
-    let first = rows.first().map(|r| r.1).ok_or("empty series")?;
-    let mut detector = PoissonDetector::new(params).start_at(first);
-    let mut out = String::from("timestamp,alarm\n");
-    let mut alarms = 0;
-    let mut events = 0;
-    for (ts, at, count) in &rows {
-        // Each row counts the five minutes that end at its timestamp.
-        let written = *at - chrono::Duration::seconds(1);
-        for _ in 0..*count {
-            detector.observe(written);
-        }
-        events += count;
-        let fired = detector.advance(*at).iter().any(|e| e.decision == Decision::Surge);
-        alarms += usize::from(fired);
-        out.push_str(&format!("{ts},{}\n", u8::from(fired)));
+    let params = DetectorParams {
+        bucket: Duration::from_secs(300),
+        ..DetectorParams::from_sensitivity(args.window, args.sensitivity, None, args.hold)
+    };
+    let counts: Vec<_> = rows.iter().map(|(_, at, n)| (*at, *n)).collect();
+    let verdicts = series::run(&counts, params);
+    let mut out = String::from("timestamp,alarm,anomaly_score\n");
+    for ((ts, _, _), v) in rows.iter().zip(&verdicts) {
+        out.push_str(&format!(
+            "{ts},{},{:.4}\n",
+            u8::from(v.alarm),
+            v.anomaly_score
+        ));
     }
     let name = path.file_name().ok_or("no file name")?;
     std::fs::write(args.out.join(name), out).map_err(|e| e.to_string())?;
-    Ok((alarms, events))
+    let alarms = verdicts.iter().filter(|v| v.alarm).count();
+    Ok((alarms, counts.iter().map(|c| c.1).sum()))
 }
 
 fn main() {
@@ -109,7 +120,10 @@ fn main() {
         std::process::exit(2);
     }
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&args.data) {
-        Ok(d) => d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "csv")).collect(),
+        Ok(d) => d
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect(),
         Err(e) => {
             eprintln!("error: {}: {e}", args.data.display());
             std::process::exit(2);
@@ -122,7 +136,12 @@ fn main() {
         match run(&args, f) {
             Ok((alarms, events)) => {
                 total_events += events;
-                println!("{:<32} {alarms:>4} alarms", f.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+                println!(
+                    "{:<32} {alarms:>4} alarms",
+                    f.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                );
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -132,5 +151,8 @@ fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     println!("{total_events} mention events through the detector in {secs:.2} s ({:.1} M events/s, one core)", total_events as f64 / secs / 1e6);
-    println!("score with: python3 benches/data/nab/score.py {} --column alarm", args.out.display());
+    println!(
+        "score with: python3 benches/data/nab/score.py {} --column alarm",
+        args.out.display()
+    );
 }

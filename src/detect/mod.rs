@@ -6,7 +6,9 @@
 
 pub mod keyword;
 pub mod matcher;
+pub mod nab;
 pub mod poisson;
+pub mod series;
 
 use crate::clock::Timestamp;
 use serde::Serialize;
