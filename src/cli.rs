@@ -89,6 +89,31 @@ pub enum Command {
     },
     /// Print the template variable reference (Markdown) for every step.
     Reference,
+    /// Run the surge detector over recorded volumes and write its alarms.
+    ///
+    /// Each INPUT is a `timestamp,value` CSV (one row per bucket, as in the
+    /// Numenta Anomaly Benchmark) or mentions as NDJSON (counted per
+    /// `--bucket`). For each, DIR gets a CSV of `timestamp,alarm,anomaly_score`
+    /// that NAB's scorer reads. Defaults are a playbook's `surge` defaults.
+    Detect {
+        /// Series to run the detector over (.csv, or .ndjson mentions).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Directory for the alarm CSVs (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = SensitivityArg::Medium)]
+        sensitivity: SensitivityArg,
+        /// Counting window.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        window: std::time::Duration,
+        /// The surge must persist this long (flap suppression).
+        #[arg(long = "for", default_value = "0s", value_parser = humantime::parse_duration)]
+        hold: std::time::Duration,
+        /// Bucket for NDJSON mentions (CSV rows are their own buckets).
+        #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+        bucket: std::time::Duration,
+    },
     /// Inspect the configured schedules.
     Schedule {
         #[command(subcommand)]
@@ -96,6 +121,13 @@ pub enum Command {
         #[arg(long, short, env = "SQUALL_CONFIG", global = true)]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SensitivityArg {
+    Low,
+    Medium,
+    High,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -219,6 +251,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Schedule { command, config } => schedule(command, config),
+        Command::Detect {
+            inputs,
+            out,
+            sensitivity,
+            window,
+            hold,
+            bucket,
+        } => detect(&inputs, &out, sensitivity, window, hold, bucket),
     }
 }
 
@@ -336,4 +376,51 @@ fn local_midnight(tz: chrono_tz::Tz, date: chrono::NaiveDate) -> chrono::DateTim
         })
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&naive))
+}
+
+fn detect(
+    inputs: &[PathBuf],
+    out: &std::path::Path,
+    sensitivity: SensitivityArg,
+    window: std::time::Duration,
+    hold: std::time::Duration,
+    bucket: std::time::Duration,
+) -> anyhow::Result<i32> {
+    use crate::detect::{poisson::DetectorParams, series};
+    let sensitivity = match sensitivity {
+        SensitivityArg::Low => crate::playbook::Sensitivity::Low,
+        SensitivityArg::Medium => crate::playbook::Sensitivity::Medium,
+        SensitivityArg::High => crate::playbook::Sensitivity::High,
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for input in inputs {
+        let is_ndjson = input
+            .extension()
+            .is_some_and(|e| e == "ndjson" || e == "jsonl");
+        let s = if is_ndjson {
+            series::read_mentions(input, bucket)?
+        } else {
+            series::read_csv(input)?
+        };
+        let params = DetectorParams {
+            bucket: s.bucket,
+            ..DetectorParams::from_sensitivity(window.max(s.bucket), sensitivity, None, hold)
+        };
+        let verdicts = series::run(&s.rows, params);
+        let name = input
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "series".into());
+        let target = out.join(format!("{name}.csv"));
+        std::fs::write(&target, series::to_csv(&s, &verdicts))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        println!(
+            "{}: {} rows, {} alarms -> {}",
+            input.display(),
+            s.rows.len(),
+            verdicts.iter().filter(|v| v.alarm).count(),
+            target.display()
+        );
+    }
+    Ok(0)
 }

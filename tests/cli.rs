@@ -128,3 +128,72 @@ fn schedule_commands_read_the_configured_hours() {
         "names the configured ones"
     );
 }
+
+#[test]
+fn detect_writes_one_alarm_csv_per_input_that_nabs_scorer_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = "benches/data/nab/realTweets/Twitter_volume_CVS.csv";
+    let out = squall()
+        .args([
+            "detect",
+            input,
+            "--sensitivity",
+            "low",
+            "--window",
+            "30m",
+            "--for",
+            "15m",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written =
+        std::fs::read_to_string(dir.path().join("Twitter_volume_CVS.csv")).expect("output");
+    let original = std::fs::read_to_string(input).expect("input");
+    assert_eq!(
+        written.lines().next(),
+        Some("timestamp,alarm,anomaly_score")
+    );
+    assert_eq!(
+        written.lines().count(),
+        original.lines().count(),
+        "one row per input row"
+    );
+    let alarms = written
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .count();
+    assert!(alarms > 0 && alarms < 50, "{alarms} alarms");
+}
+
+#[test]
+fn detect_counts_mentions_per_bucket_and_finds_the_example_outage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = squall()
+        .args(["detect", "examples/mentions.ndjson", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("mentions.csv")).expect("output");
+    let alarm_times: Vec<&str> = written
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert!(
+        alarm_times.iter().any(|t| t.starts_with("2026-11-24T07:1")),
+        "the 07:10 outage fires: {alarm_times:?}"
+    );
+}
