@@ -2,7 +2,7 @@
 //! store and outbox, against the `sim` platform, with a simulated clock.
 //!
 //! **Architecture Invariant:** simulation is not a second implementation.
-//! It is [`crate::runtime::Runtime`] with a [`ManualClock`]-style driver, an
+//! It is [`crate::runtime::Runtime`] driven by a simulated clock, an
 //! in-memory SQLite store and [`crate::adapters::sim`] adapters. Given the
 //! same files it prints byte-identical output.
 //!

@@ -8,8 +8,8 @@
 //! crash.
 //!
 //! SQLite is the default backend (WAL, `synchronous=FULL`: an accepted
-//! mention is on disk before ingest answers 2xx). The SQL in [`sql`] and the
-//! encodings in [`codec`] are portable so that a Postgres store can sit behind
+//! mention is on disk before ingest answers 2xx). The SQL in `sql.rs` and the
+//! encodings in `codec.rs` are portable so that a Postgres store can sit behind
 //! the same API with its own migrations directory; see `codec` for the
 //! timestamp format (fixed-width RFC 3339 text in UTC).
 

@@ -279,7 +279,7 @@ impl Store {
     }
 
     /// Leases the oldest claimable row to `worker` until `now + lease`
-    /// (at most [`MAX_LEASE`]): a pending row due by `now`, or a running row
+    /// (at most `MAX_LEASE`, a day): a pending row due by `now`, or a running row
     /// whose lease expired (its worker crashed). Counts the attempt.
     /// Worker names must be unique per process run: the lease is checked by name.
     pub async fn claim_next(
