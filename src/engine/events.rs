@@ -9,8 +9,11 @@ use serde::Serialize;
 
 /// What happened. Serialised in snake_case: these are the `kind` values of
 /// `squall simulate --json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     /// One trigger evaluation (only shown with `--explain`).
     SurgeEvaluated,
@@ -61,37 +64,10 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The `kind` name, as serialised.
     pub fn as_str(self) -> &'static str {
-        KIND_NAMES
-            .iter()
-            .find(|(k, _)| *k == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("unknown")
+        self.into()
     }
-}
-
-macro_rules! kind_names {
-    ($($v:ident => $n:literal),* $(,)?) => {
-        const KIND_NAMES: &[(EventKind, &str)] = &[$((EventKind::$v, $n)),*];
-    };
-}
-kind_names! {
-    SurgeEvaluated => "surge_evaluated", SurgeDetected => "surge_detected", SurgeSubsided => "surge_subsided",
-    KeywordMatched => "keyword_matched", AlertReceived => "alert_received", AlertDuplicate => "alert_duplicate",
-    ScheduleFired => "schedule_fired", TriggerAttached => "trigger_attached", TriggerSuppressed => "trigger_suppressed",
-    IncidentOpened => "incident_opened", IncidentStateChanged => "incident_state_changed",
-    IncidentUpdated => "incident_updated", IncidentResolved => "incident_resolved",
-    StatusAwaitingApproval => "status_awaiting_approval", StatusEdited => "status_edited",
-    StatusApproved => "status_approved", ApprovalReminder => "approval_reminder", StatusPosted => "status_posted",
-    StatusUpdated => "status_updated", StatusStale => "status_stale", Pinned => "pinned", Unpinned => "unpinned",
-    PinRestored => "pin_restored", PinSkipped => "pin_skipped", FinalPosted => "final_posted",
-    AutoresponderEnabled => "autoresponder_enabled", AutoresponderDisabled => "autoresponder_disabled",
-    AutoReplySent => "auto_reply_sent", AutoReplyHeld => "auto_reply_held", MentionSkipped => "mention_skipped",
-    DraftCreated => "draft_created", DraftUpdated => "draft_updated", DraftAssigned => "draft_assigned",
-    DraftUnassigned => "draft_unassigned", DraftEscalated => "draft_escalated", DraftApproved => "draft_approved",
-    DraftSent => "draft_sent", DraftDiscarded => "draft_discarded", Notified => "notified",
-    WebhookSent => "webhook_sent", ActionFailed => "action_failed", ActionRetry => "action_retry",
-    CommandRejected => "command_rejected",
 }
 
 /// One timeline entry.
@@ -137,5 +113,26 @@ impl Event {
             self.detail.insert(key.to_string(), v);
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+
+    #[test]
+    fn the_kind_name_is_the_serialised_name() {
+        for k in [
+            EventKind::SurgeDetected,
+            EventKind::IncidentOpened,
+            EventKind::PinRestored,
+            EventKind::AutoReplySent,
+            EventKind::CommandRejected,
+        ] {
+            assert_eq!(
+                serde_json::to_value(k).ok(),
+                Some(serde_json::Value::String(k.as_str().to_string()))
+            );
+        }
     }
 }
