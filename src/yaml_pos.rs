@@ -797,6 +797,62 @@ fn value_at_mut<'v>(root: &'v mut Value, path: &[PathSeg]) -> Option<&'v mut Val
     })
 }
 
+/// Parses a YAML document for validation: its value (an empty file is an
+/// empty mapping) and the positions of everything in it, or the one syntax
+/// diagnostic (`code`) when the text is not YAML. Config and playbooks share it.
+///
+/// # Errors
+/// The syntax diagnostic, at serde_yaml's line and column.
+pub fn parse_document(
+    src: &str,
+    file: &std::path::Path,
+    code: &'static str,
+) -> Result<(serde_yaml::Value, PositionIndex), Box<Diagnostic>> {
+    let root = match serde_yaml::from_str::<serde_yaml::Value>(src) {
+        Ok(serde_yaml::Value::Null) => serde_yaml::Value::Mapping(Default::default()),
+        Ok(root) => root,
+        Err(error) => return Err(Box::new(syntax_diagnostic(code, file, src, &error))),
+    };
+    Ok((root, PositionIndex::build(src)))
+}
+
+/// The one diagnostic for text that is not YAML, at serde_yaml's position.
+fn syntax_diagnostic(
+    code: &'static str,
+    file: &Path,
+    src: &str,
+    error: &serde_yaml::Error,
+) -> Diagnostic {
+    let message = error.to_string();
+    let Some(location) = error.location() else {
+        return Diagnostic::at(Severity::Error, code, file, Pos::START, message);
+    };
+    let message = message.replacen(
+        &format!(" at line {} column {}", location.line(), location.column()),
+        "",
+        1,
+    );
+    let offset = location.index().min(src.len());
+    let len = src
+        .get(offset..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, char::len_utf8);
+    let pos = Pos {
+        line: location.line(),
+        column: location.column(),
+        offset,
+        len,
+    };
+    Diagnostic::at(
+        Severity::Error,
+        code,
+        file,
+        pos,
+        format!("YAML syntax error: {message}"),
+    )
+    .with_hint("check indentation, colons and closing brackets or quotes around this place")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,17 +116,10 @@ pub fn load(path: Option<&Path>, env: EnvLookup<'_>) -> (Option<Config>, Vec<Dia
 /// Parses and validates config text read from `file` (which relative
 /// directories are resolved against).
 pub fn parse(src: &str, file: &Path, env: EnvLookup<'_>) -> (Option<Config>, Vec<Diagnostic>) {
-    let root = match serde_yaml::from_str::<Value>(src) {
-        Ok(Value::Null) => Value::Mapping(Default::default()),
-        Ok(root) => root,
-        Err(error) => {
-            return (
-                None,
-                vec![syntax_diagnostic("config::syntax", file, src, &error)],
-            )
-        }
+    let (root, index) = match crate::yaml_pos::parse_document(src, file, "config::syntax") {
+        Ok(doc) => doc,
+        Err(syntax) => return (None, vec![*syntax]),
     };
-    let index = PositionIndex::build(src);
     let locator = Locator {
         file,
         index: &index,
@@ -224,49 +217,6 @@ fn apply_env(config: &mut Config, env: EnvLookup<'_>) {
     if let Some(name) = env("SQUALL_BRAND_NAME") {
         config.brand.name = name;
     }
-}
-
-/// The one diagnostic for text that is not YAML, at serde_yaml's position.
-pub(crate) fn syntax_diagnostic(
-    code: &'static str,
-    file: &Path,
-    src: &str,
-    error: &serde_yaml::Error,
-) -> Diagnostic {
-    let message = error.to_string();
-    let Some(location) = error.location() else {
-        return Diagnostic::at(
-            Severity::Error,
-            code,
-            file,
-            crate::yaml_pos::Pos::START,
-            message,
-        );
-    };
-    let message = message.replacen(
-        &format!(" at line {} column {}", location.line(), location.column()),
-        "",
-        1,
-    );
-    let offset = location.index().min(src.len());
-    let len = src
-        .get(offset..)
-        .and_then(|rest| rest.chars().next())
-        .map_or(0, char::len_utf8);
-    let pos = crate::yaml_pos::Pos {
-        line: location.line(),
-        column: location.column(),
-        offset,
-        len,
-    };
-    Diagnostic::at(
-        Severity::Error,
-        code,
-        file,
-        pos,
-        format!("YAML syntax error: {message}"),
-    )
-    .with_hint("check indentation, colons and closing brackets or quotes around this place")
 }
 
 /// Whether `name` can be an environment variable name (`ACME_TOKEN`).

@@ -11,7 +11,7 @@
 
 use super::model::*;
 use super::raw::*;
-use crate::config::{is_env_var_name, syntax_diagnostic, Config, PlatformKind};
+use crate::config::{is_env_var_name, Config, PlatformKind};
 use crate::detect::matcher::Matcher;
 use crate::diagnostics::{has_errors, Diagnostic, Severity};
 use crate::templates::{StepContext, TemplateProblem, TemplateSet};
@@ -107,17 +107,10 @@ pub fn parse(
     config: &Config,
     templates: &dyn TemplateCatalog,
 ) -> (Option<Playbook>, Vec<Diagnostic>) {
-    let root = match serde_yaml::from_str::<Value>(src) {
-        Ok(Value::Null) => Value::Mapping(Default::default()),
-        Ok(root) => root,
-        Err(error) => {
-            return (
-                None,
-                vec![syntax_diagnostic("playbook::syntax", file, src, &error)],
-            )
-        }
+    let (root, index) = match crate::yaml_pos::parse_document(src, file, "playbook::syntax") {
+        Ok(doc) => doc,
+        Err(syntax) => return (None, vec![*syntax]),
     };
-    let index = PositionIndex::build(src);
     let locator = Locator {
         file,
         index: &index,
@@ -356,11 +349,8 @@ impl Validator<'_, '_> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let diagnostic = self
-            .locator
-            .at_value(Severity::Error, code, path, message)
-            .with_hint(hint);
-        self.diags.push(diagnostic);
+        let d = self.locator.at_value(Severity::Error, code, path, message);
+        self.diags.push(d.with_hint(hint));
     }
 
     fn error_at_key(
@@ -370,11 +360,8 @@ impl Validator<'_, '_> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let diagnostic = self
-            .locator
-            .at_key(Severity::Error, code, path, message)
-            .with_hint(hint);
-        self.diags.push(diagnostic);
+        let d = self.locator.at_key(Severity::Error, code, path, message);
+        self.diags.push(d.with_hint(hint));
     }
 
     fn warn(
@@ -384,11 +371,10 @@ impl Validator<'_, '_> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let diagnostic = self
+        let d = self
             .locator
-            .at_value(Severity::Warning, code, path, message)
-            .with_hint(hint);
-        self.diags.push(diagnostic);
+            .at_value(Severity::Warning, code, path, message);
+        self.diags.push(d.with_hint(hint));
     }
 
     fn playbook(&mut self, outline: Outline, file: &Path) -> Playbook {
