@@ -14,7 +14,6 @@
 //! scores the same run in Rust and holds a floor. Data: Numenta Anomaly Benchmark, MIT licence
 //! (`benches/data/nab/LICENSE.txt`).
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
 use squall::detect::poisson::DetectorParams;
 use squall::detect::series;
 use squall::playbook::Sensitivity;
@@ -66,45 +65,18 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// One series: (timestamp text, UTC time, count) per row.
-fn read_series(path: &Path) -> Result<Vec<(String, chrono::DateTime<Utc>, u64)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let (ts, value) = line
-            .split_once(',')
-            .ok_or_else(|| format!("{}:{}: no comma", path.display(), i + 1))?;
-        let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        let count: u64 = value
-            .trim()
-            .parse()
-            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        rows.push((ts.to_string(), Utc.from_utc_datetime(&naive), count));
-    }
-    Ok(rows)
-}
-
 fn run(args: &Args, path: &Path) -> Result<(usize, u64), String> {
-    let rows = read_series(path)?;
+    let series = series::read_csv(path).map_err(|e| e.to_string())?;
     let params = DetectorParams {
-        bucket: Duration::from_secs(300),
+        bucket: series.bucket,
         ..DetectorParams::from_sensitivity(args.window, args.sensitivity, None, args.hold)
     };
-    let counts: Vec<_> = rows.iter().map(|(_, at, n)| (*at, *n)).collect();
-    let verdicts = series::run(&counts, params);
-    let mut out = String::from("timestamp,alarm,anomaly_score\n");
-    for ((ts, _, _), v) in rows.iter().zip(&verdicts) {
-        out.push_str(&format!(
-            "{ts},{},{:.4}\n",
-            u8::from(v.alarm),
-            v.anomaly_score
-        ));
-    }
+    let verdicts = series::run(&series.rows, params);
     let name = path.file_name().ok_or("no file name")?;
-    std::fs::write(args.out.join(name), out).map_err(|e| e.to_string())?;
+    std::fs::write(args.out.join(name), series::to_csv(&series, &verdicts))
+        .map_err(|e| e.to_string())?;
     let alarms = verdicts.iter().filter(|v| v.alarm).count();
-    Ok((alarms, counts.iter().map(|c| c.1).sum()))
+    Ok((alarms, series.rows.iter().map(|r| r.1).sum()))
 }
 
 fn main() {

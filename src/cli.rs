@@ -213,10 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 (_, a) => a,
             };
             let mentions = mentions.unwrap_or(default_mentions);
-            let mut inputs = crate::simulate::read_stream(&mentions)?;
-            if let Some(a) = alerts {
-                inputs.extend(crate::simulate::read_alerts(&a)?);
-            }
+            let inputs = crate::simulate::read_inputs(&mentions, alerts.as_deref())?;
             let opts = crate::simulate::Options {
                 json,
                 explain,

@@ -208,6 +208,18 @@ pub fn read_alerts(path: &Path) -> Result<Vec<Timed>, StreamError> {
     Ok(out)
 }
 
+/// Reads a stream of mentions and actions plus, optionally, an alerts file.
+///
+/// # Errors
+/// The first unreadable line of either file.
+pub fn read_inputs(mentions: &Path, alerts: Option<&Path>) -> Result<Vec<Timed>, StreamError> {
+    let mut inputs = read_stream(mentions)?;
+    if let Some(a) = alerts {
+        inputs.extend(read_alerts(a)?);
+    }
+    Ok(inputs)
+}
+
 /// How to replay.
 pub struct Options {
     pub json: bool,

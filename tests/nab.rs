@@ -2,7 +2,6 @@
 //! MIT licence, `benches/data/nab/`), scored with NAB's method. A floor on
 //! the score makes a regression fail CI.
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
 use squall::detect::nab::{self, FileGeometry, Score};
 use squall::detect::poisson::DetectorParams;
 use squall::detect::series;
@@ -13,31 +12,22 @@ const DATA: &str = "benches/data/nab";
 const FILES: [&str; 6] = ["AAPL", "AMZN", "CRM", "CVS", "FB", "GOOG"];
 
 struct Series {
-    rows: Vec<(chrono::DateTime<Utc>, u64)>,
+    rows: Vec<(chrono::DateTime<chrono::Utc>, u64)>,
     geometry: FileGeometry,
 }
 
 fn load(name: &str) -> Series {
     let file = format!("Twitter_volume_{name}.csv");
-    let text = std::fs::read_to_string(format!("{DATA}/realTweets/{file}")).expect("series");
-    let mut stamps = Vec::new();
-    let mut rows = Vec::new();
-    for line in text.lines().skip(1) {
-        let (ts, v) = line.split_once(',').expect("timestamp,value");
-        let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S").expect("timestamp");
-        stamps.push(ts.to_string());
-        rows.push((
-            Utc.from_utc_datetime(&naive),
-            v.trim().parse().expect("count"),
-        ));
-    }
+    let counts = series::read_csv(std::path::Path::new(&format!("{DATA}/realTweets/{file}")))
+        .expect("series");
     let windows: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{DATA}/combined_windows_realTweets.json"))
             .expect("windows"),
     )
     .expect("JSON");
     let index = |t: &str| {
-        stamps
+        counts
+            .labels
             .iter()
             .position(|s| s == &t[..19])
             .expect("window aligned to a row")
@@ -54,8 +44,8 @@ fn load(name: &str) -> Series {
         })
         .collect();
     Series {
-        geometry: FileGeometry::new(rows.len(), wins),
-        rows,
+        geometry: FileGeometry::new(counts.rows.len(), wins),
+        rows: counts.rows,
     }
 }
 

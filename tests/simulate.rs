@@ -12,8 +12,11 @@ async fn replay(json: bool) -> (String, Summary) {
         "{:#?}",
         loaded.diagnostics
     );
-    let mut inputs = simulate::read_stream(Path::new("examples/mentions.ndjson")).expect("stream");
-    inputs.extend(simulate::read_alerts(Path::new("examples/alerts.ndjson")).expect("alerts"));
+    let inputs = simulate::read_inputs(
+        Path::new("examples/mentions.ndjson"),
+        Some(Path::new("examples/alerts.ndjson")),
+    )
+    .expect("inputs");
     let opts = Options {
         json,
         explain: false,
