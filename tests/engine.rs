@@ -126,15 +126,7 @@ async fn an_approved_status_is_pinned_on_every_account_that_can_pin_and_restored
 #[tokio::test]
 async fn without_approval_the_status_is_posted_at_the_time_out_when_the_playbook_says_post() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.advance(at(7, 9)).await;
     assert_eq!(r.count("status_posted"), 0);
     r.advance(at(7, 11)).await;
@@ -149,15 +141,7 @@ async fn without_approval_the_status_is_posted_at_the_time_out_when_the_playbook
 #[tokio::test]
 async fn only_the_approval_role_may_approve_the_status_text() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.command(
         at(7, 1),
         "kasia",
@@ -174,15 +158,7 @@ async fn only_the_approval_role_may_approve_the_status_text() {
 #[tokio::test]
 async fn the_public_status_follows_the_incident_state() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.command(
         at(7, 1),
         "ana",
@@ -265,15 +241,7 @@ async fn cooldown_holds_back_a_new_incident_and_says_why_but_a_person_can_still_
     let held = r.first("trigger_suppressed").expect("held back");
     assert!(held.message.contains("cooldown"), "{}", held.message);
     assert_eq!(r.count("incident_opened"), 1);
-    r.command(
-        at(7, 21),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 21), "site-down").await;
     assert_eq!(r.count("incident_opened"), 2);
     again.fingerprint = "fp-3".into();
     let _ = again;
@@ -282,15 +250,7 @@ async fn cooldown_holds_back_a_new_incident_and_says_why_but_a_person_can_still_
 #[tokio::test]
 async fn one_author_is_one_conversation_and_a_follow_up_updates_the_pending_draft() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.mention(at(7, 1), "acme-help", "jan", "strona nie działa")
         .await;
     r.mention(at(7, 5), "acme-help", "jan", "dalej nie działa!")
@@ -305,15 +265,7 @@ async fn one_author_is_one_conversation_and_a_follow_up_updates_the_pending_draf
 #[tokio::test]
 async fn the_brands_own_accounts_and_bots_get_no_draft() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.mention(
         at(7, 1),
         "acme-main",
@@ -335,15 +287,7 @@ async fn the_brands_own_accounts_and_bots_get_no_draft() {
 #[tokio::test]
 async fn personal_data_moves_the_reply_to_a_private_message() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.mention(
         at(7, 1),
         "acme-help",
@@ -372,15 +316,7 @@ async fn personal_data_moves_the_reply_to_a_private_message() {
 #[tokio::test]
 async fn drafts_go_to_someone_who_speaks_the_language_least_loaded_first() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     let mut m = r.new_mention(at(7, 1), "acme-help", "hanako", "サイト落ちてる? down");
     m.lang = Some("ja".into());
     r.input(at(7, 1), squall::engine::input::Input::Mention(Box::new(m)))
@@ -415,15 +351,7 @@ async fn drafts_go_to_someone_who_speaks_the_language_least_loaded_first() {
 #[tokio::test]
 async fn a_draft_waiting_past_its_sla_is_escalated() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.mention(at(7, 1), "acme-help", "jan", "site down").await;
     r.advance(at(7, 17)).await;
     assert_eq!(r.count("draft_escalated"), 1, "{:?}", r.kinds());
@@ -441,15 +369,7 @@ on_open:
 async fn the_autoresponder_answers_each_author_once_while_closed_and_switches_off_at_opening() {
     // 06:00 UTC is 07:00 in Warsaw: closed until 09:00 (08:00 UTC).
     let mut r = Rehearsal::new(&[NIGHT], at(6, 0)).await;
-    r.command(
-        at(6, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("night"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(6, 0), "night").await;
     assert_eq!(r.count("autoresponder_enabled"), 1);
     r.mention(at(6, 10), "acme-help", "jan", "hello? anyone?")
         .await;
@@ -471,15 +391,7 @@ async fn the_autoresponder_answers_each_author_once_while_closed_and_switches_of
 #[tokio::test]
 async fn the_reply_queue_is_ordered_by_when_people_wrote_not_by_followers() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     let mut famous = r.new_mention(at(7, 3), "acme-help", "famous", "site down");
     famous.author.followers = Some(5_000_000);
     let early = r.new_mention(at(7, 1), "acme-help", "early", "site down");
@@ -560,15 +472,7 @@ async fn a_new_surge_during_the_quiet_period_keeps_the_incident_open() {
 #[tokio::test]
 async fn on_a_platform_without_private_messages_personal_data_keeps_the_reply_public_and_generic() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
-    r.command(
-        at(7, 0),
-        "ana",
-        CommandKind::Declare {
-            playbook: ref_("site-down"),
-            note: None,
-        },
-    )
-    .await;
+    r.declare(at(7, 0), "site-down").await;
     r.mention(
         at(7, 1),
         "acme-bsky",

@@ -17,18 +17,6 @@ on_resolve:
   - pin_status: {restore_previous: true, final_template: status/resolved}
 "#;
 
-async fn declare(r: &mut Rehearsal, when: common::Ts) {
-    r.command(
-        when,
-        "ana",
-        CommandKind::Declare {
-            playbook: "outage".into(),
-            note: None,
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_rate_limited_post_is_retried_when_the_platform_says_and_posted_once() {
     let mut r = Rehearsal::new(&[PIN_NOW], at(7, 0)).await;
@@ -38,7 +26,7 @@ async fn a_rate_limited_post_is_retried_when_the_platform_says_and_posted_once()
             retry_after_secs: 90,
         },
     );
-    declare(&mut r, at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
     let retry = r.first("action_retry").expect("a retry is scheduled");
     assert!(retry.message.contains("07:01:30"), "{}", retry.message);
     assert_eq!(r.count("pinned"), 2, "the other accounts do not wait");
@@ -57,7 +45,7 @@ async fn a_refused_post_is_reported_for_good_and_the_other_accounts_go_on() {
             "422 Validation failed: Text character limit of 500 exceeded".into(),
         ),
     );
-    declare(&mut r, at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
     let failed = r.first("action_failed").expect("reported");
     assert!(
         failed.message.contains("acme-help") && failed.message.contains("422"),
@@ -75,7 +63,7 @@ async fn a_pin_interrupted_after_it_was_recorded_resumes_without_pinning_twice_o
     // Bluesky holds one pin. The worker records the plan, unpins the
     // brand's own post, then the pin call fails (as if the worker died).
     r.accounts["acme-bsky"].fail_next(Op::Pin, AdapterError::Transient("connection reset".into()));
-    declare(&mut r, at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
     assert!(
         r.pins("acme-bsky").is_empty(),
         "nothing pinned while the pin is pending"
@@ -111,7 +99,7 @@ async fn a_lease_held_by_a_dead_worker_expires_and_another_worker_finishes_the_j
     // A status post for acme-main waits in the outbox, claimed by a worker
     // that then dies without finishing.
     r.accounts["acme-main"].fail_next(Op::Post, AdapterError::Transient("timeout".into()));
-    declare(&mut r, at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
     let stolen =
         r.rt.store
             .claim_next(

@@ -180,6 +180,19 @@ impl Rehearsal {
         .await;
     }
 
+    /// The commander declares an incident of `playbook`.
+    pub async fn declare(&mut self, at: Ts, playbook: &str) {
+        self.command(
+            at,
+            "ana",
+            CommandKind::Declare {
+                playbook: playbook.into(),
+                note: None,
+            },
+        )
+        .await;
+    }
+
     pub async fn alert(&mut self, at: Ts, status: AlertStatus, labels: &[(&str, &str)]) {
         let labels: BTreeMap<String, String> = labels
             .iter()
