@@ -14,7 +14,7 @@
 //! scores the same run in Rust and holds a floor. Data: Numenta Anomaly Benchmark, MIT licence
 //! (`benches/data/nab/LICENSE.txt`).
 
-use squall::detect::poisson::DetectorParams;
+use squall::detect::baseline::DetectorParams;
 use squall::detect::series;
 use squall::playbook::Sensitivity;
 use std::path::{Path, PathBuf};

@@ -113,6 +113,12 @@ pub enum Command {
         /// Bucket for NDJSON mentions (CSV rows are their own buckets).
         #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
         bucket: std::time::Duration,
+        /// No second alarm within this long of the last one (default: the
+        /// sensitivity's: low 24h, medium 1h, high 0s).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        debounce: Option<std::time::Duration>,
+        #[command(flatten)]
+        tuning: DetectTuning,
     },
     /// Inspect the configured schedules.
     Schedule {
@@ -121,6 +127,25 @@ pub enum Command {
         #[arg(long, short, env = "SQUALL_CONFIG", global = true)]
         config: Option<PathBuf>,
     },
+}
+
+/// Explicit detector settings for `squall detect`, overriding the
+/// sensitivity's (as a playbook's `thresholds:` does).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DetectTuning {
+    /// Spreads above the expected count (playbook `thresholds.sigmas`).
+    #[arg(long)]
+    sigmas: Option<f64>,
+    /// Fewest mentions in a window that can be a surge (`thresholds.min_count`).
+    #[arg(long)]
+    min_count: Option<u32>,
+    /// A surge is at least this multiple of the expected count (`thresholds.min_ratio`).
+    #[arg(long)]
+    min_ratio: Option<f64>,
+    /// A surge reaches at least this share of the busiest window of the
+    /// recent days (0 turns the recent peak off).
+    #[arg(long)]
+    recent_peak: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -255,7 +280,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             window,
             hold,
             bucket,
-        } => detect(&inputs, &out, sensitivity, window, hold, bucket),
+            debounce,
+            tuning,
+        } => detect(
+            &inputs,
+            &out,
+            sensitivity,
+            (window, hold, bucket, debounce),
+            tuning,
+        ),
     }
 }
 
@@ -375,15 +408,22 @@ fn local_midnight(tz: chrono_tz::Tz, date: chrono::NaiveDate) -> chrono::DateTim
         .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&naive))
 }
 
+/// `(window, for, bucket, debounce)` of `squall detect`.
+type DetectDurations = (
+    std::time::Duration,
+    std::time::Duration,
+    std::time::Duration,
+    Option<std::time::Duration>,
+);
+
 fn detect(
     inputs: &[PathBuf],
     out: &std::path::Path,
     sensitivity: SensitivityArg,
-    window: std::time::Duration,
-    hold: std::time::Duration,
-    bucket: std::time::Duration,
+    (window, hold, bucket, debounce): DetectDurations,
+    tuning: DetectTuning,
 ) -> anyhow::Result<i32> {
-    use crate::detect::{poisson::DetectorParams, series};
+    use crate::detect::{baseline::DetectorParams, series};
     let sensitivity = match sensitivity {
         SensitivityArg::Low => crate::playbook::Sensitivity::Low,
         SensitivityArg::Medium => crate::playbook::Sensitivity::Medium,
@@ -399,10 +439,25 @@ fn detect(
         } else {
             series::read_csv(input)?
         };
-        let params = DetectorParams {
-            bucket: s.bucket,
-            ..DetectorParams::from_sensitivity(window.max(s.bucket), sensitivity, None, hold)
+        let defaults = crate::playbook::model::Thresholds::for_sensitivity(sensitivity);
+        let overrides = crate::playbook::model::Thresholds {
+            sigmas: tuning.sigmas.unwrap_or(defaults.sigmas),
+            min_count: tuning.min_count.unwrap_or(defaults.min_count),
+            min_ratio: tuning.min_ratio.unwrap_or(defaults.min_ratio),
         };
+        let mut params = DetectorParams {
+            bucket: s.bucket,
+            ..DetectorParams::from_sensitivity(
+                window.max(s.bucket),
+                sensitivity,
+                Some(overrides),
+                hold,
+            )
+            .with_debounce(debounce)
+        };
+        if let Some(share) = tuning.recent_peak {
+            params.record_ratio = share;
+        }
         let verdicts = series::run(&s.rows, params);
         let name = input
             .file_stem()

@@ -3,7 +3,7 @@
 //! the engine feeds it (each mention's event time, then time advancing to the
 //! end of the row).
 
-use super::poisson::{DetectorParams, PoissonDetector};
+use super::baseline::{BaselineDetector, DetectorParams};
 use super::{Decision, SurgeDetector};
 use crate::clock::Timestamp;
 
@@ -22,7 +22,7 @@ pub fn run(rows: &[(Timestamp, u64)], params: DetectorParams) -> Vec<RowVerdict>
     let Some(first) = rows.first().map(|r| r.0) else {
         return Vec::new();
     };
-    let mut detector = PoissonDetector::new(params).start_at(first);
+    let mut detector = BaselineDetector::new(params).start_at(first);
     rows.iter()
         .map(|(end, count)| {
             // The row counts the bucket that ends at `end`.

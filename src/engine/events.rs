@@ -19,6 +19,8 @@ pub enum EventKind {
     SurgeEvaluated,
     SurgeDetected,
     SurgeSubsided,
+    /// A surge lasted so long that its level is now the detector's normal.
+    SurgeNewLevel,
     KeywordMatched,
     AlertReceived,
     AlertDuplicate,

@@ -304,7 +304,9 @@ impl Engine {
                 .with("playbook", &playbook.name)
                 .with("observed", ev.observed)
                 .with("baseline", round1(ev.baseline))
+                .with("band", round1(ev.band))
                 .with("threshold", round1(ev.threshold))
+                .with("bound", ev.bound)
                 .with("decision", ev.decision),
             );
         }
@@ -320,23 +322,40 @@ impl Engine {
                     .with("playbook", &playbook.name)
                     .with("observed", ev.observed)
                     .with("baseline", round1(ev.baseline))
-                    .with("threshold", round1(ev.threshold)),
+                    .with("band", round1(ev.band))
+                    .with("threshold", round1(ev.threshold))
+                    .with("bound", ev.bound)
+                    .with("early", ev.early),
                 );
-                // A new surge means the incident is not quiet any more.
-                for inc in self.incidents.values_mut() {
-                    if inc.playbook == playbook.name && !inc.is_resolved() {
-                        inc.subsided_at = None;
-                    }
-                }
+                self.not_quiet(&playbook.name);
                 Some(Firing {
                     playbook: playbook.clone(),
                     kind: "surge",
-                    reason: format!("{} matching mentions in the window against about {:.1} expected (surge above {:.1})", ev.observed, ev.baseline, ev.threshold),
+                    reason: ev.explain(),
                     account: None,
                     labels: BTreeMap::new(),
                     actor: "engine".into(),
                     manual: false,
                 })
+            }
+            // A rise held back by debounce is the same surge going on: the
+            // incident is not quiet.
+            Decision::Ongoing => {
+                self.not_quiet(&playbook.name);
+                None
+            }
+            Decision::NewLevel => {
+                out.event(
+                    Event::new(
+                        ev.at,
+                        EventKind::SurgeNewLevel,
+                        "engine",
+                        format!("Playbook {}: {}.", playbook.name, ev.explain()),
+                    )
+                    .with("playbook", &playbook.name)
+                    .with("observed", ev.observed),
+                );
+                None
             }
             Decision::Subsided => {
                 out.event(
@@ -375,15 +394,31 @@ impl Engine {
         }
     }
 
+    /// The open incidents of a playbook are not quiet any more: an
+    /// auto-resolve timer waits for the next subsidence.
+    fn not_quiet(&mut self, playbook: &str) {
+        for inc in self.incidents.values_mut() {
+            if inc.playbook == playbook && !inc.is_resolved() {
+                inc.subsided_at = None;
+            }
+        }
+    }
+
     fn on_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) {
         let mut fired = Vec::new();
+        let mut early = Vec::new();
         for t in &mut self.triggers {
             if !t.counts(m) {
                 continue;
             }
             match &mut t.state {
+                // Live mode fires as soon as the surge is certain, not at the
+                // end of the bucket.
                 TriggerState::Surge(det) => {
-                    det.observe(m.created_at);
+                    let counted = det.observe(m.created_at);
+                    if let Some(ev) = counted.then(|| det.early(now)).flatten() {
+                        early.push((t.playbook.clone(), ev));
+                    }
                 }
                 TriggerState::Keyword(k) => {
                     let fired_now = k.observe(m.created_at);
@@ -424,6 +459,9 @@ impl Engine {
                 }
                 _ => {}
             }
+        }
+        for (playbook, ev) in early {
+            fired.extend(self.on_evaluation(&playbook, &ev, out));
         }
         for f in fired {
             self.fire(now, f, out);
@@ -859,8 +897,18 @@ impl Engine {
             return;
         }
         let key = inc.group_key.clone();
+        let playbook = inc.playbook.clone();
         self.open_by_key.remove(&key);
         self.resolved_at.insert(key, now);
+        // The surge this incident answered is over: its detectors' debounce
+        // must not hide the next one.
+        for t in &mut self.triggers {
+            if let TriggerState::Surge(det) = &mut t.state {
+                if t.playbook.name == playbook {
+                    det.rearm();
+                }
+            }
+        }
         out.incidents.insert(id.to_string());
         let opened = inc.opened_at;
         out.event(

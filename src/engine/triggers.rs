@@ -2,8 +2,8 @@
 //! counter, or the next cron instant.
 
 use crate::clock::Timestamp;
+use crate::detect::baseline::{BaselineDetector, DetectorParams};
 use crate::detect::keyword::KeywordCounter;
-use crate::detect::poisson::{DetectorParams, PoissonDetector};
 use crate::detect::SurgeDetector;
 use crate::mention::Mention;
 use crate::playbook::{Playbook, Trigger};
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum TriggerState {
-    Surge(Box<PoissonDetector>),
+    Surge(Box<BaselineDetector>),
     Keyword(KeywordCounter),
     Schedule {
         next: Option<Timestamp>,
@@ -32,12 +32,10 @@ impl TriggerRuntime {
     pub fn new(playbook: Arc<Playbook>, index: usize, start: Timestamp) -> Self {
         let state = match &playbook.triggers[index] {
             Trigger::Surge(s) => TriggerState::Surge(Box::new(
-                PoissonDetector::new(DetectorParams::from_sensitivity(
-                    s.window,
-                    s.sensitivity,
-                    s.thresholds,
-                    s.hold,
-                ))
+                BaselineDetector::new(
+                    DetectorParams::from_sensitivity(s.window, s.sensitivity, s.thresholds, s.hold)
+                        .with_debounce(s.debounce),
+                )
                 .start_at(start),
             )),
             Trigger::Keyword(k) => {

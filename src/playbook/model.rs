@@ -60,6 +60,9 @@ pub struct SurgeTrigger {
     pub thresholds: Option<Thresholds>,
     /// Flap suppression: the surge must persist this long before it fires.
     pub hold: Duration,
+    /// One surge, one alarm: no second alarm within this long of the last
+    /// one, until its incident resolves. `None`: the sensitivity's default.
+    pub debounce: Option<Duration>,
 }
 
 /// Fires when `min_mentions` matching mentions arrive within `within`, no

@@ -157,6 +157,10 @@ pub struct RawSurge {
     /// The surge must persist this long before it fires (flap suppression). Default: fire at once.
     #[serde(default, rename = "for")]
     pub hold: Option<DurationText>,
+    /// No second alarm within this long of the last one (until its incident
+    /// is resolved). Default by sensitivity: low 24h, medium 1h, high 0s.
+    #[serde(default)]
+    pub debounce: Option<DurationText>,
 }
 
 /// Explicit surge detector thresholds.

@@ -529,6 +529,14 @@ impl Validator<'_, '_> {
                 Duration::ZERO,
                 true,
             ),
+            debounce: raw.debounce.as_ref().map(|d| {
+                self.duration(
+                    Some(d),
+                    &join(at, [PathSeg::from("debounce")]),
+                    Duration::ZERO,
+                    true,
+                )
+            }),
         }
     }
 

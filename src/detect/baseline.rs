@@ -1,0 +1,1042 @@
+//! Surge detector v2: a robust, time-of-day-aware baseline and the recent
+//! peak.
+//!
+//! [`BaselineDetector`] asks, once a bucket, "is the number of matching
+//! mentions in the last `window` far more than this brand gets at this time
+//! of day, *and* more than it has recently had without anything being
+//! wrong?", and says why through an [`Evaluation`].
+//!
+//! Real mention streams are not Poisson: they have a daily rhythm, bursts
+//! that mean nothing (a popular post retweeted, a bot), slow growth and
+//! gaps. v1 (an exponentially weighted mean with a Poisson band) alarmed on
+//! every busy afternoon and scored 49 on the NAB realTweets benchmark; v2
+//! scores 78 (see `docs/detection.md`).
+//!
+//! # Buckets
+//!
+//! Event time is cut into buckets (default one minute) aligned to the Unix
+//! epoch. [`observe`](SurgeDetector::observe) adds one to the bucket a
+//! mention was written in; [`advance`](SurgeDetector::advance) closes, in
+//! order, every bucket that ends at or before "now" and evaluates the window
+//! of the last `window / bucket` buckets after each one. A mention for a
+//! bucket already closed is *late* and not counted (`observe` returns
+//! `false`).
+//!
+//! # Expected count and its band
+//!
+//! The detector keeps the counts of the last `history` (default five days)
+//! of buckets that were *normal* (not part of a surge: a surge must not
+//! teach the detector that surges are normal). From them, per bucket:
+//!
+//! - the **median** and the **interquartile range** (robust: a spike or a
+//!   silent hour moves neither much);
+//! - the same two at the **same time of day**: over the buckets within 30
+//!   minutes of this time on each of the last three days, so that a busy
+//!   afternoon is compared with other afternoons and a quiet night with
+//!   other nights.
+//!
+//! Each is the half-and-half blend of the overall and the time-of-day value
+//! (just the overall one until a day of history exists). The expected window
+//! count is `window_buckets × median`, and the spread of a window is
+//! `window_buckets × IQR / 1.349 + √expected`: the first term is the
+//! brand's own variability (summed over the window, not √-scaled: real
+//! bursts are correlated from minute to minute), the second the Poisson
+//! noise of small counts. The top of the normal band is `expected + sigmas ×
+//! spread`.
+//!
+//! # The recent peak
+//!
+//! Busy brands have many bursts a week that are nobody's crisis. The
+//! detector remembers the busiest window of the last `history`, and a surge
+//! must also reach `record_ratio ×` that peak. Windows of a surge are
+//! remembered apart: they count (a burst that comes back every day at noon
+//! fires once, not daily) until the incident the surge opened is resolved,
+//! when [`BaselineDetector::rearm`] forgets them, so a resolved outage does
+//! not hide the next, smaller one.
+//!
+//! # Threshold
+//!
+//! ```text
+//! max(expected + sigmas × spread,  min_count,  min_ratio × expected,  record_ratio × recent peak)
+//! ```
+//!
+//! [`Bound`] says which term set it; [`Evaluation::explain`] says it in words.
+//!
+//! # Decisions, hold and debounce
+//!
+//! Above for less than `hold` (the playbook's `for:`) is `Rising`; above for
+//! `hold` or longer is `Surge` once, then `Ongoing`; the first window below
+//! after that is `Subsided` once. A surge is over when the window is back
+//! under the threshold *without* the recent-peak term: the recent peak says
+//! whether a rise is new, not whether it is over, so a surge does not flap
+//! on and off around a bar that its own windows raised. Within `debounce` of the last `Surge`, a
+//! new rise is `Ongoing`, not a second alarm: one surge, one alarm. The
+//! engine re-arms the detector ([`BaselineDetector::rearm`]) when the
+//! incident it opened is resolved, so debounce never hides a new outage
+//! after the last one is over.
+//!
+//! # A new level
+//!
+//! A surge that stays above its threshold for two hours is a new level (a
+//! campaign, a viral post, growth), not an incident still building. The
+//! detector says `NewLevel` once, keeps only the last hours of history, and
+//! judges from then on against that level: it neither stays alarmed for days
+//! nor goes blind (the next surge is judged against the new level). The
+//! incident stays open: only people resolve it.
+//!
+//! # Early alarm
+//!
+//! Counts in a bucket only grow, so once the open bucket's mentions already
+//! lift the window to its threshold the surge is certain before the bucket
+//! closes. [`BaselineDetector::early`] fires then, in live mode and in
+//! replays alike; the bucket's close then says `Ongoing`.
+//!
+//! # Warm-up, gaps and silence
+//!
+//! With fewer than `warmup_buckets` buckets of history the detector reports
+//! `Warmup` and fires only on a window of `3 × min_count`, so a massive
+//! surge on the first day still fires. Buckets with no mention are zeros in
+//! the history: silence is information (a complaint-phrase trigger that sees
+//! nothing all night must judge the morning's outage against zero). After a
+//! silence of six hours (at least a window) the detector stops evaluating
+//! empty buckets one by one and records the gap in one step when the next
+//! mention comes, which bounds the work of catching up after a gap of any
+//! length.
+//!
+//! # Memory
+//!
+//! Per trigger: the history (`history / bucket` buckets, at most
+//! [`MAX_HISTORY_BUCKETS`], 5 bytes each plus 4 for the sorted copy of the
+//! normal ones), the last window's counts, the recent-peak queue (at most a
+//! window-sum per bucket of history, usually a handful) and the not-yet-closed
+//! buckets. [`BaselineDetector::memory_bytes`] reports it; with the defaults
+//! (one-minute buckets, five days) it is about 65 KB.
+
+use super::{Bound, Decision, Evaluation, SurgeDetector};
+use crate::clock::Timestamp;
+use crate::playbook::model::{Sensitivity, Thresholds};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// Most distinct not-yet-closed buckets a detector holds counts for: a week
+/// of minutes. Only a driver that feeds mentions without ever advancing time
+/// gets near it; mentions beyond it are not counted.
+pub const MAX_PENDING_BUCKETS: usize = 7 * 24 * 60;
+
+/// Most buckets of history kept: five days of minutes, a little more. Finer
+/// buckets keep a shorter history rather than more memory.
+pub const MAX_HISTORY_BUCKETS: usize = 8192;
+
+const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
+/// Days of the same time of day that the seasonal median looks at.
+const SEASONAL_DAYS: usize = 3;
+/// Half-width of the same-time-of-day neighbourhood.
+const SEASONAL_HALF_WIDTH_SECS: u64 = 30 * 60;
+/// Weight of the same-time-of-day median and IQR against the overall ones.
+const SEASONAL_WEIGHT: f64 = 0.5;
+/// Silence after which empty buckets are no longer evaluated one by one.
+const DORMANT_AFTER_SECS: u64 = 6 * 60 * 60;
+/// A surge that lasts this long is a new level, not an incident that is
+/// still building: the detector starts again from it.
+const NEW_LEVEL_AFTER_SECS: u64 = 2 * 60 * 60;
+/// IQR of a normal distribution in standard deviations.
+const IQR_PER_SIGMA: f64 = 1.349;
+
+/// What a [`Sensitivity`] stands for, beyond its [`Thresholds`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SensitivityProfile {
+    pub thresholds: Thresholds,
+    /// A surge must reach this multiple of the recent peak.
+    pub record_ratio: f64,
+    /// No second alarm within this long of the last one.
+    pub debounce: Duration,
+}
+
+impl SensitivityProfile {
+    /// The documented table (docs/playbooks.md, docs/detection.md).
+    pub fn of(sensitivity: Sensitivity) -> Self {
+        let (sigmas, min_count, min_ratio, record_ratio, debounce_hours) = match sensitivity {
+            Sensitivity::Low => (6.0, 30, 3.0, 0.9, 24),
+            Sensitivity::Medium => (4.0, 10, 2.0, 0.75, 1),
+            Sensitivity::High => (3.0, 5, 1.5, 0.6, 0),
+        };
+        Self {
+            thresholds: Thresholds {
+                sigmas,
+                min_count,
+                min_ratio,
+            },
+            record_ratio,
+            debounce: Duration::from_secs(debounce_hours * 3600),
+        }
+    }
+}
+
+/// The thresholds a [`Sensitivity`] stands for.
+impl Thresholds {
+    pub fn for_sensitivity(sensitivity: Sensitivity) -> Self {
+        SensitivityProfile::of(sensitivity).thresholds
+    }
+}
+
+/// Same as [`Thresholds::for_sensitivity`], as a free function.
+pub fn thresholds_for(sensitivity: Sensitivity) -> Thresholds {
+    Thresholds::for_sensitivity(sensitivity)
+}
+
+/// Everything a [`BaselineDetector`] is tuned by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorParams {
+    /// Evaluation granularity, in whole seconds (a fraction is dropped, and
+    /// less than a second counts as one).
+    pub bucket: Duration,
+    /// Length of the counting window; rounded up to whole buckets, and cut
+    /// to a day.
+    pub window: Duration,
+    pub thresholds: Thresholds,
+    /// A surge must also reach this multiple of the recent peak (0 turns
+    /// the recent peak off).
+    pub record_ratio: f64,
+    /// How long a window must stay above the threshold before it fires (`for:`).
+    pub hold: Duration,
+    /// No second `Surge` within this long of the last one.
+    pub debounce: Duration,
+    /// How far back the baseline and the recent peak look.
+    pub history: Duration,
+    /// Buckets of history before the baseline is trusted.
+    pub warmup_buckets: u32,
+}
+
+impl DetectorParams {
+    pub const DEFAULT_BUCKET: Duration = Duration::from_secs(60);
+    pub const DEFAULT_HISTORY: Duration = Duration::from_secs(5 * SECONDS_PER_DAY);
+    pub const DEFAULT_WARMUP_BUCKETS: u32 = 30;
+
+    /// The parameters of a playbook's surge trigger, with default bucket,
+    /// history and warm-up. `debounce` `None` takes the sensitivity's.
+    pub fn from_sensitivity(
+        window: Duration,
+        sensitivity: Sensitivity,
+        overrides: Option<Thresholds>,
+        hold: Duration,
+    ) -> Self {
+        let profile = SensitivityProfile::of(sensitivity);
+        Self {
+            bucket: Self::DEFAULT_BUCKET,
+            window,
+            thresholds: overrides.unwrap_or(profile.thresholds),
+            record_ratio: profile.record_ratio,
+            hold,
+            debounce: profile.debounce,
+            history: Self::DEFAULT_HISTORY,
+            warmup_buckets: Self::DEFAULT_WARMUP_BUCKETS,
+        }
+    }
+
+    /// The same, with the playbook's `debounce:` when it has one.
+    pub fn with_debounce(mut self, debounce: Option<Duration>) -> Self {
+        if let Some(d) = debounce {
+            self.debounce = d;
+        }
+        self
+    }
+}
+
+/// [`DetectorParams`] in the units the detector computes with.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    bucket_secs: i64,
+    window_buckets: usize,
+    hold_secs: i64,
+    debounce_buckets: i64,
+    history_buckets: usize,
+    day_buckets: usize,
+    seasonal_half: usize,
+    warmup_buckets: usize,
+    dormant_after: u64,
+    /// Buckets above the threshold after which the level is the new normal.
+    new_level_after: i64,
+    thresholds: Thresholds,
+    record_ratio: f64,
+}
+
+impl Tuning {
+    fn new(params: &DetectorParams) -> Self {
+        let bucket_secs = params.bucket.as_secs().max(1);
+        let buckets = |d: Duration| whole_seconds_up(d).div_ceil(bucket_secs);
+        let day_buckets = SECONDS_PER_DAY.div_ceil(bucket_secs);
+        let window_buckets = buckets(params.window).clamp(1, day_buckets);
+        let history_buckets = buckets(params.history).clamp(1, MAX_HISTORY_BUCKETS as u64);
+        Self {
+            bucket_secs: to_i64(bucket_secs),
+            window_buckets: to_usize(window_buckets),
+            hold_secs: to_i64(whole_seconds_up(params.hold)),
+            debounce_buckets: to_i64(buckets(params.debounce)),
+            history_buckets: to_usize(history_buckets),
+            day_buckets: to_usize(day_buckets),
+            seasonal_half: to_usize(SEASONAL_HALF_WIDTH_SECS / bucket_secs),
+            warmup_buckets: params.warmup_buckets as usize,
+            dormant_after: (DORMANT_AFTER_SECS / bucket_secs)
+                .clamp(window_buckets, day_buckets.max(window_buckets)),
+            new_level_after: to_i64(NEW_LEVEL_AFTER_SECS.div_ceil(bucket_secs).max(1)),
+            thresholds: params.thresholds,
+            record_ratio: params.record_ratio.max(0.0),
+        }
+    }
+}
+
+/// A duration in seconds, any fraction counting as a whole second.
+fn whole_seconds_up(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+/// One closed bucket in the history.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    count: u32,
+    /// Not part of a surge: teaches the baseline.
+    normal: bool,
+}
+
+/// The last `cap` closed buckets, contiguous in time (the newest is the
+/// detector's last closed bucket), with a sorted copy of the normal counts
+/// for quantiles.
+#[derive(Debug, Clone)]
+struct History {
+    cap: usize,
+    slots: VecDeque<Slot>,
+    sorted: Vec<u32>,
+}
+
+impl History {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            slots: VecDeque::new(),
+            sorted: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, count: u32, normal: bool) {
+        if self.slots.len() == self.cap {
+            if let Some(old) = self.slots.pop_front() {
+                if old.normal {
+                    if let Ok(at) = self.sorted.binary_search(&old.count) {
+                        self.sorted.remove(at);
+                    }
+                }
+            }
+        }
+        self.slots.push_back(Slot { count, normal });
+        if normal {
+            let at = self.sorted.partition_point(|&c| c < count);
+            self.sorted.insert(at, count);
+        }
+    }
+
+    /// `n` empty buckets in a row, in one step when they fill the history.
+    fn push_zeros(&mut self, n: u64) {
+        if n >= self.cap as u64 {
+            self.slots.clear();
+            self.slots.extend(std::iter::repeat_n(
+                Slot {
+                    count: 0,
+                    normal: true,
+                },
+                self.cap,
+            ));
+            self.sorted.clear();
+            self.sorted.resize(self.cap, 0);
+        } else {
+            for _ in 0..n {
+                self.push(0, true);
+            }
+        }
+    }
+
+    /// Forgets all but the newest `n` buckets, which become normal: the
+    /// level they show is the new normal.
+    fn keep_newest(&mut self, n: usize) {
+        let drop = self.slots.len().saturating_sub(n);
+        self.slots.drain(..drop);
+        for slot in &mut self.slots {
+            slot.normal = true;
+        }
+        self.sorted.clear();
+        self.sorted.extend(self.slots.iter().map(|s| s.count));
+        self.sorted.sort_unstable();
+    }
+
+    fn normal_len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Nearest-rank quantile of the normal counts.
+    fn quantile(&self, q: f64) -> f64 {
+        match self.sorted.len() {
+            0 => 0.0,
+            n => f64::from(self.sorted[((n - 1) as f64 * q).round() as usize]),
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        match self.sorted.len() {
+            0 => 0.0,
+            n => self.sorted.iter().map(|&c| f64::from(c)).sum::<f64>() / n as f64,
+        }
+    }
+
+    /// The count of the bucket `age` buckets before the next one (1: the
+    /// newest closed bucket).
+    fn ago(&self, age: usize) -> Option<u32> {
+        let len = self.slots.len();
+        (age >= 1 && age <= len).then(|| self.slots[len - age].count)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.sorted.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// The busiest window of the recent history: a sliding-window maximum
+/// (monotonic queue) over window sums, each entering only once its window
+/// no longer overlaps the one being judged.
+#[derive(Debug, Clone, Default)]
+struct RecentPeak {
+    /// Sums not yet old enough to count, oldest first: `(bucket, sum)`.
+    waiting: VecDeque<(i64, f64)>,
+    /// Candidates for the maximum, decreasing sums, oldest first.
+    peaks: VecDeque<(i64, f64)>,
+}
+
+impl RecentPeak {
+    fn push(&mut self, index: i64, sum: f64) {
+        self.waiting.push_back((index, sum));
+    }
+
+    /// The busiest window among those ending in `(index - span, index - lag]`.
+    fn max(&mut self, index: i64, lag: i64, span: i64) -> Option<f64> {
+        while let Some(&(i, sum)) = self.waiting.front() {
+            if i > index - lag {
+                break;
+            }
+            self.waiting.pop_front();
+            while self.peaks.back().is_some_and(|&(_, s)| s <= sum) {
+                self.peaks.pop_back();
+            }
+            self.peaks.push_back((i, sum));
+        }
+        while self.peaks.front().is_some_and(|&(i, _)| i <= index - span) {
+            self.peaks.pop_front();
+        }
+        self.peaks.front().map(|&(_, s)| s)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        (self.waiting.capacity() + self.peaks.capacity()) * std::mem::size_of::<(i64, f64)>()
+    }
+}
+
+/// Where the detector stands between evaluations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Below the threshold.
+    Calm,
+    /// Above the threshold since the bucket with this index, not fired yet.
+    Rising { since: i64 },
+    /// Fired (or held back by debounce) on a window above since the bucket
+    /// with this index; not yet back below.
+    Fired { since: i64 },
+}
+
+/// The threshold for one bucket's window and what set it.
+#[derive(Debug, Clone, Copy)]
+struct Bar {
+    expected: f64,
+    band: f64,
+    threshold: f64,
+    /// The threshold without the recent peak: a surge goes on until the
+    /// window is back under it (the recent peak says whether a rise is
+    /// new, not whether it is over).
+    ongoing: f64,
+    /// Which term set `ongoing`.
+    ongoing_bound: Bound,
+    record: Option<f64>,
+    bound: Bound,
+    warmup: bool,
+}
+
+/// Surge detection for one trigger; see the module header for the design.
+#[derive(Debug, Clone)]
+pub struct BaselineDetector {
+    params: DetectorParams,
+    tuning: Tuning,
+    /// Index of the oldest bucket not closed yet; `None` before time is known.
+    cursor: Option<i64>,
+    /// Index of the newest closed bucket (the history ends there).
+    last_closed: Option<i64>,
+    /// Mentions per bucket not closed yet.
+    pending: BTreeMap<i64, u32>,
+    /// Counts of the last closed buckets, oldest first, at most a window.
+    recent: VecDeque<u32>,
+    recent_sum: u64,
+    history: History,
+    /// The busiest normal windows of the recent days.
+    peak: RecentPeak,
+    /// The busiest surge windows since the last re-arm: volume the brand has
+    /// seen, but forgotten when the incident it caused is resolved.
+    surge_peak: RecentPeak,
+    /// Consecutive empty buckets closed.
+    silent: u64,
+    dormant: bool,
+    phase: Phase,
+    /// Bucket of the last `Surge`, for debounce.
+    last_surge: Option<i64>,
+    /// The bar of the open bucket, once computed: `(bucket, bar, count the
+    /// open bucket must reach)`; early alarms compare against it.
+    open_bar: Option<(i64, Bar, u64)>,
+    /// Reused buffer for the seasonal median.
+    scratch: Vec<u32>,
+}
+
+impl BaselineDetector {
+    pub fn new(params: DetectorParams) -> Self {
+        let tuning = Tuning::new(&params);
+        Self {
+            params,
+            tuning,
+            cursor: None,
+            last_closed: None,
+            pending: BTreeMap::new(),
+            recent: VecDeque::with_capacity(tuning.window_buckets.min(1 << 12)),
+            recent_sum: 0,
+            history: History::new(tuning.history_buckets),
+            peak: RecentPeak::default(),
+            surge_peak: RecentPeak::default(),
+            silent: 0,
+            dormant: true,
+            phase: Phase::Calm,
+            last_surge: None,
+            open_bar: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn params(&self) -> &DetectorParams {
+        &self.params
+    }
+
+    /// Starts watching at `start`: the buckets from then on are evaluated
+    /// even when empty, so quiet time teaches the baseline that silence is
+    /// normal (the engine starts every detector when it starts).
+    pub fn start_at(mut self, start: Timestamp) -> Self {
+        self.cursor = Some(self.bucket_of(start));
+        self.dormant = false;
+        self
+    }
+
+    /// Forgets the debounce: the next rise may fire. The engine calls this
+    /// when the incident a surge opened is resolved.
+    pub fn rearm(&mut self) {
+        self.last_surge = None;
+        // The surge was an incident, not the brand's usual volume: it must
+        // not raise the bar for the next one.
+        self.surge_peak = RecentPeak::default();
+        if matches!(self.phase, Phase::Fired { .. }) {
+            // Still above: a fresh rise must be judged anew.
+            self.phase = Phase::Calm;
+        }
+    }
+
+    /// Bytes of memory this detector holds (heap and inline).
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.history.memory_bytes()
+            + self.peak.memory_bytes()
+            + self.surge_peak.memory_bytes()
+            + self.recent.capacity() * std::mem::size_of::<u32>()
+            + self.scratch.capacity() * std::mem::size_of::<u32>()
+            + self.pending.len() * (std::mem::size_of::<(i64, u32)>() + 16)
+    }
+
+    fn bucket_of(&self, at: Timestamp) -> i64 {
+        at.timestamp().div_euclid(self.tuning.bucket_secs)
+    }
+
+    /// When the bucket with this index ends.
+    fn end_of(&self, index: i64) -> Timestamp {
+        let secs = index
+            .saturating_add(1)
+            .saturating_mul(self.tuning.bucket_secs);
+        DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Records the empty buckets between the last closed one and `index`.
+    fn catch_up_to(&mut self, index: i64) {
+        let Some(last) = self.last_closed else {
+            return;
+        };
+        let gap = u64::try_from(index - last - 1).unwrap_or(0);
+        if gap == 0 {
+            return;
+        }
+        self.history.push_zeros(gap);
+        if gap >= self.tuning.window_buckets as u64 {
+            self.recent.clear();
+            self.recent_sum = 0;
+        } else {
+            for _ in 0..gap {
+                self.push_recent(0);
+            }
+        }
+        self.last_closed = Some(index - 1);
+        self.open_bar = None;
+    }
+
+    /// The threshold for the window that ends with bucket `index`, from the
+    /// history before it. Pure apart from the peak queue's housekeeping.
+    fn bar(&mut self, index: i64) -> Bar {
+        let t = self.tuning;
+        let k = t.window_buckets as f64;
+        let th = t.thresholds;
+        let min_count = f64::from(th.min_count);
+        let (lag, span) = (t.window_buckets as i64, t.history_buckets as i64);
+        let record = if t.record_ratio > 0.0 {
+            let normal = self.peak.max(index, lag, span);
+            let surge = self.surge_peak.max(index, lag, span);
+            normal.into_iter().chain(surge).reduce(f64::max)
+        } else {
+            None
+        };
+        if self.history.normal_len() < t.warmup_buckets.max(1) {
+            let expected = k * self.history.mean();
+            let band = expected + th.sigmas * expected.max(1.0).sqrt();
+            let floor = 3.0 * min_count;
+            let threshold = band.max(th.min_ratio * expected).max(floor);
+            return Bar {
+                expected,
+                band,
+                threshold,
+                ongoing: threshold,
+                ongoing_bound: Bound::Warmup,
+                record: None,
+                bound: Bound::Warmup,
+                warmup: true,
+            };
+        }
+        let median = self.history.quantile(0.5);
+        let iqr = self.history.quantile(0.75) - self.history.quantile(0.25);
+        let blend = |seasonal: f64, overall: f64| {
+            SEASONAL_WEIGHT * seasonal + (1.0 - SEASONAL_WEIGHT) * overall
+        };
+        let (per_bucket, iqr) = match self.seasonal() {
+            Some((s_median, s_iqr)) => (blend(s_median, median), blend(s_iqr, iqr)),
+            None => (median, iqr),
+        };
+        let expected = k * per_bucket;
+        let spread = k * iqr / IQR_PER_SIGMA + expected.max(1.0).sqrt();
+        let band = expected + th.sigmas * spread;
+        let mut threshold = band;
+        let mut bound = Bound::Spread;
+        let mut ongoing = band;
+        let mut ongoing_bound = Bound::Spread;
+        for (value, why) in [
+            (min_count, Bound::MinCount),
+            (th.min_ratio * expected, Bound::Ratio),
+            (
+                record.map_or(0.0, |r| t.record_ratio * r),
+                Bound::RecentPeak,
+            ),
+        ] {
+            if value > threshold {
+                threshold = value;
+                bound = why;
+            }
+            if why != Bound::RecentPeak && value > ongoing {
+                ongoing = value;
+                ongoing_bound = why;
+            }
+        }
+        Bar {
+            expected,
+            band,
+            threshold,
+            ongoing,
+            ongoing_bound,
+            record,
+            bound,
+            warmup: false,
+        }
+    }
+
+    /// Median and interquartile range of the counts at this time of day on
+    /// the last days, once a day of history exists.
+    fn seasonal(&mut self) -> Option<(f64, f64)> {
+        let t = self.tuning;
+        if self.history.slots.len() < t.day_buckets + t.seasonal_half {
+            return None;
+        }
+        self.scratch.clear();
+        for day in 1..=SEASONAL_DAYS {
+            let centre = day * t.day_buckets;
+            for age in centre.saturating_sub(t.seasonal_half)..=centre + t.seasonal_half {
+                // Age 0 would be the bucket being judged.
+                if let Some(c) = self.history.ago(age.max(1)) {
+                    self.scratch.push(c);
+                }
+            }
+        }
+        self.scratch.sort_unstable();
+        let rank = |q: f64| {
+            f64::from(self.scratch[((self.scratch.len() - 1) as f64 * q).round() as usize])
+        };
+        Some((rank(0.5), rank(0.75) - rank(0.25)))
+    }
+
+    /// Closes one bucket and evaluates the window that ends with it.
+    fn close(&mut self, index: i64) -> Evaluation {
+        self.catch_up_to(index);
+        let count = self.pending.remove(&index).unwrap_or(0);
+        let bar = match self.open_bar.take() {
+            Some((i, bar, _)) if i == index => bar,
+            _ => self.bar(index),
+        };
+        self.push_recent(count);
+        self.silent = if count == 0 { self.silent + 1 } else { 0 };
+        let observed = self.recent_sum;
+        // During a surge the bar is the one that says whether it is over.
+        let judged = match self.phase {
+            Phase::Fired { .. } => Bar {
+                threshold: bar.ongoing,
+                bound: bar.ongoing_bound,
+                ..bar
+            },
+            _ => bar,
+        };
+        let above = observed as f64 >= judged.threshold;
+        let decision = self.decide(index, above, bar.warmup);
+        let normal = decision == Decision::NewLevel
+            || (!above && !matches!(self.phase, Phase::Fired { .. }));
+        self.history.push(count, normal);
+        if normal {
+            self.peak.push(index, observed as f64);
+        } else {
+            self.surge_peak.push(index, observed as f64);
+        }
+        self.last_closed = Some(index);
+        if self.silent >= self.tuning.dormant_after {
+            self.go_dormant();
+        }
+        tracing::trace!(at = %self.end_of(index), observed, expected = judged.expected, threshold = judged.threshold, ?decision, "surge window evaluated");
+        self.evaluation(self.end_of(index), observed, judged, decision, false)
+    }
+
+    fn evaluation(
+        &self,
+        at: Timestamp,
+        observed: u64,
+        bar: Bar,
+        decision: Decision,
+        early: bool,
+    ) -> Evaluation {
+        Evaluation {
+            at,
+            observed,
+            baseline: bar.expected,
+            band: bar.band,
+            threshold: bar.threshold,
+            recent_peak: bar.record,
+            bound: bar.bound,
+            window: Duration::from_secs(
+                u64::try_from(self.tuning.bucket_secs).unwrap_or(0)
+                    * self.tuning.window_buckets as u64,
+            ),
+            decision,
+            early,
+        }
+    }
+
+    fn push_recent(&mut self, count: u32) {
+        self.recent.push_back(count);
+        self.recent_sum += u64::from(count);
+        if self.recent.len() > self.tuning.window_buckets {
+            let oldest = self.recent.pop_front().unwrap_or(0);
+            self.recent_sum -= u64::from(oldest);
+        }
+    }
+
+    fn debounced(&self, index: i64) -> bool {
+        self.last_surge
+            .is_some_and(|last| index - last < self.tuning.debounce_buckets)
+    }
+
+    /// The decision for a window, and the phase it leaves the detector in.
+    fn decide(&mut self, index: i64, above: bool, in_warmup: bool) -> Decision {
+        let (decision, phase) = match (self.phase, above) {
+            (Phase::Fired { since }, true) if index - since >= self.tuning.new_level_after => {
+                self.adopt_new_level();
+                (Decision::NewLevel, Phase::Calm)
+            }
+            (Phase::Fired { since }, true) => (Decision::Ongoing, Phase::Fired { since }),
+            (Phase::Fired { .. }, false) => (Decision::Subsided, Phase::Calm),
+            (Phase::Calm, true) => self.rising(index, index),
+            (Phase::Rising { since }, true) => self.rising(since, index),
+            (Phase::Calm | Phase::Rising { .. }, false) if in_warmup => {
+                (Decision::Warmup, Phase::Calm)
+            }
+            (Phase::Calm | Phase::Rising { .. }, false) => (Decision::Quiet, Phase::Calm),
+        };
+        if decision == Decision::Surge {
+            self.last_surge = Some(index);
+        }
+        self.phase = phase;
+        decision
+    }
+
+    /// Whether a window above since bucket `since` may fire at bucket `index`.
+    fn held_long_enough(&self, since: i64, index: i64) -> bool {
+        index
+            .saturating_sub(since)
+            .saturating_mul(self.tuning.bucket_secs)
+            >= self.tuning.hold_secs
+    }
+
+    /// Above since bucket `since`, now at bucket `index`: fire once `hold`
+    /// has passed, unless within debounce of the last alarm.
+    fn rising(&self, since: i64, index: i64) -> (Decision, Phase) {
+        if !self.held_long_enough(since, index) {
+            (Decision::Rising, Phase::Rising { since })
+        } else if self.debounced(index) {
+            (Decision::Ongoing, Phase::Fired { since })
+        } else {
+            (Decision::Surge, Phase::Fired { since })
+        }
+    }
+
+    /// The volume has stayed above the threshold for `NEW_LEVEL_AFTER`:
+    /// judge from now on against that level (the buckets of the last hours),
+    /// instead of staying alarmed for days or, worse, learning it only once
+    /// it fills half the history.
+    fn adopt_new_level(&mut self) {
+        let keep = usize::try_from(self.tuning.new_level_after)
+            .unwrap_or(usize::MAX)
+            .max(self.tuning.warmup_buckets);
+        tracing::debug!(buckets = keep, "surge detector adopts a new level");
+        self.history.keep_newest(keep);
+        self.peak = RecentPeak::default();
+        self.surge_peak = RecentPeak::default();
+        self.open_bar = None;
+    }
+
+    /// Stops evaluating empty buckets one by one; the gap is recorded as
+    /// zeros when the next mention comes.
+    fn go_dormant(&mut self) {
+        tracing::debug!(
+            silent_buckets = self.silent,
+            "surge detector dormant after a long silence"
+        );
+        self.silent = 0;
+        self.dormant = true;
+        self.phase = Phase::Calm;
+    }
+
+    /// Fires before the open bucket closes when its mentions already make
+    /// the surge certain (counts only grow). Call after
+    /// [`observe`](SurgeDetector::observe) with the current time; returns
+    /// the `Surge` evaluation at most once per surge.
+    pub fn early(&mut self, now: Timestamp) -> Option<Evaluation> {
+        let open = self.bucket_of(now);
+        if self.cursor != Some(open)
+            || matches!(self.phase, Phase::Fired { .. })
+            || self.debounced(open)
+        {
+            return None;
+        }
+        let since = match self.phase {
+            Phase::Rising { since } => since,
+            _ => open,
+        };
+        if !self.held_long_enough(since, open) {
+            return None;
+        }
+        let have = u64::from(self.pending.get(&open).copied().unwrap_or(0));
+        let need = match self.open_bar {
+            Some((i, _, need)) if i == open => need,
+            _ => {
+                self.last_closed?;
+                self.catch_up_to(open);
+                let bar = self.bar(open);
+                if bar.warmup {
+                    return None;
+                }
+                // The window ending with the open bucket keeps the newest
+                // window-1 closed buckets.
+                let kept = self.recent_sum
+                    - if self.recent.len() >= self.tuning.window_buckets {
+                        u64::from(self.recent.front().copied().unwrap_or(0))
+                    } else {
+                        0
+                    };
+                let need = (bar.threshold.ceil().max(0.0) as u64).saturating_sub(kept);
+                self.open_bar = Some((open, bar, need.max(1)));
+                need.max(1)
+            }
+        };
+        if have < need {
+            return None;
+        }
+        let (_, bar, _) = self.open_bar?;
+        let observed = self.recent_sum + have
+            - if self.recent.len() >= self.tuning.window_buckets {
+                u64::from(self.recent.front().copied().unwrap_or(0))
+            } else {
+                0
+            };
+        self.phase = Phase::Fired { since };
+        self.last_surge = Some(open);
+        Some(self.evaluation(now, observed, bar, Decision::Surge, true))
+    }
+}
+
+impl SurgeDetector for BaselineDetector {
+    fn observe(&mut self, at: Timestamp) -> bool {
+        let index = self.bucket_of(at);
+        if self.cursor.is_some_and(|open| index < open) {
+            tracing::debug!(%at, reason = "late", "mention not counted for surge detection");
+            return false;
+        }
+        if !self.pending.contains_key(&index) && self.pending.len() >= MAX_PENDING_BUCKETS {
+            tracing::warn!(%at, reason = "too far ahead", "mention not counted for surge detection");
+            return false;
+        }
+        let count = self.pending.entry(index).or_insert(0);
+        *count = count.saturating_add(1);
+        true
+    }
+
+    fn advance(&mut self, now: Timestamp) -> Vec<Evaluation> {
+        // Buckets with an index below `end` have ended by `now`.
+        let end = self.bucket_of(now);
+        let first_busy = self.pending.keys().next().copied();
+        let mut index = self
+            .cursor
+            .unwrap_or_else(|| first_busy.unwrap_or(end).min(end));
+        let mut evaluations = Vec::new();
+        while index < end {
+            if self.dormant {
+                match self.pending.range(index..end).next().map(|(&b, _)| b) {
+                    Some(busy) => index = busy,
+                    None => {
+                        index = end;
+                        break;
+                    }
+                }
+                self.dormant = false;
+            }
+            evaluations.push(self.close(index));
+            index += 1;
+        }
+        self.cursor = Some(index);
+        evaluations
+    }
+
+    fn next_boundary(&self) -> Option<Timestamp> {
+        let open = self
+            .cursor
+            .or_else(|| self.pending.keys().next().copied())?;
+        Some(self.end_of(open))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitivities_map_to_the_documented_table() {
+        let cases = [
+            (Sensitivity::Low, 6.0, 30, 3.0, 0.9, 24),
+            (Sensitivity::Medium, 4.0, 10, 2.0, 0.75, 1),
+            (Sensitivity::High, 3.0, 5, 1.5, 0.6, 0),
+        ];
+        for (sensitivity, sigmas, min_count, min_ratio, record_ratio, hours) in cases {
+            let p = SensitivityProfile::of(sensitivity);
+            assert_eq!(
+                p.thresholds,
+                Thresholds {
+                    sigmas,
+                    min_count,
+                    min_ratio
+                }
+            );
+            assert_eq!(p.record_ratio, record_ratio);
+            assert_eq!(p.debounce, Duration::from_secs(hours * 3600));
+        }
+    }
+
+    #[test]
+    fn the_history_keeps_quantiles_of_normal_buckets_only() {
+        let mut h = History::new(4);
+        for c in [5, 1, 9, 3] {
+            h.push(c, true);
+        }
+        h.push(100, false);
+        // 5 fell out; 100 is not normal.
+        assert_eq!(h.sorted, vec![1, 3, 9]);
+        assert_eq!(h.quantile(0.5), 3.0);
+        assert_eq!(h.ago(1), Some(100));
+        assert_eq!(h.ago(4), Some(1));
+        assert_eq!(h.ago(5), None);
+        h.push_zeros(10);
+        assert_eq!(h.sorted, vec![0; 4]);
+    }
+
+    #[test]
+    fn the_recent_peak_ignores_windows_that_overlap_and_forgets_old_ones() {
+        let mut p = RecentPeak::default();
+        for (i, s) in [(0, 10.0), (1, 50.0), (2, 20.0), (3, 90.0)] {
+            p.push(i, s);
+        }
+        // Judging bucket 4 with a window of 2: sums ending at 0..=2 count.
+        assert_eq!(p.max(4, 2, 100), Some(50.0));
+        // Bucket 5: the 90 at bucket 3 counts now.
+        assert_eq!(p.max(5, 2, 100), Some(90.0));
+        // A span of 2 at bucket 6 forgets everything before bucket 5.
+        assert_eq!(p.max(6, 2, 2), None);
+    }
+
+    #[test]
+    fn extreme_parameters_neither_panic_nor_stall() {
+        let cases = [
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO),
+            (Duration::MAX, Duration::MAX, Duration::MAX),
+            (Duration::from_millis(1), Duration::MAX, Duration::MAX),
+        ];
+        let at = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).expect("a valid time");
+        for (bucket, window, hold) in cases {
+            let mut params =
+                DetectorParams::from_sensitivity(window, Sensitivity::High, None, hold);
+            params.bucket = bucket;
+            params.history = window;
+            params.debounce = hold;
+            let mut detector = BaselineDetector::new(params);
+            assert!(detector.observe(at));
+            detector.advance(at + chrono::TimeDelta::days(3));
+            detector.advance(DateTime::<Utc>::MAX_UTC);
+            detector.advance(at);
+            detector.early(at);
+        }
+    }
+}
