@@ -197,3 +197,55 @@ fn detect_counts_mentions_per_bucket_and_finds_the_example_outage() {
         "the 07:10 outage fires: {alarm_times:?}"
     );
 }
+
+/// Alarm rows `squall detect` writes for the CVS series with these flags.
+fn cvs_alarms(flags: &[&str]) -> usize {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = squall()
+        .args([
+            "detect",
+            "benches/data/nab/realTweets/Twitter_volume_CVS.csv",
+            "--sensitivity",
+            "low",
+            "--window",
+            "30m",
+        ])
+        .args(flags)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.path().join("Twitter_volume_CVS.csv"))
+        .expect("output")
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .count()
+}
+
+#[test]
+fn detect_takes_explicit_thresholds_debounce_and_recent_peak_like_a_playbook() {
+    let defaults = cvs_alarms(&[]);
+    let eager = cvs_alarms(&[
+        "--sigmas",
+        "1",
+        "--min-count",
+        "1",
+        "--min-ratio",
+        "1",
+        "--recent-peak",
+        "0",
+        "--debounce",
+        "0s",
+    ]);
+    assert!(
+        eager > 10 * defaults.max(1),
+        "defaults {defaults} alarms, eager {eager}"
+    );
+    let no_debounce = cvs_alarms(&["--debounce", "0s"]);
+    assert!(no_debounce >= defaults, "{no_debounce} < {defaults}");
+}

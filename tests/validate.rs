@@ -574,3 +574,16 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+#[test]
+fn a_surge_debounce_is_a_duration_checked_like_any_other() {
+    let (_, diags) = validate("bad/bad_debounce.yaml");
+    expect(
+        &diags,
+        "playbook::bad-duration",
+        "bad_debounce.yaml",
+        3,
+        63,
+        "`a while` is not a duration",
+    );
+}
