@@ -155,6 +155,7 @@ pub struct ReportPolicy {
     serde::Serialize,
     serde::Deserialize,
     schemars::JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentState {
