@@ -105,8 +105,10 @@ impl Runtime {
         let mut attached = Vec::new();
         let mut replayed = 0;
         for e in entries.into_iter().filter(|e| e.kind != "boot") {
-            let input = decode_input(&e)?;
-            let mut d = rt.engine.handle(e.at, input);
+            let mut d = match decode_input(&e)? {
+                Some(input) => rt.engine.handle(e.at, input),
+                None => rt.engine.tick(e.at),
+            };
             replayed += 1;
             // Feed back outcomes already recorded, as the executor did live.
             loop {
@@ -242,6 +244,16 @@ impl Runtime {
         }
         self.retries = kept;
         let d = self.engine.tick(now);
+        let acted =
+            !d.actions.is_empty() || d.events.iter().any(|e| e.kind != EventKind::SurgeEvaluated);
+        if self.journal && acted {
+            // Timers that fired are part of the history a replay must
+            // repeat at the same instant (a replay only ticks as far as the
+            // next input otherwise).
+            self.store
+                .journal(now, "tick", &serde_json::Value::Null)
+                .await?;
+        }
         self.commit(now, d).await
     }
 
@@ -353,8 +365,9 @@ impl Runtime {
     }
 }
 
-/// Decodes a journal entry back into the input the engine saw.
-fn decode_input(e: &crate::store::JournalEntry) -> Result<Input, RuntimeError> {
+/// Decodes a journal entry back into the input the engine saw; `None` for
+/// a tick (time passing with effects).
+fn decode_input(e: &crate::store::JournalEntry) -> Result<Option<Input>, RuntimeError> {
     let corrupt = |err: serde_json::Error| {
         RuntimeError::Store(StoreError::Corrupt {
             what: "inputs.payload",
@@ -362,11 +375,12 @@ fn decode_input(e: &crate::store::JournalEntry) -> Result<Input, RuntimeError> {
         })
     };
     let payload = e.payload.clone();
-    Ok(match e.kind.as_str() {
+    Ok(Some(match e.kind.as_str() {
+        "tick" => return Ok(None),
         "mention" => Input::Mention(Box::new(serde_json::from_value(payload).map_err(corrupt)?)),
         "alert" => Input::Alert(serde_json::from_value(payload).map_err(corrupt)?),
         _ => Input::Command(serde_json::from_value(payload).map_err(corrupt)?),
-    })
+    }))
 }
 
 fn timeline_write(e: &Event) -> Write {

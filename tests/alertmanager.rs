@@ -109,14 +109,7 @@ async fn an_alert_fired_in_alertmanager_opens_and_its_resolution_resolves_an_inc
         Some(first["id"].as_str()?.to_string())
     })
     .await;
-    let (_, inc) = app
-        .call(
-            axum::http::Method::GET,
-            &format!("/v1/incidents/{id}"),
-            Some(VIEWER),
-            None,
-        )
-        .await;
+    let inc = app.incident(&id).await;
     assert_eq!(inc["trigger_kind"], "alert", "{inc}");
     assert_eq!(inc["playbook"], "outage");
 
@@ -128,14 +121,7 @@ async fn an_alert_fired_in_alertmanager_opens_and_its_resolution_resolves_an_inc
         .unwrap();
     assert!(resolve.status().is_success());
     until("squall to resolve the incident", 30, async || {
-        let (_, inc) = app
-            .call(
-                axum::http::Method::GET,
-                &format!("/v1/incidents/{id}"),
-                Some(VIEWER),
-                None,
-            )
-            .await;
+        let inc = app.incident(&id).await;
         (inc["state"] == "resolved").then_some(())
     })
     .await;

@@ -194,18 +194,8 @@ async fn ingest_refuses_malformed_and_oversized_bodies_with_stable_codes() {
 #[tokio::test]
 async fn five_complaints_open_an_incident_that_waits_for_a_commander() {
     let app = TestApp::start().await;
-    let body: Vec<String> = (0..5)
-        .map(|i| mention(&format!("d{i}"), "the site is down again").to_string())
-        .collect();
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/v1/mentions",
-            Some(INGEST),
-            Some(&body.join("\n")),
-        )
+    app.ingest((0..5).map(|i| format!("d{i}")), "the site is down again")
         .await;
-    assert_eq!(status, StatusCode::OK);
     let (status, list) = app
         .call(Method::GET, "/v1/incidents", Some(VIEWER), None)
         .await;
@@ -458,20 +448,8 @@ async fn an_alertmanager_alert_opens_an_incident_once_and_its_resolution_resolve
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["trigger_kind"], "alert");
     let id = list[0]["id"].as_str().unwrap();
-    let (_, inc) = app
-        .call(
-            Method::GET,
-            &format!("/v1/incidents/{id}"),
-            Some(VIEWER),
-            None,
-        )
-        .await;
-    let opened = inc["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "incident_opened")
-        .count();
+    let inc = app.incident(&id).await;
+    let opened = serve::count(&inc, "incident_opened");
     assert_eq!(opened, 1, "{inc}");
 
     let resolved = include_str!("data/alertmanager_resolved.json");
@@ -485,14 +463,7 @@ async fn an_alertmanager_alert_opens_an_incident_once_and_its_resolution_resolve
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["incidents"], json!([id]));
-    let (_, inc) = app
-        .call(
-            Method::GET,
-            &format!("/v1/incidents/{id}"),
-            Some(VIEWER),
-            None,
-        )
-        .await;
+    let inc = app.incident(&id).await;
     assert_eq!(inc["state"], "resolved", "{inc}");
 }
 
@@ -532,14 +503,7 @@ async fn grafana_and_generic_webhooks_open_and_resolve_incidents() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{path}: {report}");
-        let (_, inc) = app
-            .call(
-                Method::GET,
-                &format!("/v1/incidents/{id}"),
-                Some(VIEWER),
-                None,
-            )
-            .await;
+        let inc = app.incident(&id).await;
         assert_eq!(inc["state"], "resolved", "{path}: {inc}");
         let (status, err) = app
             .call(
@@ -744,16 +708,8 @@ async fn a_restarted_server_rebuilds_open_incidents_from_its_journal() {
         )
         .await;
     let id = inc["id"].as_str().unwrap().to_string();
-    let body: Vec<String> = (0..3)
-        .map(|i| mention(&format!("r{i}"), "down down").to_string())
-        .collect();
     first
-        .call(
-            Method::POST,
-            "/v1/mentions",
-            Some(INGEST),
-            Some(&body.join("\n")),
-        )
+        .ingest((0..3).map(|i| format!("r{i}")), "down down")
         .await;
     first.stop().await;
 
@@ -775,34 +731,145 @@ async fn a_restarted_server_rebuilds_open_incidents_from_its_journal() {
     assert_eq!(inc["status"]["state"], "posted");
     // Two more complaints make five within ten minutes: the keyword trigger
     // counted the three from before the restart, and they join the same incident.
-    let body: Vec<String> = (3..5)
-        .map(|i| mention(&format!("r{i}"), "down down").to_string())
-        .collect();
     second
-        .call(
-            Method::POST,
-            "/v1/mentions",
-            Some(INGEST),
-            Some(&body.join("\n")),
-        )
+        .ingest((3..5).map(|i| format!("r{i}")), "down down")
         .await;
     let (_, list) = second
         .call(Method::GET, "/v1/incidents?all=true", Some(VIEWER), None)
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
-    let (_, inc) = second
+    let inc = second.incident(&id).await;
+    let opened = serve::count(&inc, "incident_opened");
+    assert_eq!(opened, 1, "the replay wrote no timeline twice: {inc}");
+    assert_eq!(serve::count(&inc, "trigger_attached"), 1, "{inc}");
+}
+
+#[tokio::test]
+async fn the_incident_client_declares_lists_shows_and_resolves_against_a_server() {
+    use squall::client::{call, render, ClientError, Request, Target};
+    let app = TestApp::start().await;
+    let url = app.listen().await;
+    let commander = Target {
+        url: url.clone(),
+        token: Some(COMMANDER.into()),
+    };
+    let declared = call(
+        &commander,
+        &Request::Declare {
+            playbook: "outage".into(),
+            note: Some("checkout failing".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let id = declared["id"].as_str().unwrap().to_string();
+    let shown = render(&Request::Show { id: id.clone() }, &declared).unwrap();
+    assert!(shown.contains("note: checkout failing"), "{shown}");
+    assert!(
+        shown.contains("incident_opened") && shown.contains("ana"),
+        "{shown}"
+    );
+
+    let list = Request::List { all: false };
+    let table = render(&list, &call(&commander, &list).await.unwrap()).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("STATUS POST"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with(&id) && lines[1].contains("awaiting_approval"),
+        "{table}"
+    );
+
+    call(&commander, &Request::Ack { id: id.clone() })
+        .await
+        .unwrap();
+    let moved = call(
+        &commander,
+        &Request::State {
+            id: id.clone(),
+            state: "mitigated".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved["state"], "mitigated");
+
+    let viewer = Target {
+        url: url.clone(),
+        token: Some(VIEWER.into()),
+    };
+    let resolve = Request::Resolve {
+        id: id.clone(),
+        note: None,
+    };
+    match call(&viewer, &resolve).await {
+        Err(ClientError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (403, "forbidden"))
+        }
+        other => panic!("a viewer resolved an incident: {other:?}"),
+    }
+    let resolved = call(&commander, &resolve).await.unwrap();
+    assert_eq!(resolved["state"], "resolved");
+    let table = render(&list, &call(&commander, &list).await.unwrap()).unwrap();
+    assert_eq!(table, "No incidents.\n");
+
+    // The binary: environment for URL and token, `--json` for scripts.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_squall"))
+            .args(["incident", "list", "--all", "--json"])
+            .env("SQUALL_URL", &url)
+            .env("SQUALL_TOKEN", VIEWER)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_timer_that_fired_before_a_restart_is_replayed_at_its_time_not_fired_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = TestApp::start_in(dir.path(), |_| {}, std::time::Duration::ZERO).await;
+    let (status, inc) = first
         .call(
-            Method::GET,
-            &format!("/v1/incidents/{id}"),
-            Some(VIEWER),
-            None,
+            Method::POST,
+            "/v1/incidents",
+            Some(COMMANDER),
+            Some(r#"{"playbook": "quick-status"}"#),
         )
         .await;
-    let opened = inc["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "incident_opened")
-        .count();
-    assert_eq!(opened, 1, "the replay wrote no timeline twice: {inc}");
+    assert_eq!(status, StatusCode::CREATED, "{inc}");
+    let id = inc["id"].as_str().unwrap().to_string();
+    // Nobody approves: after a second the engine task's clock posts it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while first.incident(&id).await["status"]["state"] != "posted" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the approval time-out never fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    first.stop().await;
+
+    let second = TestApp::start_in(dir.path(), |_| {}, std::time::Duration::ZERO).await;
+    assert_eq!(
+        second.resumed.inputs, 2,
+        "the declaration and the tick that posted"
+    );
+    assert_eq!(second.resumed.pending_actions, 0);
+    // Let the restarted engine task run its first tick, then look again.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let inc = second.incident(&id).await;
+    assert_eq!(inc["status"]["state"], "posted");
+    assert_eq!(serve::count(&inc, "status_posted"), 1, "{inc}");
+    assert_eq!(serve::count(&inc, "status_awaiting_approval"), 1, "{inc}");
 }

@@ -4,11 +4,13 @@
 -- state (detector windows, timers, open incidents, drafts) exactly.
 --
 -- kind: 'boot' (the engine's start time, written once), 'mention', 'alert',
--- 'command'. payload is the input as JSON.
+-- 'command', or 'tick' (time passed and timers fired with effects: replayed
+-- as the engine's tick at `at`). payload is the input as JSON (null for
+-- boot and tick).
 
 CREATE TABLE inputs (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     at      TEXT NOT NULL,
-    kind    TEXT NOT NULL CHECK (kind IN ('boot', 'mention', 'alert', 'command')),
+    kind    TEXT NOT NULL CHECK (kind IN ('boot', 'mention', 'alert', 'command', 'tick')),
     payload TEXT NOT NULL
 );

@@ -273,11 +273,7 @@ pub async fn approve_status(
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: ApproveRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ApproveRequest::default()
-    } else {
-        parse(&body)?
-    };
+    let req: ApproveRequest = parse_or_default(&body)?;
     on_incident(
         &state,
         &headers,
@@ -302,11 +298,7 @@ pub async fn resolve(
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: ResolveRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ResolveRequest::default()
-    } else {
-        parse(&body)?
-    };
+    let req: ResolveRequest = parse_or_default(&body)?;
     on_incident(
         &state,
         &headers,
@@ -375,6 +367,15 @@ async fn detail(state: &AppState, id: &str) -> Result<IncidentDetail, ApiError> 
         timeline: timeline.iter().map(entry).collect(),
         actions: actions.iter().map(action).collect(),
     })
+}
+
+/// An optional body: empty means the defaults.
+fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse(body)
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -342,7 +342,7 @@ pub struct JournalEntry {
     pub seq: i64,
     /// The engine time it was handled at.
     pub at: Timestamp,
-    /// `boot`, `mention`, `alert` or `command`.
+    /// `boot`, `mention`, `alert`, `command` or `tick`.
     pub kind: String,
     pub payload: Value,
 }

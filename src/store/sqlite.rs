@@ -131,20 +131,8 @@ impl Store {
         let mut tx = self.begin_write(what).await?;
         let mut inserted = Vec::with_capacity(mentions.len());
         for m in mentions {
-            let done = sqlx::query(sql::INSERT_MENTION)
-                .bind(&m.platform)
-                .bind(&m.id)
-                .bind(&m.account)
-                .bind(&m.author.id)
-                .bind(&m.author.handle)
-                .bind(ts(m.created_at))
-                .bind(ts(received_at))
-                .bind(&m.lang)
-                .bind(codec::json("mentions.body", m)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(query(what))?;
-            inserted.push(done.rows_affected() == 1);
+            let body = codec::json("mentions.body", m)?;
+            inserted.push(insert_mention_in(&mut tx, m, &body, received_at, what).await?);
         }
         tx.commit().await.map_err(query(what))?;
         Ok(inserted)
@@ -466,20 +454,7 @@ impl Store {
         let mut inserted = Vec::with_capacity(mentions.len());
         for m in mentions {
             let body = codec::json("mentions.body", m)?;
-            let done = sqlx::query(sql::INSERT_MENTION)
-                .bind(&m.platform)
-                .bind(&m.id)
-                .bind(&m.account)
-                .bind(&m.author.id)
-                .bind(&m.author.handle)
-                .bind(ts(m.created_at))
-                .bind(ts(at))
-                .bind(&m.lang)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await
-                .map_err(query(what))?;
-            let new = done.rows_affected() == 1;
+            let new = insert_mention_in(&mut tx, m, &body, at, what).await?;
             if new {
                 sqlx::query(sql::APPEND_INPUT)
                     .bind(ts(at))
@@ -495,8 +470,8 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Journals one input (`boot`, `alert`, `command`) before the engine
-    /// sees it.
+    /// Journals one input (`boot`, `alert`, `command`, `tick`) before the
+    /// engine sees it.
     pub async fn journal(&self, at: Timestamp, kind: &'static str, payload: &Value) -> Result<i64> {
         let payload = codec::json("inputs.payload", payload)?;
         self.write_one("journal input", move |c| {
@@ -751,6 +726,30 @@ impl Store {
         );
         Ok(outcome)
     }
+}
+
+/// Stores one mention unless `(platform, id)` is known; `true` if stored.
+async fn insert_mention_in(
+    conn: &mut SqliteConnection,
+    m: &Mention,
+    body: &str,
+    received_at: Timestamp,
+    what: &'static str,
+) -> Result<bool> {
+    let done = sqlx::query(sql::INSERT_MENTION)
+        .bind(&m.platform)
+        .bind(&m.id)
+        .bind(&m.account)
+        .bind(&m.author.id)
+        .bind(&m.author.handle)
+        .bind(ts(m.created_at))
+        .bind(ts(received_at))
+        .bind(&m.lang)
+        .bind(body)
+        .execute(&mut *conn)
+        .await
+        .map_err(query(what))?;
+    Ok(done.rows_affected() == 1)
 }
 
 fn lease_end(now: Timestamp, lease: Duration) -> Result<Timestamp> {

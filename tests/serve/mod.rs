@@ -37,6 +37,13 @@ pub fn mention(id: &str, text: &str) -> Value {
     })
 }
 
+/// How many timeline events of `kind` an incident has.
+pub fn count(incident: &Value, kind: &str) -> usize {
+    incident["timeline"]
+        .as_array()
+        .map_or(0, |t| t.iter().filter(|e| e["kind"] == kind).count())
+}
+
 impl TestApp {
     pub async fn start() -> Self {
         Self::start_with(|_| {}, Duration::ZERO).await
@@ -106,6 +113,38 @@ impl TestApp {
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         (status, value)
+    }
+
+    /// Sends one mention per id, all with `text`, as one NDJSON batch.
+    pub async fn ingest(&self, ids: impl IntoIterator<Item = String>, text: &str) -> Value {
+        let body: Vec<String> = ids
+            .into_iter()
+            .map(|id| mention(&id, text).to_string())
+            .collect();
+        let (status, report) = self
+            .call(
+                Method::POST,
+                "/v1/mentions",
+                Some(INGEST),
+                Some(&body.join("\n")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        report
+    }
+
+    /// One incident with its timeline, as a viewer sees it.
+    pub async fn incident(&self, id: &str) -> Value {
+        let (status, inc) = self
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}"),
+                Some(VIEWER),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{inc}");
+        inc
     }
 
     /// A body as text (for `/metrics`).
