@@ -873,3 +873,59 @@ async fn a_timer_that_fired_before_a_restart_is_replayed_at_its_time_not_fired_a
     assert_eq!(serve::count(&inc, "status_posted"), 1, "{inc}");
     assert_eq!(serve::count(&inc, "status_awaiting_approval"), 1, "{inc}");
 }
+
+#[tokio::test]
+async fn a_playbook_maps_the_fields_of_any_json_webhook_to_an_alert() {
+    let app = TestApp::start().await;
+    let firing = json!({"state": "alerting", "rule": "CheckoutDown", "tags": {"service": "checkout"},
+                        "message": "checkout 5xx above 20%", "event_id": "evt-42"});
+    for _ in 0..2 {
+        let (status, report) = app
+            .call(
+                Method::POST,
+                "/v1/alerts/webhook",
+                Some(MONITOR),
+                Some(&firing.to_string()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+    }
+    let (_, list) = app
+        .call(Method::GET, "/v1/incidents", Some(VIEWER), None)
+        .await;
+    let list = list.as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "a repeated delivery is the same alert: {list:?}"
+    );
+    assert_eq!(list[0]["playbook"], "checkout-monitor");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let ok = json!({"state": "ok", "rule": "CheckoutDown", "tags": {"service": "checkout"}, "event_id": "evt-42"});
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/v1/alerts/webhook",
+            Some(MONITOR),
+            Some(&ok.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.incident(&id).await["state"], "resolved");
+
+    let unknown = json!({"level": "warn", "what": "disk"});
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/alerts/webhook",
+            Some(MONITOR),
+            Some(&unknown.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("map"),
+        "{err}"
+    );
+}

@@ -111,9 +111,10 @@ pub async fn grafana(
     webhook(&state, &headers, &body, AlertSource::Grafana).await
 }
 
-/// Generic JSON webhook: one alert or an array, in squall's alert form.
+/// Generic JSON webhook: one alert or an array, in squall's alert form or
+/// in any shape a playbook's `map` reads.
 #[utoipa::path(post, path = "/v1/alerts/webhook", tag = "alerts",
-    request_body(content = Vec<GenericAlert>, description = "One alert object or an array of them"),
+    request_body(content = Vec<GenericAlert>, description = "One alert or an array of them: squall's alert form, or any JSON object whose fields a playbook's alert trigger maps (`map:` with JSON Pointers)"),
     responses((status = 200, body = AlertReport), (status = 400, body = super::error::ErrorBody),
         (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
         (status = 413, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
@@ -130,13 +131,13 @@ pub async fn generic(
         one => vec![one],
     };
     let now = chrono::Utc::now();
-    let alerts = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
+    let mut alerts = Vec::new();
+    for (i, v) in items.into_iter().enumerate() {
+        let is_own_form = v.get("status").is_some() && v.get("labels").is_some();
+        if is_own_form || state.alert_maps.is_empty() {
             let g: GenericAlert = serde_json::from_value(v)
                 .map_err(|e| ApiError::MalformedBody(format!("alert {i}: {e}")))?;
-            Ok(normalise(
+            alerts.push(normalise(
                 AlertSource::Webhook,
                 g.status,
                 g.labels,
@@ -144,9 +145,37 @@ pub async fn generic(
                 g.fingerprint,
                 g.starts_at.unwrap_or(now),
                 g.ends_at,
-            ))
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+            ));
+            continue;
+        }
+        let before = alerts.len();
+        for m in state.alert_maps.iter() {
+            if let Some(found) = m.read(&v) {
+                let status = if found.firing {
+                    AlertStatus::Firing
+                } else {
+                    AlertStatus::Resolved
+                };
+                // No start time: the fingerprint alone names the occurrence.
+                let starts_at = found.starts_at.unwrap_or(chrono::DateTime::UNIX_EPOCH);
+                alerts.push(normalise(
+                    AlertSource::Webhook,
+                    status,
+                    found.labels,
+                    found.annotations,
+                    found.fingerprint,
+                    starts_at,
+                    None,
+                ));
+            }
+        }
+        if alerts.len() == before {
+            return Err(ApiError::MalformedBody(format!(
+                "alert {i}: neither squall's alert form (`status`, `labels`) nor a shape any playbook's `map` reads"
+            )));
+        }
+    }
+    alerts.dedup();
     submit(&state, alerts).await
 }
 

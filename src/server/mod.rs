@@ -85,6 +85,8 @@ pub struct AppState {
     limits: Limits,
     /// Configured account names: a mention must be addressed to one.
     accounts: Arc<BTreeSet<String>>,
+    /// The playbooks' field maps for generic webhooks.
+    alert_maps: Arc<Vec<crate::playbook::AlertMap>>,
     /// Becomes `true` when shutdown begins (ends live streams).
     shutdown: watch::Receiver<bool>,
 }
@@ -154,6 +156,14 @@ pub async fn build(
         chrono::Utc::now().timestamp_micros()
     );
     let executor = Executor::new(store.clone(), adapters, config.clone(), worker);
+    let alert_maps = playbooks
+        .iter()
+        .flat_map(|p| &p.triggers)
+        .filter_map(|t| match t {
+            crate::playbook::Trigger::Alert(a) => a.map.clone(),
+            _ => None,
+        })
+        .collect();
     let engine_config = config.clone();
     let make_engine = move |start| {
         let mut e = Engine::new(engine_config, playbooks, templates, start);
@@ -185,6 +195,7 @@ pub async fn build(
             max_batch: config.server.max_batch,
         },
         accounts: Arc::new(config.accounts.keys().cloned().collect()),
+        alert_maps: Arc::new(alert_maps),
         shutdown,
     };
     Ok(Service {
