@@ -641,7 +641,7 @@ impl Validator<'_, '_> {
                 self.error(
                     CODES.invalid_value,
                     &path,
-                    &format!("`{ptr}` is not a JSON Pointer"),
+                    format!("`{ptr}` is not a JSON Pointer"),
                     "write where the value is in the body, from the root: `/rule/name`, `/tags/0`",
                 );
             }
