@@ -222,14 +222,14 @@ pub async fn set_state(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: StateRequest = parse(&body)?;
-    on_incident(
+    with_body(
         &state,
         &headers,
-        &id,
-        CommandKind::SetState {
-            incident: id.clone(),
+        id,
+        &body,
+        parse::<StateRequest>,
+        |incident, req| CommandKind::SetState {
+            incident,
             state: req.state,
         },
     )
@@ -247,14 +247,14 @@ pub async fn edit_status(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: StatusTextRequest = parse(&body)?;
-    on_incident(
+    with_body(
         &state,
         &headers,
-        &id,
-        CommandKind::EditStatus {
-            incident: id.clone(),
+        id,
+        &body,
+        parse::<StatusTextRequest>,
+        |incident, req| CommandKind::EditStatus {
+            incident,
             text: req.text,
         },
     )
@@ -272,14 +272,14 @@ pub async fn approve_status(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: ApproveRequest = parse_or_default(&body)?;
-    on_incident(
+    with_body(
         &state,
         &headers,
-        &id,
-        CommandKind::ApproveStatus {
-            incident: id.clone(),
+        id,
+        &body,
+        parse_or_default::<ApproveRequest>,
+        |incident, req| CommandKind::ApproveStatus {
+            incident,
             text: req.text,
         },
     )
@@ -297,18 +297,35 @@ pub async fn resolve(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
-    let req: ResolveRequest = parse_or_default(&body)?;
-    on_incident(
+    with_body(
         &state,
         &headers,
-        &id,
-        CommandKind::Resolve {
-            incident: id.clone(),
+        id,
+        &body,
+        parse_or_default::<ResolveRequest>,
+        |incident, req| CommandKind::Resolve {
+            incident,
             note: req.note,
         },
     )
     .await
+}
+
+/// A command whose details come in the body: the caller must be a
+/// commander (checked before the body is read), the body is read with
+/// `read`, and `make` builds the command for incident `id` from it.
+async fn with_body<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    body: &[u8],
+    read: fn(&[u8]) -> Result<T, ApiError>,
+    make: impl FnOnce(String, T) -> CommandKind,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    state.auth.require(headers, ApiRole::Commander)?;
+    let req = read(body)?;
+    let kind = make(id.clone(), req);
+    on_incident(state, headers, &id, kind).await
 }
 
 /// Runs a command on an existing incident and returns it afterwards.
