@@ -181,6 +181,9 @@ pub async fn build(
     let (events, _) = broadcast::channel(1024);
     let (engine, task) = driver::spawn(rt, config.server.queue, events.clone());
     let (auth, missing) = auth::Auth::new(&config.server.tokens, &crate::config::process_env);
+    if config.server.tokens.is_empty() {
+        tracing::warn!("no API tokens configured (server.tokens): every /v1 endpoint answers 401");
+    }
     for token in missing {
         tracing::warn!(token = %token, "API token disabled: its environment variable is not set");
     }
