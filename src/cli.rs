@@ -120,6 +120,46 @@ pub enum Command {
         #[command(flatten)]
         tuning: DetectTuning,
     },
+    /// Run squall as a service: ingest, alerts, the incident API, live events.
+    ///
+    /// Loads config and playbooks (with no flags: the embedded defaults),
+    /// opens the store, replays its input journal to rebuild the engine's
+    /// state, and serves the HTTP API until SIGTERM or SIGINT, then shuts
+    /// down gracefully. Platforms are simulated (`--sim-log` keeps their
+    /// record across restarts). See README "squall serve".
+    Serve {
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else built-in defaults).
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on (default: the config's `server.listen`, else 127.0.0.1:8080).
+        #[arg(long, env = "SQUALL_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Keep the simulated platforms' record in this NDJSON file and reload it at start.
+        #[arg(long)]
+        sim_log: Option<PathBuf>,
+        /// Each simulated platform call takes this long (e.g. `200ms`), to rehearse slow platforms.
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        sim_latency: std::time::Duration,
+    },
+    /// Talk to a running `squall serve`: declare, list, show, acknowledge, change state, resolve.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+        /// Base URL of the server.
+        #[arg(
+            long,
+            env = "SQUALL_URL",
+            default_value = "http://127.0.0.1:8080",
+            global = true
+        )]
+        url: String,
+        /// API token (a `commander` token to change things, `viewer` to read).
+        #[arg(long, env = "SQUALL_TOKEN", hide_env_values = true, global = true)]
+        token: Option<String>,
+        /// Print the server's JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Inspect the configured schedules.
     Schedule {
         #[command(subcommand)]
@@ -146,6 +186,40 @@ pub struct DetectTuning {
     /// recent days (0 turns the recent peak off).
     #[arg(long)]
     recent_peak: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident by hand through a playbook's manual trigger.
+    Declare {
+        playbook: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Unresolved incidents (with `--all`, resolved ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// One incident with its timeline and actions.
+    Show { id: String },
+    /// Acknowledge an incident.
+    Ack { id: String },
+    /// Move an incident forward: acknowledged, mitigated or resolved.
+    Status { id: String, state: StateArg },
+    /// Resolve an incident.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StateArg {
+    Acknowledged,
+    Mitigated,
+    Resolved,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -273,6 +347,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Schedule { command, config } => schedule(command, config),
+        Command::Serve {
+            config,
+            listen,
+            sim_log,
+            sim_latency,
+        } => {
+            // As for `simulate`: with nothing nearby, the built-in example.
+            let config = match config {
+                Some(c) => Some(c),
+                None if setup::default_config_path().is_none() => Some(
+                    crate::embedded::unpack(&std::env::temp_dir())
+                        .context("cannot unpack the built-in example")?
+                        .config(),
+                ),
+                None => None,
+            };
+            let loaded = setup::load(config.as_deref(), &[]);
+            if diagnostics::has_errors(&loaded.diagnostics) {
+                return Ok(report(&loaded, Format::Human));
+            }
+            let Some(cfg) = loaded.config else {
+                return Ok(report(&loaded, Format::Human));
+            };
+            let opts = crate::server::ServeOptions {
+                listen,
+                sim_log,
+                sim_latency,
+            };
+            crate::server::serve(
+                Arc::new(cfg),
+                loaded.playbooks,
+                Arc::new(loaded.templates),
+                opts,
+            )
+            .await
+            .context("squall serve failed")?;
+            Ok(0)
+        }
+        Command::Incident {
+            command,
+            url,
+            token,
+            json,
+        } => incident(command, url, token, json).await,
         Command::Detect {
             inputs,
             out,
@@ -289,6 +407,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             (window, hold, bucket, debounce),
             tuning,
         ),
+    }
+}
+
+async fn incident(
+    command: IncidentCommand,
+    url: String,
+    token: Option<String>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    use crate::client::{self, Request};
+    let req = match command {
+        IncidentCommand::Declare { playbook, note } => Request::Declare { playbook, note },
+        IncidentCommand::List { all } => Request::List { all },
+        IncidentCommand::Show { id } => Request::Show { id },
+        IncidentCommand::Ack { id } => Request::Ack { id },
+        IncidentCommand::Status { id, state } => Request::State {
+            id,
+            state: match state {
+                StateArg::Acknowledged => "acknowledged",
+                StateArg::Mitigated => "mitigated",
+                StateArg::Resolved => "resolved",
+            }
+            .to_string(),
+        },
+        IncidentCommand::Resolve { id, note } => Request::Resolve { id, note },
+    };
+    let target = client::Target { url, token };
+    match client::call(&target, &req).await {
+        Ok(answer) if json => {
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(0)
+        }
+        Ok(answer) => {
+            print!("{}", client::render(&req, &answer)?);
+            Ok(0)
+        }
+        Err(e @ client::ClientError::Api { .. }) => {
+            eprintln!("error: {e}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -25,13 +25,17 @@
 //!   file, line and column.
 //! - [`simulate`]: replays a recorded stream through the same engine, adapters
 //!   and store code that a live server runs, with a simulated clock.
-//! - [`cli`]: the `squall` command line.
+//! - [`server`]: `squall serve`, the HTTP API (ingest, alerts, incidents,
+//!   live events, metrics) around the same runtime, fed by the wall clock.
+//! - [`cli`]: the `squall` command line; [`client`]: `squall incident ...`,
+//!   the commanders' client of a running server.
 //!
 //! See `ARCHITECTURE.md` for the invariants that hold these together.
 
 pub mod actions;
 pub mod adapters;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod detect;
@@ -42,6 +46,7 @@ pub mod mention;
 pub mod playbook;
 pub mod runtime;
 pub mod schema;
+pub mod server;
 pub mod setup;
 pub mod simulate;
 pub mod store;

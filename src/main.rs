@@ -1,13 +1,18 @@
 //! The `squall` binary: parse the command line, set up logging, run.
 
 use clap::Parser;
-use squall::cli::{Cli, LogFormat};
+use squall::cli::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("SQUALL_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // A service reports what it does; one-shot commands only what went wrong.
+    let default = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    let filter = EnvFilter::try_from_env("SQUALL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

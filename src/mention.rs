@@ -8,7 +8,9 @@ use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a mention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Author {
     /// Platform-specific stable id; conversations are keyed on it.
@@ -29,7 +31,9 @@ pub struct Author {
 }
 
 /// One mention as squall stores and processes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Mention {
     /// Id on the platform; `(platform, id)` is unique, and ingest is idempotent on it.
@@ -44,6 +48,7 @@ pub struct Mention {
     #[serde(default)]
     pub lang: Option<String>,
     /// When the author wrote it: event time, which drives detection.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// Id of the post this one answers, if any.
     #[serde(default)]

@@ -4,6 +4,13 @@
 //! timeline, outbox intents, drafts) → the outbox worker carries out what is
 //! due → outcomes go back to the engine. `squall simulate` and (later)
 //! `squall serve` both run this loop; only the clock and adapters differ.
+//!
+//! A server also keeps an input journal ([`Runtime::journaled`]): every
+//! mention, alert and command is written to the store *before* the engine
+//! sees it, and [`Runtime::resume`] replays that journal at start. Because
+//! the engine is deterministic and every action has an idempotency key, the
+//! replay rebuilds the in-memory state (detectors, timers, open incidents,
+//! drafts) without doing any side effect a second time.
 
 use crate::actions::executor::{ExecError, Executor};
 use crate::clock::Timestamp;
@@ -33,6 +40,20 @@ pub struct Runtime {
     retries: std::collections::BTreeSet<Timestamp>,
     /// When the outbox was last asked for due work.
     last_sweep: Option<Timestamp>,
+    /// Journal every input before the engine sees it (`squall serve`), so a
+    /// restart can replay it. Off for simulation, whose inputs are a file.
+    journal: bool,
+}
+
+/// What [`Runtime::resume`] found in the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// Inputs replayed into the engine.
+    pub inputs: usize,
+    /// The engine's start time (the first boot of this store).
+    pub started: Option<Timestamp>,
+    /// Intents still waiting in the outbox.
+    pub pending_actions: usize,
 }
 
 /// How often the outbox is swept even when nothing new was enqueued, to
@@ -48,7 +69,131 @@ impl Runtime {
             persist_evaluations: false,
             retries: Default::default(),
             last_sweep: None,
+            journal: false,
         }
+    }
+
+    /// Starts a journaled runtime on `store`: replays every journaled input
+    /// into a fresh engine (first boot: journals the start time `now`),
+    /// re-applies the state those inputs produce (idempotently: incidents
+    /// and drafts are upserts, intents are keyed), and remembers when
+    /// waiting intents are due. `make_engine` builds the engine for a start
+    /// time. Nothing is sent during the replay: an intent already done is
+    /// reported to the engine as done, one still pending stays in the outbox
+    /// for the executor.
+    ///
+    /// # Errors
+    /// Store failures, or a journal entry that cannot be decoded.
+    pub async fn resume(
+        make_engine: impl FnOnce(Timestamp) -> Engine,
+        store: Store,
+        executor: Executor,
+        now: Timestamp,
+    ) -> Result<(Self, Resumed), RuntimeError> {
+        let entries = store.journal_entries().await?;
+        let started = match entries.iter().find(|e| e.kind == "boot") {
+            Some(boot) => boot.at,
+            None => {
+                store.journal(now, "boot", &serde_json::Value::Null).await?;
+                now
+            }
+        };
+        let mut rt = Self::new(make_engine(started), store, executor);
+        rt.journal = true;
+        let done = rt.store.outbox_states().await?;
+        let mut actions = Vec::new();
+        let mut attached = Vec::new();
+        let mut replayed = 0;
+        for e in entries.into_iter().filter(|e| e.kind != "boot") {
+            let mut d = match decode_input(&e)? {
+                Some(input) => rt.engine.handle(e.at, input),
+                None => rt.engine.tick(e.at),
+            };
+            replayed += 1;
+            // Feed back outcomes already recorded, as the executor did live.
+            loop {
+                let mut next = Decisions::default();
+                for a in &d.actions {
+                    let ok = match done.get(&a.key) {
+                        Some(crate::store::OutboxState::Done) => true,
+                        Some(crate::store::OutboxState::Failed) => false,
+                        _ => continue,
+                    };
+                    next.extend(rt.engine.action_done(e.at, &a.intent, ok));
+                }
+                actions.append(&mut d.actions);
+                attached.append(&mut d.attached);
+                if next.actions.is_empty() && next.attached.is_empty() {
+                    break;
+                }
+                d = next;
+            }
+        }
+        // Re-apply what the inputs produced: a no-op except for the last
+        // inputs of a process that died between journaling and committing.
+        let mut writes: Vec<Write> = rt
+            .engine
+            .incidents()
+            .map(|i| Write::UpsertIncident(incident_row(i)))
+            .collect();
+        writes.extend(
+            attached
+                .into_iter()
+                .map(|(platform, mention_id, incident_id)| Write::AttachMention {
+                    platform,
+                    mention_id,
+                    incident_id,
+                }),
+        );
+        let d = Decisions {
+            actions,
+            ..Decisions::default()
+        };
+        writes.extend(rt.writes_for(started, &d));
+        rt.store.apply(&writes).await?;
+        for d in rt.engine.drafts().drafts.values() {
+            // One by one: a draft the store already moved on stays as it is.
+            if let Err(e) = rt.store.apply(&[Write::SaveDraft(draft_snapshot(d))]).await {
+                tracing::warn!(draft = d.id, error = %e, "draft not re-applied after replay");
+            }
+        }
+        let waiting = rt.store.outbox_waiting().await?;
+        rt.retries.extend(waiting.iter().copied());
+        Ok((
+            rt,
+            Resumed {
+                inputs: replayed,
+                started: Some(started),
+                pending_actions: waiting.len(),
+            },
+        ))
+    }
+
+    /// Handles a batch of mentions at `now`: stores and journals them in one
+    /// transaction (durable before this returns), then lets the engine see
+    /// the new ones and commits everything they caused at once. Returns, per
+    /// mention, whether it was new, and the events caused.
+    ///
+    /// # Errors
+    /// Store failures; when the first write fails nothing was accepted.
+    pub async fn submit_mentions(
+        &mut self,
+        now: Timestamp,
+        mentions: Vec<crate::mention::Mention>,
+    ) -> Result<(Vec<bool>, Vec<Event>), RuntimeError> {
+        let new = if self.journal {
+            self.store.journal_mentions(&mentions, now).await?
+        } else {
+            self.store.insert_mentions(&mentions, now).await?
+        };
+        let mut d = self.engine.tick(now);
+        for (m, is_new) in mentions.into_iter().zip(&new) {
+            if *is_new {
+                d.extend(self.engine.handle(now, Input::Mention(Box::new(m))));
+            }
+        }
+        let events = self.commit(now, d).await?;
+        Ok((new, events))
     }
 
     /// Handles one input at `now`; returns every timeline event it caused,
@@ -58,11 +203,31 @@ impl Runtime {
         now: Timestamp,
         input: Input,
     ) -> Result<Vec<Event>, RuntimeError> {
-        if let Input::Mention(m) = &input {
-            // Durable before anything is decided about it.
-            self.store
-                .insert_mentions(std::slice::from_ref(m.as_ref()), now)
-                .await?;
+        // Durable before anything is decided about it.
+        match &input {
+            Input::Mention(m) if self.journal => {
+                let new = self
+                    .store
+                    .journal_mentions(std::slice::from_ref(m.as_ref()), now)
+                    .await?;
+                if new.first() == Some(&false) {
+                    return Ok(Vec::new()); // already handled
+                }
+            }
+            Input::Mention(m) => {
+                self.store
+                    .insert_mentions(std::slice::from_ref(m.as_ref()), now)
+                    .await?;
+            }
+            Input::Alert(a) if self.journal => {
+                let payload = serde_json::to_value(a).unwrap_or_default();
+                self.store.journal(now, "alert", &payload).await?;
+            }
+            Input::Command(c) if self.journal => {
+                let payload = serde_json::to_value(c).unwrap_or_default();
+                self.store.journal(now, "command", &payload).await?;
+            }
+            _ => {}
         }
         let d = self.engine.handle(now, input);
         self.commit(now, d).await
@@ -79,6 +244,16 @@ impl Runtime {
         }
         self.retries = kept;
         let d = self.engine.tick(now);
+        let acted =
+            !d.actions.is_empty() || d.events.iter().any(|e| e.kind != EventKind::SurgeEvaluated);
+        if self.journal && acted {
+            // Timers that fired are part of the history a replay must
+            // repeat at the same instant (a replay only ticks as far as the
+            // next input otherwise).
+            self.store
+                .journal(now, "tick", &serde_json::Value::Null)
+                .await?;
+        }
         self.commit(now, d).await
     }
 
@@ -117,6 +292,15 @@ impl Runtime {
                     self.store.apply(&writes).await?;
                 }
                 all.extend(done.events);
+                if let Some(intent) = &done.intent {
+                    let result = match (done.ok, done.retry_at) {
+                        (true, _) => "ok",
+                        (false, Some(_)) => "retry",
+                        (false, None) => "failed",
+                    };
+                    metrics::counter!("squall_actions_total", "kind" => intent.kind(), "result" => result)
+                        .increment(1);
+                }
                 if let Some(at) = done.retry_at {
                     self.retries.insert(at);
                 }
@@ -179,6 +363,24 @@ impl Runtime {
         }
         w
     }
+}
+
+/// Decodes a journal entry back into the input the engine saw; `None` for
+/// a tick (time passing with effects).
+fn decode_input(e: &crate::store::JournalEntry) -> Result<Option<Input>, RuntimeError> {
+    let corrupt = |err: serde_json::Error| {
+        RuntimeError::Store(StoreError::Corrupt {
+            what: "inputs.payload",
+            detail: format!("entry {} ({}): {err}", e.seq, e.kind),
+        })
+    };
+    let payload = e.payload.clone();
+    Ok(Some(match e.kind.as_str() {
+        "tick" => return Ok(None),
+        "mention" => Input::Mention(Box::new(serde_json::from_value(payload).map_err(corrupt)?)),
+        "alert" => Input::Alert(serde_json::from_value(payload).map_err(corrupt)?),
+        _ => Input::Command(serde_json::from_value(payload).map_err(corrupt)?),
+    }))
 }
 
 fn timeline_write(e: &Event) -> Write {

@@ -587,3 +587,18 @@ fn a_surge_debounce_is_a_duration_checked_like_any_other() {
         "`a while` is not a duration",
     );
 }
+
+#[test]
+fn a_webhook_field_map_takes_json_pointers_and_only_for_webhooks() {
+    let (_, diags) = validate("bad/bad_alert_map.yaml");
+    let found: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(found.len(), 2, "{diags:#?}");
+    assert_eq!(found[0].0, 3);
+    assert!(
+        found[0].1.contains("`state` is not a JSON Pointer"),
+        "{found:?}"
+    );
+    assert!(hint(&diags[0]).contains("/rule/name"), "{diags:#?}");
+    assert_eq!(found[1].0, 4);
+    assert!(found[1].1.contains("only a `source: webhook`"), "{found:?}");
+}

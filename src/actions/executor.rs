@@ -17,8 +17,30 @@ use crate::store::{NewPin, OutboxRow, PinPurpose, Store, StoreError, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Give up on an intent after this many attempts.
-const MAX_ATTEMPTS: i64 = 8;
+/// Give up on an intent after this many attempts; it then stays in the
+/// outbox as `failed` (the dead-letter state), visible to people and metrics.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// Longest wait between two attempts, in seconds.
+const MAX_BACKOFF_SECS: u64 = 300;
+
+/// Seconds to wait after failed attempt number `attempts` (1-based):
+/// exponential (2, 4, 8, ... capped at [`MAX_BACKOFF_SECS`]) with "equal
+/// jitter", so that actions that failed together (a platform outage) do not
+/// all retry in the same second. The jitter is derived from the idempotency
+/// key rather than a random source, so simulations stay reproducible.
+pub fn backoff_secs(idem_key: &str, attempts: i64) -> u64 {
+    let base = 2u64
+        .saturating_pow(attempts.clamp(1, 32) as u32)
+        .min(MAX_BACKOFF_SECS);
+    let half = base / 2;
+    let mut h: u64 = 0xcbf29ce484222325; // FNV-1a: stable across releases
+    for b in idem_key.bytes().chain(attempts.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    half + h % (half + 1)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -142,7 +164,7 @@ impl Executor {
                         StepError::Adapter(AdapterError::RateLimited { retry_after_secs }) => {
                             *retry_after_secs
                         }
-                        _ => 2u64.saturating_pow(row.attempts as u32).min(300),
+                        _ => backoff_secs(&row.idem_key, row.attempts),
                     };
                     let at = now + chrono::Duration::seconds(wait as i64);
                     self.store
@@ -532,5 +554,34 @@ impl Executor {
         }
         self.store.apply(&writes).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_equal_jitter_and_is_capped() {
+        for attempts in 1..=12 {
+            let base = 2u64.pow(attempts as u32).min(MAX_BACKOFF_SECS);
+            for key in ["post/acme-main", "post/acme-bsky", "notify/ana"] {
+                let wait = backoff_secs(key, attempts);
+                assert!(
+                    (base / 2..=base).contains(&wait),
+                    "{key} #{attempts}: {wait} not in {}..={base}",
+                    base / 2
+                );
+                assert_eq!(wait, backoff_secs(key, attempts), "reproducible");
+            }
+        }
+    }
+
+    #[test]
+    fn actions_that_failed_together_do_not_all_retry_together() {
+        let waits: std::collections::BTreeSet<u64> = (0..20)
+            .map(|i| backoff_secs(&format!("incident/post_status/acct-{i}"), 6))
+            .collect();
+        assert!(waits.len() > 5, "{waits:?}");
     }
 }

@@ -1,6 +1,12 @@
 //! The built-in simulated platform: records every post, pin, reply and
 //! message, and enforces each real platform's limits, so that playbooks can
 //! be rehearsed (and squall run) with no credentials and no network.
+//!
+//! A world can be [persistent](SimWorld::persistent): every record is
+//! appended (and synced) to an NDJSON file with its idempotency key, and a
+//! restarted squall reloads it, so that posts, pins and delivered
+//! notifications survive a crash the way they would on a real platform, and
+//! a retried call with the same key is answered with the first result.
 
 use super::{
     capabilities_for, AdapterError, Capabilities, Notifier, Platform, PostRef, WebhookSender,
@@ -8,12 +14,14 @@ use super::{
 use crate::config::{PlatformKind, Staff};
 use crate::playbook::Channel;
 use async_trait::async_trait;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One thing the simulated world saw, in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum SimRecord {
     Post {
@@ -61,15 +69,118 @@ pub enum SimRecord {
 #[derive(Debug, Clone, Default)]
 pub struct SimWorld {
     log: Arc<Mutex<Vec<SimRecord>>>,
+    /// Where records are appended, for a persistent world.
+    file: Option<Arc<Mutex<std::fs::File>>>,
+    /// Records loaded from the file with their keys; accounts replay them.
+    history: Arc<Vec<Line>>,
+    /// Keys of notifications and webhooks delivered (persistent worlds only).
+    delivered: Arc<Mutex<BTreeSet<String>>>,
+    /// How long each platform call takes.
+    latency: Duration,
+}
+
+/// One line of a persistent world's file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Line {
+    #[serde(default)]
+    key: Option<String>,
+    record: SimRecord,
 }
 
 impl SimWorld {
+    /// A world recorded in `path` (NDJSON, created if missing), starting
+    /// from what the file already holds.
+    ///
+    /// # Errors
+    /// The file cannot be opened, read or has a line that is not a record.
+    pub fn persistent(path: &std::path::Path) -> std::io::Result<Self> {
+        let mut history = Vec::new();
+        if path.exists() {
+            let f = std::fs::File::open(path)?;
+            for line in std::io::BufReader::new(f).lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let l: Line = serde_json::from_str(&line)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                history.push(l);
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let delivered = history
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.record,
+                    SimRecord::Notify { .. } | SimRecord::Webhook { .. }
+                )
+            })
+            .filter_map(|l| l.key.clone())
+            .collect();
+        Ok(Self {
+            log: Arc::new(Mutex::new(
+                history.iter().map(|l| l.record.clone()).collect(),
+            )),
+            file: Some(Arc::new(Mutex::new(file))),
+            history: Arc::new(history),
+            delivered: Arc::new(Mutex::new(delivered)),
+            latency: Duration::ZERO,
+        })
+    }
+
+    /// Every platform call takes `latency` (half before its effect, half after).
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
     pub fn records(&self) -> Vec<SimRecord> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
-    fn push(&self, r: SimRecord) {
+
+    fn push_unkeyed(&self, record: SimRecord) {
+        self.push_keyed(record, None);
+    }
+
+    fn push_keyed(&self, record: SimRecord, key: Option<&str>) {
+        if let Some(file) = &self.file {
+            let line = Line {
+                key: key.map(str::to_string),
+                record: record.clone(),
+            };
+            if let (Ok(mut f), Ok(text)) = (file.lock(), serde_json::to_string(&line)) {
+                // Synced before the call returns: a crash right after it
+                // must not forget the effect.
+                let written = writeln!(f, "{text}").and_then(|()| f.sync_data());
+                if let Err(error) = written {
+                    tracing::error!(%error, "simulated platform log not written");
+                }
+            }
+        }
         if let Ok(mut l) = self.log.lock() {
-            l.push(r);
+            l.push(record);
+        }
+    }
+
+    /// For a persistent world: whether a notification or webhook with this
+    /// key was delivered already (and, if not, that it is being now).
+    fn first_delivery(&self, key: &str) -> bool {
+        if self.file.is_none() {
+            return true;
+        }
+        self.delivered
+            .lock()
+            .map(|mut d| d.insert(key.to_string()))
+            .unwrap_or(true)
+    }
+
+    async fn delay(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency / 2).await;
         }
     }
 }
@@ -82,6 +193,60 @@ struct AccountState {
     /// Idempotency key → post id: a retried call returns the first post.
     by_key: BTreeMap<String, String>,
     next: u64,
+}
+
+impl AccountState {
+    /// The account as a persistent world's history left it.
+    fn replay(account: &str, history: &[Line]) -> Self {
+        let mut s = AccountState::default();
+        for l in history {
+            match &l.record {
+                SimRecord::Post {
+                    account: a,
+                    id,
+                    text,
+                }
+                | SimRecord::Reply {
+                    account: a,
+                    id,
+                    text,
+                    ..
+                }
+                | SimRecord::Direct {
+                    account: a,
+                    id,
+                    text,
+                    ..
+                } if a == account => {
+                    s.posts.insert(id.clone(), text.clone());
+                    if let Some(k) = &l.key {
+                        s.by_key.insert(k.clone(), id.clone());
+                    }
+                    let n = id
+                        .rsplit('-')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    s.next = s.next.max(n);
+                }
+                SimRecord::Edit {
+                    account: a,
+                    id,
+                    text,
+                } if a == account => {
+                    s.posts.insert(id.clone(), text.clone());
+                }
+                SimRecord::Pin { account: a, id } if a == account && !s.pins.contains(id) => {
+                    s.pins.push(id.clone());
+                }
+                SimRecord::Unpin { account: a, id } if a == account => {
+                    s.pins.retain(|p| p != id);
+                }
+                _ => {}
+            }
+        }
+        s
+    }
 }
 
 /// One simulated account on a platform of a given kind.
@@ -110,11 +275,12 @@ pub enum Op {
 
 impl SimPlatform {
     pub fn new(account: &str, kind: PlatformKind, world: SimWorld) -> Self {
+        let state = AccountState::replay(account, &world.history);
         Self {
             account: account.to_string(),
             kind,
             caps: capabilities_for(kind),
-            state: Mutex::new(AccountState::default()),
+            state: Mutex::new(state),
             world,
             faults: Mutex::new(Default::default()),
         }
@@ -207,19 +373,25 @@ impl Platform for SimPlatform {
     }
 
     async fn post(&self, text: &str, key: &str) -> Result<PostRef, AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Post)?;
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Post {
-                account: self.account.clone(),
-                id: p.id.clone(),
-                text: text.to_string(),
-            });
+            self.world.push_keyed(
+                SimRecord::Post {
+                    account: self.account.clone(),
+                    id: p.id.clone(),
+                    text: text.to_string(),
+                },
+                Some(key),
+            );
         }
+        self.world.delay().await;
         Ok(p)
     }
 
     async fn edit(&self, post: &PostRef, text: &str) -> Result<(), AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Edit)?;
         if !self.caps.can_edit {
             return Err(AdapterError::Unsupported("editing posts"));
@@ -229,7 +401,7 @@ impl Platform for SimPlatform {
             Some(t) => *t = text.to_string(),
             None => return Err(AdapterError::Rejected(format!("no post {}", post.id))),
         }
-        self.world.push(SimRecord::Edit {
+        self.world.push_unkeyed(SimRecord::Edit {
             account: self.account.clone(),
             id: post.id.clone(),
             text: text.to_string(),
@@ -250,6 +422,7 @@ impl Platform for SimPlatform {
     }
 
     async fn pin(&self, post: &PostRef) -> Result<(), AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Pin)?;
         if !self.caps.can_pin() {
             return Err(AdapterError::Unsupported("pinning"));
@@ -274,7 +447,7 @@ impl Platform for SimPlatform {
             }
         }
         s.pins.push(post.id.clone());
-        self.world.push(SimRecord::Pin {
+        self.world.push_unkeyed(SimRecord::Pin {
             account: self.account.clone(),
             id: post.id.clone(),
         });
@@ -282,12 +455,13 @@ impl Platform for SimPlatform {
     }
 
     async fn unpin(&self, post: &PostRef) -> Result<(), AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Unpin)?;
         let mut s = self.lock()?;
         let before = s.pins.len();
         s.pins.retain(|p| p != &post.id);
         if s.pins.len() != before {
-            self.world.push(SimRecord::Unpin {
+            self.world.push_unkeyed(SimRecord::Unpin {
                 account: self.account.clone(),
                 id: post.id.clone(),
             });
@@ -301,18 +475,22 @@ impl Platform for SimPlatform {
         text: &str,
         key: &str,
     ) -> Result<PostRef, AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Reply)?;
         if !self.caps.can_reply {
             return Err(AdapterError::Unsupported("replies"));
         }
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Reply {
-                account: self.account.clone(),
-                id: p.id.clone(),
-                in_reply_to: in_reply_to.to_string(),
-                text: text.to_string(),
-            });
+            self.world.push_keyed(
+                SimRecord::Reply {
+                    account: self.account.clone(),
+                    id: p.id.clone(),
+                    in_reply_to: in_reply_to.to_string(),
+                    text: text.to_string(),
+                },
+                Some(key),
+            );
         }
         Ok(p)
     }
@@ -323,18 +501,22 @@ impl Platform for SimPlatform {
         text: &str,
         key: &str,
     ) -> Result<PostRef, AdapterError> {
+        self.world.delay().await;
         self.fault(Op::Direct)?;
         if !self.caps.can_message_privately {
             return Err(AdapterError::Unsupported("private messages"));
         }
         let (p, new) = self.create(text, key)?;
         if new {
-            self.world.push(SimRecord::Direct {
-                account: self.account.clone(),
-                id: p.id.clone(),
-                to: author_id.to_string(),
-                text: text.to_string(),
-            });
+            self.world.push_keyed(
+                SimRecord::Direct {
+                    account: self.account.clone(),
+                    id: p.id.clone(),
+                    to: author_id.to_string(),
+                    text: text.to_string(),
+                },
+                Some(key),
+            );
         }
         Ok(p)
     }
@@ -352,13 +534,18 @@ impl Notifier for SimNotifier {
         channel: Channel,
         subject: &str,
         _text: &str,
-        _key: &str,
+        key: &str,
     ) -> Result<(), AdapterError> {
-        self.0.push(SimRecord::Notify {
-            staff: staff.id.clone(),
-            channel,
-            subject: subject.to_string(),
-        });
+        if self.0.first_delivery(key) {
+            self.0.push_keyed(
+                SimRecord::Notify {
+                    staff: staff.id.clone(),
+                    channel,
+                    subject: subject.to_string(),
+                },
+                Some(key),
+            );
+        }
         Ok(())
     }
 }
@@ -374,12 +561,17 @@ impl WebhookSender for SimWebhooks {
         url: &str,
         body: &str,
         _secret_env: Option<&str>,
-        _key: &str,
+        key: &str,
     ) -> Result<(), AdapterError> {
-        self.0.push(SimRecord::Webhook {
-            url: url.to_string(),
-            body: body.to_string(),
-        });
+        if self.0.first_delivery(key) {
+            self.0.push_keyed(
+                SimRecord::Webhook {
+                    url: url.to_string(),
+                    body: body.to_string(),
+                },
+                Some(key),
+            );
+        }
         Ok(())
     }
 }

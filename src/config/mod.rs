@@ -20,7 +20,7 @@ use crate::diagnostics::{Diagnostic, Severity, SECRET_CODE};
 use crate::playbook::validate::{template_problem_diagnostic, TemplateCatalog};
 use crate::templates::StepContext;
 use crate::yaml_pos::{closest, join, Locator, PathSeg, PositionIndex, Redaction, SerdeCodes};
-use raw::{RawAccount, RawConfig, RawStaff};
+use raw::{RawAccount, RawConfig, RawServer, RawStaff};
 use schedule::Schedule;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,6 +79,7 @@ impl Config {
             playbooks_dir: PathBuf::from("playbooks"),
             templates_dir: PathBuf::from("templates"),
             default_language: "en".to_owned(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -337,7 +338,127 @@ impl Builder<'_, '_> {
             playbooks_dir: tidy(&base.join(raw.playbooks.as_deref().unwrap_or("playbooks"))),
             templates_dir: tidy(&base.join(raw.templates.as_deref().unwrap_or("templates"))),
             default_language,
+            server: self.server(raw.server.unwrap_or_default()),
         }
+    }
+
+    /// `server:`: addresses, limits and tokens. Token secrets are never
+    /// echoed in a diagnostic.
+    fn server(&mut self, raw: RawServer) -> ServerConfig {
+        let mut out = ServerConfig::default();
+        let at = |key: &str| vec![PathSeg::from("server"), PathSeg::from(key)];
+        if let Some(listen) = &raw.listen {
+            match listen.parse() {
+                Ok(addr) => out.listen = addr,
+                Err(_) => self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &at("listen"),
+                            format!("`{listen}` is not an address with a port"),
+                        )
+                        .with_hint("write it as `127.0.0.1:8080`"),
+                ),
+            }
+        }
+        if let Some(t) = &raw.request_timeout {
+            match humantime::parse_duration(t) {
+                Ok(d) if !d.is_zero() => out.request_timeout = d,
+                _ => self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &at("request_timeout"),
+                            format!("`{t}` is not a duration"),
+                        )
+                        .with_hint("write it as `10s` or `1m`"),
+                ),
+            }
+        }
+        for (value, key, slot) in [
+            (
+                raw.max_body_bytes,
+                "max_body_bytes",
+                &mut out.max_body_bytes,
+            ),
+            (raw.max_batch, "max_batch", &mut out.max_batch),
+            (raw.queue, "queue", &mut out.queue),
+        ] {
+            match value {
+                Some(0) => self.diags.push(self.locator.at_value(
+                    Severity::Error,
+                    CODES.invalid_value,
+                    &at(key),
+                    format!("`{key}` must be at least 1"),
+                )),
+                Some(v) => *slot = v,
+                None => {}
+            }
+        }
+        for (name, token) in raw.tokens {
+            let path = |key: &str| {
+                vec![
+                    PathSeg::from("server"),
+                    PathSeg::from("tokens"),
+                    PathSeg::from(name.as_str()),
+                    PathSeg::from(key),
+                ]
+            };
+            let secret = match (&token.sha256, &token.env) {
+                (Some(hex), None) => match parse_sha256(hex) {
+                    Some(h) => Some(TokenSecret::Sha256(h)),
+                    None => {
+                        self.diags.push(
+                            self.locator
+                                .at_value(Severity::Error, SECRET_CODE, &path("sha256"), format!("`sha256` of token `{name}` is not 64 hex digits (the value is not shown: it may be a secret)"))
+                                .with_hint("give the SHA-256 of the token: printf %s \"$TOKEN\" | sha256sum"),
+                        );
+                        None
+                    }
+                },
+                (None, Some(var)) if is_env_var_name(var) => Some(TokenSecret::Env(var.clone())),
+                (None, Some(_)) => {
+                    self.diags.push(
+                        self.locator
+                            .at_value(Severity::Error, SECRET_CODE, &path("env"), format!("`env` of token `{name}` is not an environment variable name (the value is not shown: it may be a secret)"))
+                            .with_hint(CREDENTIAL_HINT),
+                    );
+                    None
+                }
+                _ => {
+                    self.diags.push(
+                        self.locator
+                            .at_value(
+                                Severity::Error,
+                                CODES.missing_key,
+                                &[
+                                    PathSeg::from("server"),
+                                    PathSeg::from("tokens"),
+                                    PathSeg::from(name.as_str()),
+                                ],
+                                format!("token `{name}` needs exactly one of `sha256` or `env`"),
+                            )
+                            .with_hint("the token itself is never written in the config"),
+                    );
+                    None
+                }
+            };
+            let actor = match &token.staff {
+                Some(staff) => self.reference("staff", staff, &path("staff")),
+                None => Some(name.clone()),
+            };
+            if let (Some(secret), Some(actor)) = (secret, actor) {
+                out.tokens.push(ApiToken {
+                    name,
+                    roles: token.roles,
+                    secret,
+                    actor,
+                });
+            }
+        }
+        out
     }
 
     /// Builds every schedule; each problem is placed inside its schedule.
@@ -534,6 +655,19 @@ impl Builder<'_, '_> {
     }
 }
 
+/// 64 hex digits → 32 bytes.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 fn is_language_code(code: &str) -> bool {
     (2..=3).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase())
 }
@@ -586,6 +720,35 @@ mod tests {
             "TOKEN=",
         ] {
             assert!(!is_env_var_name(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn server_tokens_are_hashes_or_variable_names_and_never_echoed() {
+        let src = "staff: {ana: {name: Ana}}\nserver:\n  listen: 127.0.0.1:9000\n  request_timeout: 5s\n  tokens:\n    ana: {roles: [commander], sha256: 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8}\n    feed: {roles: [ingest], env: FEED_TOKEN, staff: ana}\n    leaked: {roles: [viewer], sha256: hunter2}\n    inline: {roles: [viewer], env: sk-live-secret}\n    both: {roles: [viewer]}\n    ghost: {roles: [viewer], env: GHOST_TOKEN, staff: nobody}\n";
+        let (config, diags) = parse(src, Path::new("squall.yaml"), &no_env);
+        let config = config.expect("config");
+        let names: Vec<&str> = config
+            .server
+            .tokens
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(names, ["ana", "feed"]);
+        assert_eq!(config.server.tokens[1].actor, "ana");
+        assert_eq!(config.server.listen.port(), 9000);
+        assert_eq!(
+            config.server.request_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [8, 9, 10, 11], "{diags:#?}");
+        for d in &diags {
+            let shown = format!("{d:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("sk-live-secret"),
+                "{shown}"
+            );
         }
     }
 

@@ -122,4 +122,88 @@ pub struct Config {
     pub templates_dir: std::path::PathBuf,
     /// Language used when a template has no variant for the author's language.
     pub default_language: String,
+    /// `squall serve` settings.
+    pub server: ServerConfig,
+}
+
+/// What an API token may do. `commander` and `staff` also read (`viewer`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum ApiRole {
+    /// Feeds mentions (`POST /v1/mentions`).
+    Ingest,
+    /// Monitoring systems delivering alerts.
+    Monitor,
+    /// Declares, acknowledges, changes state, approves status text, resolves.
+    Commander,
+    /// Support staff: reads incidents and the live feed.
+    Staff,
+    /// Reads incidents, timelines and the live feed.
+    Viewer,
+}
+
+impl ApiRole {
+    /// Whether a token holding `self` may act where `required` is asked.
+    pub fn grants(self, required: ApiRole) -> bool {
+        self == required
+            || (required == ApiRole::Viewer && matches!(self, ApiRole::Commander | ApiRole::Staff))
+    }
+}
+
+/// Where an API token's secret comes from. Only a hash is ever kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSecret {
+    /// SHA-256 of the token, from the config file.
+    Sha256([u8; 32]),
+    /// The token is in this environment variable (read by `squall serve`).
+    Env(String),
+}
+
+/// One API token, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub name: String,
+    pub roles: Vec<ApiRole>,
+    pub secret: TokenSecret,
+    /// Who acts on the timeline with this token (a staff id for commanders).
+    pub actor: String,
+}
+
+/// `squall serve` settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub listen: std::net::SocketAddr,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub request_timeout: std::time::Duration,
+    pub queue: usize,
+    pub tokens: Vec<ApiToken>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1 << 20,
+            max_batch: 5000,
+            request_timeout: std::time::Duration::from_secs(10),
+            queue: 64,
+            tokens: Vec::new(),
+        }
+    }
 }

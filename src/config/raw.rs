@@ -51,6 +51,53 @@ pub struct RawConfig {
     /// `commander` approves status posts unless a playbook says otherwise.
     #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
+    /// `squall serve`: where it listens, request limits, API tokens.
+    #[serde(default)]
+    pub server: Option<RawServer>,
+}
+
+/// `squall serve` settings.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address to listen on. Default `127.0.0.1:8080`; `--listen` overrides it.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Largest request body in bytes. Default 1048576 (1 MiB).
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
+    /// Most mentions in one `POST /v1/mentions`. Default 5000.
+    #[serde(default)]
+    pub max_batch: Option<usize>,
+    /// Longest a request may take (`10s`). Default 10 seconds.
+    #[serde(default)]
+    pub request_timeout: Option<String>,
+    /// Requests that may wait for the engine at once; beyond that the server
+    /// answers 503 with `Retry-After`. Default 64.
+    #[serde(default)]
+    pub queue: Option<usize>,
+    /// API bearer tokens by name. The name is who acts on the timeline.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, RawToken>,
+}
+
+/// One API token. The token itself is never written here: give its SHA-256
+/// (hex) or the NAME of an environment variable holding it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    /// What the token may do.
+    pub roles: Vec<super::model::ApiRole>,
+    /// Lowercase hex SHA-256 of the token (`printf %s "$TOKEN" | sha256sum`).
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// NAME of an environment variable holding the token.
+    #[serde(default)]
+    #[schemars(with = "Option<EnvVarName>")]
+    pub env: Option<String>,
+    /// Staff id this token acts as (approvals check it). Default: the token's name.
+    #[serde(default)]
+    pub staff: Option<String>,
 }
 
 /// The brand as customers know it.

@@ -92,6 +92,71 @@ pub struct AlertTrigger {
     pub labels: BTreeMap<String, String>,
     /// When the alert resolves, resolve the incident too.
     pub resolve: bool,
+    /// For generic webhooks: where the alert's parts are in the JSON body.
+    pub map: Option<AlertMap>,
+}
+
+/// How a generic webhook body becomes an alert: JSON Pointers (RFC 6901),
+/// each checked to be one when the playbook is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertMap {
+    pub status: String,
+    /// Status values meaning firing; anything else is resolved.
+    pub firing: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub fingerprint: Option<String>,
+    pub starts_at: Option<String>,
+}
+
+impl AlertMap {
+    /// Reads `body` through the map, or `None` when the status is not where the map says
+    /// (the body is not this playbook's kind of alert). Labels and
+    /// annotations whose pointer finds nothing are left out; numbers and
+    /// booleans are taken as their text.
+    pub fn read(&self, body: &serde_json::Value) -> Option<MappedAlert> {
+        let text = |ptr: &str| {
+            body.pointer(ptr).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+        };
+        let status = text(&self.status)?;
+        let pick = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .filter_map(|(k, ptr)| Some((k.clone(), text(ptr)?)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let starts_at = self
+            .starts_at
+            .as_deref()
+            .and_then(|ptr| match body.pointer(ptr)? {
+                serde_json::Value::Number(n) => chrono::DateTime::from_timestamp(n.as_i64()?, 0),
+                serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                    .ok()
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+                _ => None,
+            });
+        Some(MappedAlert {
+            firing: self.firing.contains(&status),
+            labels: pick(&self.labels),
+            annotations: pick(&self.annotations),
+            fingerprint: self.fingerprint.as_deref().and_then(text),
+            starts_at,
+        })
+    }
+}
+
+/// What [`AlertMap::read`] found in a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedAlert {
+    pub firing: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub fingerprint: Option<String>,
+    pub starts_at: Option<crate::clock::Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +223,7 @@ pub struct ReportPolicy {
     serde::Serialize,
     serde::Deserialize,
     schemars::JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentState {

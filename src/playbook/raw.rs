@@ -205,6 +205,36 @@ pub struct RawAlert {
     /// When the alert resolves, resolve the incident too. Default false.
     #[serde(default)]
     pub resolve: bool,
+    /// For `source: webhook`: how the fields of any JSON body become an
+    /// alert, by JSON Pointer (`/rule/name`). Without it, the webhook takes
+    /// squall's own alert form (`status`, `labels`, ...).
+    #[serde(default)]
+    pub map: Option<RawAlertMap>,
+}
+
+/// Where a generic webhook's JSON keeps an alert's parts (JSON Pointers, RFC 6901).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertMap {
+    /// Pointer to the status (`/state`).
+    pub status: String,
+    /// Status values that mean "firing"; any other value means resolved. Default `[firing]`.
+    #[serde(default)]
+    pub firing: Vec<String>,
+    /// Label name → pointer (`alertname: /ruleName`). The trigger's `labels` are matched against these.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotation name → pointer (`summary: /message`).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Pointer to a stable id of the alert. Default: derived from the mapped labels.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Pointer to when the alert started (RFC 3339 text or Unix seconds).
+    /// Repeated deliveries are recognised by fingerprint, status and start:
+    /// without a start, the fingerprint must name one occurrence.
+    #[serde(default)]
+    pub starts_at: Option<String>,
 }
 
 /// A point in time, by cron expression.

@@ -438,11 +438,15 @@ impl Validator<'_, '_> {
         let trigger = match raw {
             RawTrigger::Surge(surge) => Trigger::Surge(self.surge(surge, &at)),
             RawTrigger::Keyword(keyword) => Trigger::Keyword(self.keyword(keyword, &at)),
-            RawTrigger::Alert(alert) => Trigger::Alert(AlertTrigger {
-                source: alert.source,
-                labels: alert.labels,
-                resolve: alert.resolve,
-            }),
+            RawTrigger::Alert(alert) => {
+                let map = alert.map.map(|m| self.alert_map(alert.source, m, &at));
+                Trigger::Alert(AlertTrigger {
+                    source: alert.source,
+                    labels: alert.labels,
+                    resolve: alert.resolve,
+                    map,
+                })
+            }
             RawTrigger::Schedule(schedule) => {
                 Trigger::Schedule(self.schedule_trigger(schedule, &at)?)
             }
@@ -604,6 +608,63 @@ impl Validator<'_, '_> {
                 DEFAULT_WITHIN,
                 false,
             ),
+        }
+    }
+
+    /// Checks a webhook field map: only for `source: webhook`, every
+    /// location a JSON Pointer.
+    fn alert_map(&mut self, source: AlertSource, raw: RawAlertMap, at: &[PathSeg]) -> AlertMap {
+        let map_at = join(at, [PathSeg::from("map")]);
+        if source != AlertSource::Webhook {
+            self.error_at_key(
+                CODES.invalid_value,
+                &map_at,
+                "only a `source: webhook` alert reads its fields through a `map`",
+                "Alertmanager and Grafana payloads have a known shape: remove `map`",
+            );
+        }
+        let mut pointers: Vec<(Vec<PathSeg>, &String)> =
+            vec![(join(&map_at, [PathSeg::from("status")]), &raw.status)];
+        for (section, m) in [("labels", &raw.labels), ("annotations", &raw.annotations)] {
+            for (name, ptr) in m {
+                pointers.push((
+                    join(
+                        &map_at,
+                        [PathSeg::from(section), PathSeg::from(name.as_str())],
+                    ),
+                    ptr,
+                ));
+            }
+        }
+        for (key, ptr) in [
+            ("fingerprint", &raw.fingerprint),
+            ("starts_at", &raw.starts_at),
+        ] {
+            if let Some(p) = ptr {
+                pointers.push((join(&map_at, [PathSeg::from(key)]), p));
+            }
+        }
+        for (path, ptr) in pointers {
+            if !ptr.starts_with('/') {
+                self.error(
+                    CODES.invalid_value,
+                    &path,
+                    format!("`{ptr}` is not a JSON Pointer"),
+                    "write where the value is in the body, from the root: `/rule/name`, `/tags/0`",
+                );
+            }
+        }
+        AlertMap {
+            status: raw.status,
+            firing: if raw.firing.is_empty() {
+                vec!["firing".to_string()]
+            } else {
+                raw.firing
+            },
+            labels: raw.labels,
+            annotations: raw.annotations,
+            fingerprint: raw.fingerprint,
+            starts_at: raw.starts_at,
         }
     }
 

@@ -31,7 +31,7 @@ pub(crate) fn ts_opt(t: Option<Timestamp>) -> Option<String> {
     t.map(ts)
 }
 
-fn parse_ts(what: &'static str, s: &str) -> Result<Timestamp, StoreError> {
+pub(crate) fn parse_ts(what: &'static str, s: &str) -> Result<Timestamp, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt {
@@ -52,7 +52,10 @@ pub(crate) fn json<T: Serialize + ?Sized>(what: &'static str, v: &T) -> Result<S
     })
 }
 
-fn parse_json<T: DeserializeOwned>(what: &'static str, s: &str) -> Result<T, StoreError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
         what,
         detail: format!("json: {e}"),
@@ -92,7 +95,7 @@ impl OutboxState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
         Ok(match s {
             "pending" => OutboxState::Pending,
             "running" => OutboxState::Running,

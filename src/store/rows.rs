@@ -335,3 +335,14 @@ pub struct ApplyOutcome {
     /// A `MarkProcessed` key had been seen: the batch was rolled back whole.
     pub already_processed: bool,
 }
+
+/// One input of the journal, as `squall serve` handed it to the engine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalEntry {
+    pub seq: i64,
+    /// The engine time it was handled at.
+    pub at: Timestamp,
+    /// `boot`, `mention`, `alert`, `command` or `tick`.
+    pub kind: String,
+    pub payload: Value,
+}

@@ -195,3 +195,21 @@ discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at";
 
 pub(crate) const REPOINT_PIN: &str =
     "UPDATE pins SET post_id = $2, post_url = $3 WHERE id = $1 AND unpinned_at IS NULL";
+
+pub(crate) const APPEND_INPUT: &str =
+    "INSERT INTO inputs (at, kind, payload) VALUES ($1, $2, $3) RETURNING seq";
+
+pub(crate) const INPUTS: &str = "SELECT seq, at, kind, payload FROM inputs ORDER BY seq";
+
+pub(crate) const OUTBOX_STATES: &str = "SELECT idem_key, state FROM outbox";
+
+pub(crate) const OUTBOX_COUNTS: &str = "SELECT state, COUNT(*) FROM outbox GROUP BY state";
+
+pub(crate) const OUTBOX_WAITING: &str =
+    "SELECT not_before FROM outbox WHERE state = 'pending' ORDER BY not_before";
+
+pub(crate) const OUTBOX_BY_STATE: &str = "SELECT * FROM outbox WHERE state = $1 ORDER BY id";
+
+/// Ends every lease now (`$1`): the running rows become claimable at once.
+pub(crate) const EXPIRE_LEASES: &str =
+    "UPDATE outbox SET lease_until = $1 WHERE state = 'running' AND lease_until > $1";

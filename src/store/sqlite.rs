@@ -131,20 +131,8 @@ impl Store {
         let mut tx = self.begin_write(what).await?;
         let mut inserted = Vec::with_capacity(mentions.len());
         for m in mentions {
-            let done = sqlx::query(sql::INSERT_MENTION)
-                .bind(&m.platform)
-                .bind(&m.id)
-                .bind(&m.account)
-                .bind(&m.author.id)
-                .bind(&m.author.handle)
-                .bind(ts(m.created_at))
-                .bind(ts(received_at))
-                .bind(&m.lang)
-                .bind(codec::json("mentions.body", m)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(query(what))?;
-            inserted.push(done.rows_affected() == 1);
+            let body = codec::json("mentions.body", m)?;
+            inserted.push(insert_mention_in(&mut tx, m, &body, received_at, what).await?);
         }
         tx.commit().await.map_err(query(what))?;
         Ok(inserted)
@@ -396,6 +384,128 @@ impl Store {
         codec::decode_all(rows, RawOutbox::decode)
     }
 
+    /// Lists outbox rows in one state, oldest first: `failed` is the
+    /// dead-letter queue, rows that used up their retry budget.
+    pub async fn outbox_in_state(&self, state: OutboxState) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query_as::<_, RawOutbox>(sql::OUTBOX_BY_STATE)
+            .bind(state.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox"))?;
+        codec::decode_all(rows, RawOutbox::decode)
+    }
+
+    /// How many outbox rows are in each state (for metrics).
+    pub async fn outbox_counts(&self) -> Result<Vec<(OutboxState, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql::OUTBOX_COUNTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("count outbox"))?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((OutboxState::parse(&s)?, n)))
+            .collect()
+    }
+
+    /// The state of every intent by idempotency key: a replay of the input
+    /// journal tells the engine which of its actions already happened.
+    pub async fn outbox_states(&self) -> Result<std::collections::HashMap<String, OutboxState>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(sql::OUTBOX_STATES)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox states"))?;
+        rows.into_iter()
+            .map(|(k, s)| Ok((k, OutboxState::parse(&s)?)))
+            .collect()
+    }
+
+    /// When each pending intent may next be tried, earliest first.
+    pub async fn outbox_waiting(&self) -> Result<Vec<Timestamp>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql::OUTBOX_WAITING)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox"))?;
+        rows.iter()
+            .map(|t| codec::parse_ts("outbox.not_before", t))
+            .collect()
+    }
+
+    /// Expires every lease at `now`, so rows a dead worker held are claimed
+    /// again at once rather than when their lease runs out. Only for a
+    /// process that knows it is the store's sole worker (`squall serve` on
+    /// SQLite, at start); returns how many rows were released.
+    pub async fn expire_leases(&self, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(sql::EXPIRE_LEASES)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("expire leases"))?;
+        Ok(done.rows_affected())
+    }
+
+    // ----- input journal --------------------------------------------------
+
+    /// Stores mentions and journals the new ones, in one transaction: once
+    /// this returns, every accepted mention is on disk and will be replayed
+    /// into the engine after a crash. `true` for each newly stored mention,
+    /// `false` for one already known (ingest is idempotent on `(platform, id)`).
+    pub async fn journal_mentions(&self, mentions: &[Mention], at: Timestamp) -> Result<Vec<bool>> {
+        let what = "journal mentions";
+        let mut tx = self.begin_write(what).await?;
+        let mut inserted = Vec::with_capacity(mentions.len());
+        for m in mentions {
+            let body = codec::json("mentions.body", m)?;
+            let new = insert_mention_in(&mut tx, m, &body, at, what).await?;
+            if new {
+                sqlx::query(sql::APPEND_INPUT)
+                    .bind(ts(at))
+                    .bind("mention")
+                    .bind(&body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(what))?;
+            }
+            inserted.push(new);
+        }
+        tx.commit().await.map_err(query(what))?;
+        Ok(inserted)
+    }
+
+    /// Journals one input (`boot`, `alert`, `command`, `tick`) before the
+    /// engine sees it.
+    pub async fn journal(&self, at: Timestamp, kind: &'static str, payload: &Value) -> Result<i64> {
+        let payload = codec::json("inputs.payload", payload)?;
+        self.write_one("journal input", move |c| {
+            Box::pin(async move {
+                sqlx::query_scalar(sql::APPEND_INPUT)
+                    .bind(ts(at))
+                    .bind(kind)
+                    .bind(payload)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(query("journal input"))
+            })
+        })
+        .await
+    }
+
+    /// The whole input journal, in order.
+    pub async fn journal_entries(&self) -> Result<Vec<JournalEntry>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(sql::INPUTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read input journal"))?;
+        rows.into_iter()
+            .map(|(seq, at, kind, payload)| {
+                Ok(JournalEntry {
+                    seq,
+                    at: codec::parse_ts("inputs.at", &at)?,
+                    kind,
+                    payload: codec::parse_json("inputs.payload", &payload)?,
+                })
+            })
+            .collect()
+    }
+
     // ----- pins -----------------------------------------------------------
 
     /// Records a pin squall made. [`StoreError::AlreadyPinned`] if the account
@@ -616,6 +726,30 @@ impl Store {
         );
         Ok(outcome)
     }
+}
+
+/// Stores one mention unless `(platform, id)` is known; `true` if stored.
+async fn insert_mention_in(
+    conn: &mut SqliteConnection,
+    m: &Mention,
+    body: &str,
+    received_at: Timestamp,
+    what: &'static str,
+) -> Result<bool> {
+    let done = sqlx::query(sql::INSERT_MENTION)
+        .bind(&m.platform)
+        .bind(&m.id)
+        .bind(&m.account)
+        .bind(&m.author.id)
+        .bind(&m.author.handle)
+        .bind(ts(m.created_at))
+        .bind(ts(received_at))
+        .bind(&m.lang)
+        .bind(body)
+        .execute(&mut *conn)
+        .await
+        .map_err(query(what))?;
+    Ok(done.rows_affected() == 1)
 }
 
 fn lease_end(now: Timestamp, lease: Duration) -> Result<Timestamp> {

@@ -1,0 +1,219 @@
+//! The engine task: the one owner of the [`Runtime`], fed by HTTP handlers
+//! through a bounded queue and by the wall clock.
+//!
+//! Handlers never touch the engine. They send a [`Job`] and wait for its
+//! reply, which comes only once the job's inputs are durable in the store
+//! (journaled) and its decisions committed. A full queue is answered at once
+//! with 503 and `Retry-After` ([`EngineHandle::call`]): squall never accepts
+//! work it has not stored. Between jobs the task sleeps until the engine's
+//! next deadline (a bucket closing, a timer, a retry) and ticks it with
+//! the wall-clock time.
+//!
+//! Shutdown: when every [`EngineHandle`] is dropped (the HTTP server has
+//! stopped), the task finishes the jobs already queued, then returns; an
+//! action being carried out completes first, anything not yet started stays
+//! in the outbox for the next start.
+
+use super::error::ApiError;
+use crate::engine::events::{Event, EventKind};
+use crate::engine::input::{Alert, Command, Input};
+use crate::mention::Mention;
+use crate::playbook::IncidentState;
+use crate::runtime::{Runtime, RuntimeError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// The longest the task sleeps without looking at the outbox (expired leases).
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Work for the engine, with where to send the outcome.
+pub enum Job {
+    Mentions(
+        Vec<Mention>,
+        oneshot::Sender<Result<Vec<bool>, RuntimeError>>,
+    ),
+    Alerts(
+        Vec<Alert>,
+        oneshot::Sender<Result<Vec<Event>, RuntimeError>>,
+    ),
+    Command(Command, oneshot::Sender<Result<Vec<Event>, RuntimeError>>),
+}
+
+/// The handlers' side of the queue. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl EngineHandle {
+    /// Whether the engine task has stopped taking jobs.
+    pub fn is_closed(&self) -> bool {
+        self.jobs.is_closed()
+    }
+
+    /// Queues the job `make` builds and waits for its outcome.
+    ///
+    /// # Errors
+    /// [`ApiError::Overloaded`] when the queue is full (nothing was
+    /// accepted), [`ApiError::ShuttingDown`] when the engine task is gone,
+    /// [`ApiError::Internal`] when the job failed in the store.
+    pub async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, RuntimeError>>) -> Job,
+    ) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        match self.jobs.try_send(make(tx)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("squall_overload_rejections_total").increment(1);
+                return Err(ApiError::Overloaded);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(ApiError::ShuttingDown),
+        }
+        match rx.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ApiError::internal(&e)),
+            Err(_) => Err(ApiError::ShuttingDown),
+        }
+    }
+}
+
+/// Starts the engine task over `rt`; `queue` jobs may wait at once.
+/// Returns the handle and the task, which ends after the last handle is
+/// dropped and the queue is drained.
+pub fn spawn(
+    rt: Runtime,
+    queue: usize,
+    events: broadcast::Sender<Arc<Event>>,
+) -> (EngineHandle, tokio::task::JoinHandle<Runtime>) {
+    let (tx, rx) = mpsc::channel(queue);
+    let task = tokio::spawn(run(rt, rx, events));
+    (EngineHandle { jobs: tx }, task)
+}
+
+async fn run(
+    mut rt: Runtime,
+    mut jobs: mpsc::Receiver<Job>,
+    events: broadcast::Sender<Arc<Event>>,
+) -> Runtime {
+    // Time passed while squall was down: catch up before taking work.
+    let first = rt.tick(chrono::Utc::now()).await;
+    publish(&rt, &events, first).await;
+    loop {
+        let now = chrono::Utc::now();
+        let wait = rt
+            .next_deadline()
+            .map(|d| (d - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(IDLE)
+            .min(IDLE);
+        tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => handle(&mut rt, &events, job).await,
+                None => break,
+            },
+            () = tokio::time::sleep(wait) => {
+                let evs = rt.tick(chrono::Utc::now()).await;
+                publish(&rt, &events, evs).await;
+            }
+        }
+    }
+    tracing::info!("engine task stopped: queue drained");
+    rt
+}
+
+async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: Job) {
+    let now = chrono::Utc::now();
+    match job {
+        Job::Mentions(ms, reply) => {
+            let n = ms.len() as u64;
+            let out = rt.submit_mentions(now, ms).await;
+            let (res, evs) = match out {
+                Ok((new, evs)) => {
+                    let accepted = new.iter().filter(|n| **n).count() as u64;
+                    metrics::counter!("squall_mentions_ingested_total").increment(accepted);
+                    metrics::counter!("squall_mentions_duplicate_total").increment(n - accepted);
+                    (Ok(new), evs)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            };
+            let _ = reply.send(res);
+            publish(rt, events, Ok(evs)).await;
+        }
+        Job::Alerts(alerts, reply) => {
+            let mut all = Vec::new();
+            let mut failed = None;
+            for a in alerts {
+                match rt.submit(now, Input::Alert(a)).await {
+                    Ok(evs) => all.extend(evs),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let published = all.clone();
+            let _ = reply.send(match failed {
+                Some(e) => Err(e),
+                None => Ok(all),
+            });
+            publish(rt, events, Ok(published)).await;
+        }
+        Job::Command(c, reply) => {
+            let out = rt.submit(now, Input::Command(c)).await;
+            let published = out.as_ref().map(|e| e.clone()).unwrap_or_default();
+            let _ = reply.send(out);
+            publish(rt, events, Ok(published)).await;
+        }
+    }
+}
+
+/// Sends events to live subscribers and refreshes the gauges.
+async fn publish(
+    rt: &Runtime,
+    events: &broadcast::Sender<Arc<Event>>,
+    evs: Result<Vec<Event>, RuntimeError>,
+) {
+    let evs = match evs {
+        Ok(evs) => evs,
+        Err(e) => {
+            tracing::error!(error = %e, "engine step failed; it is retried from the store");
+            Vec::new()
+        }
+    };
+    for e in evs {
+        if e.kind == EventKind::SurgeEvaluated {
+            metrics::counter!("squall_surge_evaluations_total").increment(1);
+            continue;
+        }
+        // No subscriber is fine: the timeline in the store is the record.
+        let _ = events.send(Arc::new(e));
+    }
+    for state in [
+        IncidentState::Open,
+        IncidentState::Acknowledged,
+        IncidentState::Mitigated,
+        IncidentState::Resolved,
+    ] {
+        let n = rt.engine.incidents().filter(|i| i.state == state).count();
+        metrics::gauge!("squall_incidents", "state" => state.as_str()).set(n as f64);
+    }
+    match rt.store.outbox_counts().await {
+        Ok(counts) => {
+            use crate::store::OutboxState as S;
+            let mut depth = 0;
+            for state in [S::Pending, S::Running, S::Done, S::Failed, S::Cancelled] {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == state)
+                    .map_or(0, |(_, n)| *n);
+                if matches!(state, S::Pending | S::Running) {
+                    depth += n;
+                }
+                metrics::gauge!("squall_outbox_rows", "state" => state.as_str()).set(n as f64);
+            }
+            metrics::gauge!("squall_outbox_depth").set(depth as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "outbox depth not measured"),
+    }
+}

@@ -1,0 +1,446 @@
+//! The incident API for commanders: declare, list, show (with timeline and
+//! actions), acknowledge, change state, edit and approve the pending status
+//! text, resolve.
+//!
+//! Reads come from the store, which holds what the engine last committed.
+//! Changes are people's commands: they go through the engine like any other
+//! input (journaled first), carry the token's actor as `by`, and so land on
+//! the timeline with who made them. A command the engine refuses (approving
+//! a status that is not waiting, moving a state backwards) is 409 with the
+//! engine's reason.
+
+use super::error::ApiError;
+use super::{AppState, Body};
+use crate::clock::Timestamp;
+use crate::config::ApiRole;
+use crate::engine::events::{Event, EventKind};
+use crate::engine::input::{Command, CommandKind};
+use crate::playbook::IncidentState;
+use crate::store::{IncidentRow, OutboxRow, TimelineRow};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// An incident as commanders see it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncidentView {
+    pub id: String,
+    pub playbook: String,
+    pub title: String,
+    pub state: IncidentState,
+    /// What opened it: `surge`, `keyword`, `alert`, `schedule`, `manual`.
+    pub trigger_kind: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub opened_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub acknowledged_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub mitigated_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub status: StatusView,
+    /// The commander's latest note.
+    pub note: Option<String>,
+}
+
+/// The public status post: `none`, `awaiting_approval` (with the text to
+/// approve) or `posted`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusView {
+    pub state: String,
+    pub text: Option<String>,
+    pub approved_by: Option<String>,
+    /// Until when approval is awaited (then the playbook's `then:` applies).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deadline: Option<Timestamp>,
+}
+
+/// One incident with its timeline and the actions it caused.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: IncidentView,
+    pub timeline: Vec<TimelineEntry>,
+    pub actions: Vec<ActionView>,
+}
+
+/// One timeline event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub kind: String,
+    /// Who: `engine`, `outbox`, or the staff id behind an API token.
+    pub actor: String,
+    pub message: String,
+}
+
+/// One outbox intent: `pending`, `running`, `done`, `failed` (dead letter,
+/// retry budget spent) or `cancelled`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionView {
+    pub key: String,
+    pub kind: String,
+    pub account: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Include resolved incidents (default: only unresolved ones).
+    #[serde(default)]
+    pub all: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeclareRequest {
+    /// A playbook with a `manual` trigger.
+    pub playbook: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StateRequest {
+    /// Forward only: `acknowledged`, `mitigated` or `resolved`.
+    pub state: IncidentState,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusTextRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ApproveRequest {
+    /// Approve this text instead of the pending one.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResolveRequest {
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// List incidents, unresolved first, newest first.
+#[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)),
+    security(("bearer" = ["viewer"])))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<IncidentView>>, ApiError> {
+    state.auth.require(&headers, ApiRole::Viewer)?;
+    let rows = state
+        .store
+        .incidents(!q.all)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(rows.iter().map(view).collect()))
+}
+
+/// One incident with its timeline and actions.
+#[utoipa::path(get, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)),
+    security(("bearer" = ["viewer"])))]
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    state.auth.require(&headers, ApiRole::Viewer)?;
+    Ok(Json(detail(&state, &id).await?))
+}
+
+/// Declare an incident through a playbook's manual trigger.
+#[utoipa::path(post, path = "/v1/incidents", tag = "incidents", request_body = DeclareRequest,
+    responses((status = 201, body = IncidentDetail), (status = 409, description = "The engine refused (no such playbook, no manual trigger)", body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn declare(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<IncidentDetail>), ApiError> {
+    state.auth.require(&headers, ApiRole::Commander)?; // before reading the body
+    let req: DeclareRequest = parse(&body)?;
+    let events = command(
+        &state,
+        &headers,
+        CommandKind::Declare {
+            playbook: req.playbook,
+            note: req.note,
+        },
+    )
+    .await?;
+    let id = events
+        .iter()
+        .find(|e| e.kind == EventKind::IncidentOpened)
+        .or_else(|| events.iter().find(|e| e.incident.is_some()))
+        .and_then(|e| e.incident.clone())
+        .ok_or_else(|| ApiError::Rejected("no incident was opened".into()))?;
+    Ok((StatusCode::CREATED, Json(detail(&state, &id).await?)))
+}
+
+/// Acknowledge an incident (public phase: identified).
+#[utoipa::path(post, path = "/v1/incidents/{id}/ack", tag = "incidents", params(("id" = String, Path)),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
+        (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn ack(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    on_incident(
+        &state,
+        &headers,
+        &id,
+        CommandKind::Acknowledge {
+            incident: id.clone(),
+        },
+    )
+    .await
+}
+
+/// Move an incident forward: acknowledged, mitigated or resolved.
+#[utoipa::path(post, path = "/v1/incidents/{id}/state", tag = "incidents", params(("id" = String, Path)), request_body = StateRequest,
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn set_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    with_body(
+        &state,
+        &headers,
+        id,
+        &body,
+        parse::<StateRequest>,
+        |incident, req| CommandKind::SetState {
+            incident,
+            state: req.state,
+        },
+    )
+    .await
+}
+
+/// Replace the text of the status post waiting for approval.
+#[utoipa::path(put, path = "/v1/incidents/{id}/status", tag = "incidents", params(("id" = String, Path)), request_body = StatusTextRequest,
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 409, description = "No status text is waiting for approval", body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn edit_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    with_body(
+        &state,
+        &headers,
+        id,
+        &body,
+        parse::<StatusTextRequest>,
+        |incident, req| CommandKind::EditStatus {
+            incident,
+            text: req.text,
+        },
+    )
+    .await
+}
+
+/// Approve the pending status text (optionally replacing it); it is then posted and pinned.
+#[utoipa::path(post, path = "/v1/incidents/{id}/status/approve", tag = "incidents", params(("id" = String, Path)), request_body(content = ApproveRequest, description = "Optional; an empty body approves the pending text"),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 409, description = "Nothing waiting, or this person may not approve", body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn approve_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    with_body(
+        &state,
+        &headers,
+        id,
+        &body,
+        parse_or_default::<ApproveRequest>,
+        |incident, req| CommandKind::ApproveStatus {
+            incident,
+            text: req.text,
+        },
+    )
+    .await
+}
+
+/// Resolve an incident.
+#[utoipa::path(post, path = "/v1/incidents/{id}/resolve", tag = "incidents", params(("id" = String, Path)), request_body(content = ResolveRequest, description = "Optional note"),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["commander"])))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    with_body(
+        &state,
+        &headers,
+        id,
+        &body,
+        parse_or_default::<ResolveRequest>,
+        |incident, req| CommandKind::Resolve {
+            incident,
+            note: req.note,
+        },
+    )
+    .await
+}
+
+/// A command whose details come in the body: the caller must be a
+/// commander (checked before the body is read), the body is read with
+/// `read`, and `make` builds the command for incident `id` from it.
+async fn with_body<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    body: &[u8],
+    read: fn(&[u8]) -> Result<T, ApiError>,
+    make: impl FnOnce(String, T) -> CommandKind,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    state.auth.require(headers, ApiRole::Commander)?;
+    let req = read(body)?;
+    let kind = make(id.clone(), req);
+    on_incident(state, headers, &id, kind).await
+}
+
+/// Runs a command on an existing incident and returns it afterwards.
+async fn on_incident(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    kind: CommandKind,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    state.auth.require(headers, ApiRole::Commander)?;
+    let known = state
+        .store
+        .incident(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if known.is_none() {
+        return Err(ApiError::NotFound(format!("incident {id}")));
+    }
+    command(state, headers, kind).await?;
+    Ok(Json(detail(state, id).await?))
+}
+
+/// Hands a person's command to the engine as the token's actor.
+async fn command(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: CommandKind,
+) -> Result<Vec<Event>, ApiError> {
+    let who = state.auth.require(headers, ApiRole::Commander)?;
+    let c = Command {
+        by: who.actor,
+        kind,
+    };
+    let events = state
+        .engine
+        .call(|reply| super::driver::Job::Command(c, reply))
+        .await?;
+    if let Some(e) = events.iter().find(|e| e.kind == EventKind::CommandRejected) {
+        return Err(ApiError::Rejected(e.message.clone()));
+    }
+    Ok(events)
+}
+
+async fn detail(state: &AppState, id: &str) -> Result<IncidentDetail, ApiError> {
+    let internal = |e: crate::store::StoreError| ApiError::internal(&e);
+    let row = state
+        .store
+        .incident(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+    let timeline = state.store.timeline(id).await.map_err(internal)?;
+    let actions = state.store.outbox_by_incident(id).await.map_err(internal)?;
+    Ok(IncidentDetail {
+        incident: view(&row),
+        timeline: timeline.iter().map(entry).collect(),
+        actions: actions.iter().map(action).collect(),
+    })
+}
+
+/// An optional body: empty means the defaults.
+fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse(body)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::MalformedBody(format!("not a valid request: {e}")))
+}
+
+pub(crate) fn view(r: &IncidentRow) -> IncidentView {
+    let status = r.detail.get("status");
+    let field = |k: &str| status.and_then(|s| s.get(k));
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+    IncidentView {
+        id: r.id.clone(),
+        playbook: r.playbook.clone(),
+        title: r.title.clone(),
+        state: r.state,
+        trigger_kind: r.trigger_kind.clone(),
+        opened_at: r.opened_at,
+        acknowledged_at: r.acknowledged_at,
+        mitigated_at: r.mitigated_at,
+        resolved_at: r.resolved_at,
+        status: StatusView {
+            state: text(field("state")).unwrap_or_else(|| "none".into()),
+            text: text(field("text")),
+            approved_by: text(field("approved_by")),
+            deadline: field("deadline").and_then(|v| serde_json::from_value(v.clone()).ok()),
+        },
+        note: text(r.detail.get("note")),
+    }
+}
+
+fn entry(t: &TimelineRow) -> TimelineEntry {
+    TimelineEntry {
+        seq: t.seq,
+        at: t.at,
+        kind: t.kind.clone(),
+        actor: t.actor.clone(),
+        message: t.message.clone(),
+    }
+}
+
+fn action(o: &OutboxRow) -> ActionView {
+    ActionView {
+        key: o.idem_key.clone(),
+        kind: o.kind.clone(),
+        account: o.account.clone(),
+        state: o.state.as_str().to_string(),
+        attempts: o.attempts,
+        last_error: o.last_error.clone(),
+    }
+}

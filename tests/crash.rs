@@ -1,0 +1,322 @@
+//! Crash safety of `squall serve`, with the real binary: feed a flood of
+//! complaints, then `kill -9` the server at several points while status
+//! posts and pins are being carried out on slow (simulated) platforms,
+//! restart it on the same store, and check that nothing accepted was lost
+//! and no side effect happened twice.
+//!
+//! The simulated platforms keep their record in a file (`--sim-log`) the
+//! way a real platform keeps its posts, and honour idempotency keys as
+//! Mastodon does; the test reads that record to count what happened.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const COMMANDER: &str = "commander-token";
+const INGEST: &str = "ingest-token";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+// The child is handed back in `Server` and reaped by `kill9`.
+#[allow(clippy::zombie_processes)]
+fn start(dir: &Path, run: usize) -> Server {
+    let log = dir.join(format!("serve-{run}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_squall"))
+        .args([
+            "serve",
+            "--config",
+            "tests/data/serve/squall.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--sim-log")
+        .arg(dir.join("platforms.ndjson"))
+        .args(["--sim-latency", "300ms"])
+        .env(
+            "SQUALL_STORE",
+            format!("sqlite://{}?mode=rwc", dir.join("squall.db").display()),
+        )
+        .env("SQUALL_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("squall serve starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(rest) = text.split("squall listening on ").nth(1) {
+            let url = rest.lines().next().unwrap_or_default().trim().to_string();
+            return Server { child, url };
+        }
+        if Instant::now() >= deadline {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("squall serve did not start:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Server {
+    /// `kill -9`: no signal handler runs, nothing is flushed. Returns how
+    /// many actions the dead process was carrying out (outbox rows it left
+    /// `running`), so the test can tell it really died mid-action.
+    async fn kill9(mut self, dir: &Path) -> usize {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+        let store =
+            squall::store::Store::open(&format!("sqlite://{}", dir.join("squall.db").display()))
+                .await
+                .expect("store");
+        let running = store
+            .outbox_in_state(squall::store::OutboxState::Running)
+            .await
+            .expect("outbox")
+            .len();
+        store.close().await;
+        running
+    }
+}
+
+fn mention(id: &str, text: &str) -> Value {
+    json!({
+        "id": id, "platform": "mastodon", "account": "acme-main",
+        "author": {"id": format!("u-{id}"), "handle": format!("@{id}@example.social")},
+        "text": text, "lang": "en", "created_at": chrono::Utc::now(),
+    })
+}
+
+/// Posts a batch; the ids it holds if squall answered 200.
+async fn ingest(http: &reqwest::Client, url: &str, ids: &[String], text: &str) -> Vec<String> {
+    let body: Vec<String> = ids.iter().map(|id| mention(id, text).to_string()).collect();
+    match http
+        .post(format!("{url}/v1/mentions"))
+        .bearer_auth(INGEST)
+        .body(body.join("\n"))
+        .send()
+        .await
+    {
+        Ok(r) if r.status() == 200 => ids.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+async fn incidents(http: &reqwest::Client, url: &str) -> Vec<Value> {
+    let r = http
+        .get(format!("{url}/v1/incidents?all=true"))
+        .bearer_auth(COMMANDER)
+        .send()
+        .await
+        .expect("list");
+    r.json::<Vec<Value>>().await.expect("json")
+}
+
+async fn show(http: &reqwest::Client, url: &str, id: &str) -> Value {
+    http.get(format!("{url}/v1/incidents/{id}"))
+        .bearer_auth(COMMANDER)
+        .send()
+        .await
+        .expect("show")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Sends a command in the background; the server may die under it.
+fn command(
+    http: &reqwest::Client,
+    url: &str,
+    path: String,
+) -> tokio::task::JoinHandle<Option<u16>> {
+    let (http, url) = (http.clone(), url.to_string());
+    tokio::spawn(async move {
+        http.post(format!("{url}{path}"))
+            .bearer_auth(COMMANDER)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    })
+}
+
+/// Waits until every action of the incident is done (none pending, running
+/// or failed), and returns the incident.
+async fn settled(http: &reqwest::Client, url: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let inc = show(http, url, id).await;
+        let actions = inc["actions"].as_array().cloned().unwrap_or_default();
+        if !actions.is_empty() && actions.iter().all(|a| a["state"] == "done") {
+            return inc;
+        }
+        assert!(Instant::now() < deadline, "actions never settled: {inc:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Line {
+    key: Option<String>,
+    record: Value,
+}
+
+fn platform_record(path: &PathBuf) -> Vec<Line> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut accepted = Vec::new();
+    let mut run = 0;
+    let next = |n: &mut usize| {
+        *n += 1;
+        start(dir.path(), *n)
+    };
+
+    // A flood: 40 mentions, five of them complaints, open the incident.
+    let server = next(&mut run);
+    let ids: Vec<String> = (0..35).map(|i| format!("calm-{i}")).collect();
+    accepted.extend(ingest(&http, &server.url, &ids, "love the new app").await);
+    let ids: Vec<String> = (0..5).map(|i| format!("down-{i}")).collect();
+    accepted.extend(ingest(&http, &server.url, &ids, "the site is down").await);
+    let list = incidents(&http, &server.url).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["status"]["state"], "awaiting_approval");
+
+    // Kill points while the status is posted and pinned on two slow
+    // platforms: during the first post, then twice during the resumed work
+    // after restarts, with mentions arriving all the while.
+    let approve = format!("/v1/incidents/{id}/status/approve");
+    let pending = command(&http, &server.url, approve.clone());
+    let late: Vec<String> = (0..10).map(|i| format!("late-{i}")).collect();
+    let batch = {
+        let (http, url, late) = (http.clone(), server.url.clone(), late.clone());
+        tokio::spawn(async move { ingest(&http, &url, &late, "still down?").await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut interrupted = vec![server.kill9(dir.path()).await];
+    let _ = pending.await;
+    accepted.extend(batch.await.unwrap());
+    // The restarted server takes the interrupted actions up at once (the
+    // dead process's leases are void); kill it again while it does.
+    for (i, wait_ms) in [300u64, 600].into_iter().enumerate() {
+        let server = next(&mut run);
+        // A client that got no answer retries; 409 means it went through.
+        let inc = show(&http, &server.url, &id).await;
+        if inc["status"]["state"] == "awaiting_approval" {
+            // Fire and forget: the answer does not matter, the effect does.
+            drop(command(&http, &server.url, approve.clone()));
+        }
+        let ids: Vec<String> = (0..5).map(|j| format!("restart-{i}-{j}")).collect();
+        let batch = {
+            let (http, url) = (http.clone(), server.url.clone());
+            tokio::spawn(async move { ingest(&http, &url, &ids, "is it back?").await })
+        };
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        interrupted.push(server.kill9(dir.path()).await);
+        accepted.extend(batch.await.unwrap());
+    }
+    let server = next(&mut run);
+    let inc = show(&http, &server.url, &id).await;
+    if inc["status"]["state"] == "awaiting_approval" {
+        assert_eq!(
+            command(&http, &server.url, approve.clone()).await.unwrap(),
+            Some(200)
+        );
+    }
+    let inc = settled(&http, &server.url, &id).await;
+    assert_eq!(inc["status"]["state"], "posted", "{inc:#}");
+
+    // Resolve, and kill while the pins are being restored.
+    let resolving = command(&http, &server.url, format!("/v1/incidents/{id}/resolve"));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    interrupted.push(server.kill9(dir.path()).await);
+    let _ = resolving.await;
+    let server = next(&mut run);
+    if show(&http, &server.url, &id).await["state"] != "resolved" {
+        let again = command(&http, &server.url, format!("/v1/incidents/{id}/resolve"))
+            .await
+            .unwrap();
+        assert_eq!(again, Some(200));
+    }
+    let inc = settled(&http, &server.url, &id).await;
+    assert_eq!(inc["state"], "resolved", "{inc:#}");
+    server.kill9(dir.path()).await;
+    // At least three of the four kills landed while an action was running.
+    assert!(
+        interrupted.iter().filter(|n| **n > 0).count() >= 3,
+        "kills did not hit actions in flight: {interrupted:?}"
+    );
+
+    // Nothing accepted was lost...
+    let store = squall::store::Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("squall.db").display()
+    ))
+    .await
+    .expect("store");
+    for m in &accepted {
+        assert!(
+            store.mention("mastodon", m).await.unwrap().is_some(),
+            "accepted mention {m} lost"
+        );
+    }
+    let failed = store
+        .outbox_in_state(squall::store::OutboxState::Failed)
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "dead letters: {failed:#?}");
+    let timeline = store.timeline(&id).await.unwrap();
+    let opened = timeline
+        .iter()
+        .filter(|e| e.kind == "incident_opened")
+        .count();
+    assert_eq!(opened, 1);
+    store.close().await;
+
+    // ...and nothing happened twice on the platforms.
+    let record = platform_record(&dir.path().join("platforms.ndjson"));
+    let mut posts_by_key: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pins: BTreeMap<(String, String), i32> = BTreeMap::new();
+    for l in &record {
+        let account = l.record["account"].as_str().unwrap_or_default().to_string();
+        let post = l.record["id"].as_str().unwrap_or_default().to_string();
+        match l.record["op"].as_str() {
+            Some("post") => {
+                *posts_by_key
+                    .entry(l.key.clone().expect("posts carry keys"))
+                    .or_default() += 1
+            }
+            Some("pin") => *pins.entry((account, post)).or_default() += 1,
+            Some("unpin") => *pins.entry((account, post)).or_default() -= 1,
+            _ => {}
+        }
+    }
+    assert!(
+        posts_by_key.values().all(|n| *n == 1),
+        "a post was made twice: {posts_by_key:#?}"
+    );
+    // At least the status post and the resolution note on each account.
+    assert!(posts_by_key.len() >= 4, "{posts_by_key:#?}");
+    assert!(
+        pins.values().all(|n| *n == 0),
+        "pinned once, unpinned once each: {pins:#?}"
+    );
+    assert!(pins.len() >= 2, "{pins:#?}");
+}
