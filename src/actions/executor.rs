@@ -1,5 +1,11 @@
-//! The outbox worker: claims one intent at a time, carries it out through
-//! the adapters, and records what happened.
+//! The outbox worker: claims what is due, carries it out through the
+//! adapters, and records what happened.
+//!
+//! Intents for different accounts run concurrently ([`Executor::run_due`]):
+//! a status fan-out to twenty accounts takes about as long as the slowest
+//! account, not the sum of all. Intents for one account run one after the
+//! other, in outbox order, so that a pin and its restore never race; each
+//! adapter keeps to its own account's rate limit.
 //!
 //! **Architecture Invariant:** a pin is recorded in the store *before* the
 //! platform is touched (the pin row names the post and what it displaces),
@@ -13,12 +19,16 @@ use crate::adapters::{AdapterError, Adapters, Platform, PostRef};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::engine::events::{Event, EventKind};
+use crate::playbook::AtPinLimit;
 use crate::store::{NewPin, OutboxRow, PinPurpose, Store, StoreError, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Give up on an intent after this many attempts.
 const MAX_ATTEMPTS: i64 = 8;
+
+/// Most outbox rows claimed in one [`Executor::run_due`] round.
+const MAX_BATCH: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -37,6 +47,12 @@ enum StepError {
     NoAccount(String),
     #[error("the outbox payload cannot be read: {0}")]
     Corrupt(String),
+    #[error("{account} already has {pinned} pinned posts, the most {platform} allows, and the playbook says `at_pin_limit: fail`")]
+    PinLimit {
+        account: String,
+        platform: &'static str,
+        pinned: usize,
+    },
 }
 
 /// One intent carried out (or given up on).
@@ -82,6 +98,53 @@ impl Executor {
         let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else {
             return Ok(None);
         };
+        self.run_row(row, now).await.map(Some)
+    }
+
+    /// Claims every due intent (up to a batch) and runs them: one account's
+    /// intents in outbox order, different accounts concurrently. Returns
+    /// what was done in outbox order, so that what follows (timeline,
+    /// engine) does not depend on which platform answered first. Empty when
+    /// nothing is due.
+    ///
+    /// # Errors
+    /// Only store failures; platform failures become retries or `ok: false`.
+    pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Done>, ExecError> {
+        let mut lanes: Vec<Vec<OutboxRow>> = Vec::new();
+        let mut lane_of: std::collections::HashMap<String, usize> = Default::default();
+        for _ in 0..MAX_BATCH {
+            let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else {
+                break;
+            };
+            match row.account.clone() {
+                Some(account) => {
+                    let i = *lane_of.entry(account).or_insert_with(|| {
+                        lanes.push(Vec::new());
+                        lanes.len() - 1
+                    });
+                    lanes[i].push(row);
+                }
+                None => lanes.push(vec![row]),
+            }
+        }
+        let runs = lanes.into_iter().map(|lane| async move {
+            let mut done = Vec::with_capacity(lane.len());
+            for row in lane {
+                let id = row.id;
+                done.push((id, self.run_row(row, now).await));
+            }
+            done
+        });
+        let mut all: Vec<(i64, Result<Done, ExecError>)> = futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all.into_iter().map(|(_, d)| d).collect()
+    }
+
+    async fn run_row(&self, row: OutboxRow, now: Timestamp) -> Result<Done, ExecError> {
         let intent: Result<ActionIntent, _> = serde_json::from_value(row.payload.clone());
         let intent = match intent {
             Ok(i) => i,
@@ -103,12 +166,12 @@ impl Executor {
                         row.idem_key
                     ),
                 );
-                return Ok(Some(Done {
+                return Ok(Done {
                     intent: None,
                     ok: false,
                     events: vec![ev],
                     retry_at: None,
-                }));
+                });
             }
         };
         let mut events = Vec::new();
@@ -117,12 +180,12 @@ impl Executor {
                 self.store
                     .complete(row.id, &self.worker, &serde_json::json!({"ok": true}), now)
                     .await?;
-                Ok(Some(Done {
+                Ok(Done {
                     intent: Some(intent),
                     ok: true,
                     events,
                     retry_at: None,
-                }))
+                })
             }
             Err(e) => {
                 let retryable = match &e {
@@ -157,12 +220,12 @@ impl Executor {
                             at.to_rfc3339()
                         ),
                     );
-                    Ok(Some(Done {
+                    Ok(Done {
                         intent: Some(intent),
                         ok: false,
                         events,
                         retry_at: Some(at),
-                    }))
+                    })
                 } else {
                     self.store
                         .fail(row.id, &self.worker, &e.to_string(), now)
@@ -175,12 +238,12 @@ impl Executor {
                             intent.account().unwrap_or("-")
                         ),
                     );
-                    Ok(Some(Done {
+                    Ok(Done {
                         intent: Some(intent),
                         ok: false,
                         events,
                         retry_at: None,
-                    }))
+                    })
                 }
             }
         }
@@ -207,9 +270,17 @@ impl Executor {
                 account,
                 text,
                 pin,
+                at_pin_limit,
             } => {
-                self.post_status(incident, account, text, *pin, key, now, events)
-                    .await
+                let plan = StatusPlan {
+                    incident,
+                    account,
+                    text,
+                    pin: *pin,
+                    at_pin_limit: *at_pin_limit,
+                    key,
+                };
+                self.post_status(plan, now, events).await
             }
             ActionIntent::EditStatus {
                 incident,
@@ -247,8 +318,18 @@ impl Executor {
                     Some(pin) => {
                         // No editing (Bluesky): the update is a new post, pinned
                         // in place of the old one so the pin tells the truth.
+                        // Pin the new post before unpinning the old one, so
+                        // the account is never without its status (on Bluesky
+                        // the pin replaces the old one and the unpin finds
+                        // nothing left to do). A retry finds the pin row
+                        // already repointed, so the old post is then known
+                        // only as `old`, from the first attempt's record.
+                        let old = PostRef {
+                            id: pin.post_id.clone(),
+                            url: pin.post_url.clone(),
+                        };
                         let new = p.post(text, key).await?;
-                        if new.id != pin.post_id {
+                        if new.id != old.id {
                             self.store
                                 .apply(&[Write::RepointPin {
                                     pin_id: pin.id,
@@ -256,13 +337,11 @@ impl Executor {
                                     post_url: new.url.clone(),
                                 }])
                                 .await?;
-                            p.unpin(&PostRef {
-                                id: pin.post_id.clone(),
-                                url: pin.post_url.clone(),
-                            })
-                            .await?;
+                            p.pin(&new).await?;
+                            p.unpin(&old).await?;
+                        } else {
+                            p.pin(&new).await?;
                         }
-                        p.pin(&new).await?;
                         events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")).incident(incident).with("account", account).with("post", &new.id));
                     }
                     None => {
@@ -372,19 +451,27 @@ impl Executor {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn post_status(
         &self,
-        incident: &str,
-        account: &str,
-        text: &str,
-        pin: bool,
-        key: &str,
+        plan: StatusPlan<'_>,
         now: Timestamp,
         events: &mut Vec<Event>,
     ) -> Result<(), StepError> {
+        let StatusPlan {
+            incident,
+            account,
+            text,
+            pin,
+            at_pin_limit,
+            key,
+        } = plan;
         let p = self.platform(account)?;
         let caps = p.capabilities();
+        let ev = |kind, msg: String| {
+            Event::new(now, kind, "outbox", msg)
+                .incident(incident)
+                .with("account", account)
+        };
         let existing = self.store.active_pin(account, PinPurpose::Status).await?;
         let (post, displaced) = match existing {
             // Resuming after a crash: the pin row is the plan; finish it.
@@ -396,19 +483,6 @@ impl Executor {
                 row.displaced.clone(),
             ),
             other => {
-                let post = p.post(text, key).await?;
-                let ev = |kind, msg: String| {
-                    Event::new(now, kind, "outbox", msg)
-                        .incident(incident)
-                        .with("account", account)
-                };
-                events.push(
-                    ev(
-                        EventKind::StatusPosted,
-                        format!("Status posted on {account}."),
-                    )
-                    .with("post", &post.id),
-                );
                 let skip = match other {
                     Some(row) => Some(format!(
                         "Not pinned on {account}: it already shows the status of incident {}; squall never holds two pins on one account.",
@@ -418,13 +492,42 @@ impl Executor {
                     None => None,
                 };
                 if let Some(why) = skip {
+                    let post = p.post(text, key).await?;
+                    events.push(
+                        ev(
+                            EventKind::StatusPosted,
+                            format!("Status posted on {account}."),
+                        )
+                        .with("post", &post.id),
+                    );
                     events.push(ev(EventKind::PinSkipped, why));
                     return Ok(());
                 }
+                // What is pinned is read before posting, so that an account
+                // at its limit under `at_pin_limit: fail` gets no post at all.
                 let current = p.pinned().await?;
+                let excess = (current.len() + 1).saturating_sub(caps.max_pins);
+                if excess > 0 && at_pin_limit == AtPinLimit::Fail {
+                    return Err(StepError::PinLimit {
+                        account: account.to_string(),
+                        platform: self
+                            .config
+                            .accounts
+                            .get(account)
+                            .map_or("the platform", |a| a.platform.as_str()),
+                        pinned: current.len(),
+                    });
+                }
+                let post = p.post(text, key).await?;
+                events.push(
+                    ev(
+                        EventKind::StatusPosted,
+                        format!("Status posted on {account}."),
+                    )
+                    .with("post", &post.id),
+                );
                 let others: Vec<PostRef> =
                     current.into_iter().filter(|c| c.id != post.id).collect();
-                let excess = (others.len() + 1).saturating_sub(caps.max_pins);
                 let displaced: Vec<PostRef> = others.into_iter().take(excess).collect();
                 let new = NewPin {
                     account: account.to_string(),
@@ -442,31 +545,19 @@ impl Executor {
         for d in &displaced {
             p.unpin(d).await?;
             events.push(
-                Event::new(
-                    now,
+                ev(
                     EventKind::Unpinned,
-                    "outbox",
                     format!(
                         "Unpinned {} on {account} to make room (it will be restored).",
                         d.id
                     ),
                 )
-                .incident(incident)
-                .with("account", account)
                 .with("post", &d.id),
             );
         }
         p.pin(&post).await?;
         events.push(
-            Event::new(
-                now,
-                EventKind::Pinned,
-                "outbox",
-                format!("Status pinned on {account}."),
-            )
-            .incident(incident)
-            .with("account", account)
-            .with("post", &post.id),
+            ev(EventKind::Pinned, format!("Status pinned on {account}.")).with("post", &post.id),
         );
         Ok(())
     }
@@ -503,8 +594,8 @@ impl Executor {
             .with("account", account)
             .with("post", &row.post_id),
         );
-        for d in &row.displaced {
-            p.pin(d).await?;
+        let restored = self.restore_order(p.as_ref(), &row).await?;
+        for d in &restored {
             events.push(
                 Event::new(
                     now,
@@ -533,4 +624,73 @@ impl Executor {
         self.store.apply(&writes).await?;
         Ok(())
     }
+
+    /// Pins what squall displaced again, and puts the account's pins back in
+    /// the order they had before the incident: the displaced posts were the
+    /// oldest, and re-pinning them alone would show them newest. The full
+    /// order is written to the store before the first unpin, and each run
+    /// skips the part already in place, so a restore cut short resumes
+    /// without losing a post. Returns the posts pinned again, in order.
+    async fn restore_order(
+        &self,
+        p: &dyn Platform,
+        row: &crate::store::PinRow,
+    ) -> Result<Vec<PostRef>, StepError> {
+        if row.displaced.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ours = &row.post_id;
+        let current: Vec<PostRef> = p
+            .pinned()
+            .await?
+            .into_iter()
+            .filter(|c| &c.id != ours)
+            .collect();
+        // Previous order: the displaced (oldest) first, then what stayed
+        // pinned (and anything people pinned since), without repeats.
+        let mut order: Vec<PostRef> = Vec::new();
+        for c in row.displaced.iter().chain(current.iter()) {
+            if !order.iter().any(|o| o.id == c.id) {
+                order.push(c.clone());
+            }
+        }
+        if order != row.displaced {
+            self.store
+                .apply(&[Write::PlanRestore {
+                    pin_id: row.id,
+                    order: order.clone(),
+                }])
+                .await?;
+        }
+        // The longest head of `order` already pinned in that order stays.
+        let pinned_in_order: Vec<&PostRef> = current
+            .iter()
+            .filter(|c| order.iter().any(|o| o.id == c.id))
+            .collect();
+        let keep = order
+            .iter()
+            .zip(pinned_in_order.iter())
+            .take_while(|(o, c)| o.id == c.id)
+            .count();
+        let rest = &order[keep..];
+        if p.capabilities().max_pins > 1 {
+            for c in rest.iter().filter(|r| current.iter().any(|c| c.id == r.id)) {
+                p.unpin(c).await?;
+            }
+        }
+        for r in rest {
+            p.pin(r).await?;
+        }
+        Ok(rest.to_vec())
+    }
+}
+
+/// One `PostStatus` intent, unpacked.
+struct StatusPlan<'a> {
+    incident: &'a str,
+    account: &'a str,
+    text: &'a str,
+    pin: bool,
+    at_pin_limit: AtPinLimit,
+    key: &'a str,
 }

@@ -280,6 +280,16 @@ impl Engine {
         approved_by: &str,
         out: &mut Decisions,
     ) {
+        // The opening pin_status step says what to do at a pin limit.
+        let at_pin_limit = self
+            .playbook_of(id)
+            .and_then(|pb| {
+                pb.on_open.iter().find_map(|s| match &s.action {
+                    Action::PinStatus(p) => Some(p.at_pin_limit),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
         for a in &accounts {
             out.action(
                 format!("{id}/status/{a}/post"),
@@ -288,6 +298,7 @@ impl Engine {
                     account: a.clone(),
                     text: text.clone(),
                     pin: true,
+                    at_pin_limit,
                 },
             );
         }

@@ -1000,6 +1000,7 @@ impl Validator<'_, '_> {
             approval,
             restore_previous: raw.restore_previous,
             final_template: raw.final_template,
+            at_pin_limit: raw.at_pin_limit.unwrap_or_default(),
         }
     }
 

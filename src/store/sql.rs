@@ -195,3 +195,6 @@ discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at";
 
 pub(crate) const REPOINT_PIN: &str =
     "UPDATE pins SET post_id = $2, post_url = $3 WHERE id = $1 AND unpinned_at IS NULL";
+
+pub(crate) const PLAN_RESTORE: &str =
+    "UPDATE pins SET displaced = $2 WHERE id = $1 AND unpinned_at IS NULL";

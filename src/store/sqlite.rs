@@ -726,6 +726,17 @@ async fn apply_one(
                 == 1;
             ensure(done, "pin", || pin_id.to_string())?
         }
+        Write::PlanRestore { pin_id, order } => {
+            let done = sqlx::query(sql::PLAN_RESTORE)
+                .bind(pin_id)
+                .bind(codec::json("pins.displaced", order)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("plan restore"))?
+                .rows_affected()
+                == 1;
+            ensure(done, "pin", || pin_id.to_string())?
+        }
         Write::MarkProcessed { key, at } => return mark_processed_in(conn, key, *at).await,
     }
     Ok(true)
