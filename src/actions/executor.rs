@@ -30,6 +30,10 @@ const MAX_ATTEMPTS: i64 = 8;
 /// Most outbox rows claimed in one [`Executor::run_due`] round.
 const MAX_BATCH: usize = 64;
 
+/// Accounts served at once unless told otherwise: a crisis fan-out to every
+/// brand account fits in one round.
+const DEFAULT_CONCURRENCY: usize = 32;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error(transparent)]
@@ -72,6 +76,8 @@ pub struct Executor {
     /// Lease owner name; unique per process so leases can be told apart.
     worker: String,
     lease: Duration,
+    /// Most accounts served at once by [`Executor::run_due`].
+    concurrency: usize,
 }
 
 impl Executor {
@@ -87,7 +93,14 @@ impl Executor {
             config,
             worker: worker.into(),
             lease: Duration::from_secs(60),
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Serves at most `n` accounts at once (at least 1; 1 is one at a time).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Claims and runs the next due intent. `Ok(None)` when there is none.
@@ -135,7 +148,10 @@ impl Executor {
             }
             done
         });
-        let mut all: Vec<(i64, Result<Done, ExecError>)> = futures::future::join_all(runs)
+        use futures::StreamExt;
+        let mut all: Vec<(i64, Result<Done, ExecError>)> = futures::stream::iter(runs)
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
             .await
             .into_iter()
             .flatten()

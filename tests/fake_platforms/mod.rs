@@ -114,8 +114,8 @@ pub struct Fake {
     faults: Arc<Mutex<VecDeque<Fault>>>,
     /// The credential the platform accepts.
     pub token: String,
-    /// Added to every answer (APIs that "answer in 100 ms").
-    pub latency: Duration,
+    /// Added to every answer (APIs that "answer in 100 ms"), in milliseconds.
+    latency_ms: Arc<std::sync::atomic::AtomicU64>,
     style: RateStyle,
     /// Requests seen, as `METHOD path`.
     calls: Arc<Mutex<Vec<String>>>,
@@ -205,7 +205,7 @@ pub async fn serve(router: Router<Fake>, token: &str, style: RateStyle) -> Serve
         world: Arc::default(),
         faults: Arc::default(),
         token: token.to_owned(),
-        latency: Duration::ZERO,
+        latency_ms: Arc::default(),
         style,
         calls: Arc::default(),
         limit: 300,
@@ -228,8 +228,12 @@ pub async fn serve_fake(router: Router<Fake>, fake: Fake) -> Server {
 }
 
 impl Server {
-    pub fn with_latency(mut self, latency: Duration) -> Self {
-        self.fake.latency = latency;
+    /// Every answer takes at least `latency` from now on.
+    pub fn with_latency(self, latency: Duration) -> Self {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.fake
+            .latency_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
         self
     }
 }
@@ -242,8 +246,9 @@ async fn around(State(fake): State<Fake>, req: Request, next: Next) -> Response 
         calls.push(call);
         calls.len() as u64
     };
-    if !fake.latency.is_zero() {
-        tokio::time::sleep(fake.latency).await;
+    let latency = fake.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let fault = {
         let mut faults = fake.faults.lock().unwrap_or_else(|e| e.into_inner());
