@@ -496,6 +496,108 @@ impl Platform for Bluesky {
     }
 }
 
+/// Mentions and replies from `app.bsky.notification.listNotifications`.
+/// The list runs newest first and its `cursor` pages backwards, so the
+/// persisted cursor is the newest `indexedAt` read: a poll walks pages back
+/// until it reaches it. Notifications indexed at that same instant are read
+/// again and left out by the store (mentions are unique on their URI).
+#[async_trait]
+impl super::ingest::MentionSource for Bluesky {
+    async fn mentions_since(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<crate::mention::Mention>, Option<String>), AdapterError> {
+        let since = cursor.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok());
+        let mut read = Vec::new();
+        let mut newest: Option<String> = None;
+        let mut page_cursor: Option<String> = None;
+        'pages: for _ in 0..super::ingest::MAX_PAGES {
+            let mut query = vec![("limit", "50")];
+            if let Some(c) = &page_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let page = self
+                .xrpc("app.bsky.notification.listNotifications", Call::Get(&query))
+                .await?;
+            let list = page
+                .get("notifications")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for n in &list {
+                let indexed = field(n, "/indexedAt", "bluesky")?;
+                let at = chrono::DateTime::parse_from_rfc3339(&indexed).ok();
+                if let (Some(at), Some(since)) = (at, since) {
+                    if at < since {
+                        break 'pages;
+                    }
+                }
+                newest.get_or_insert(indexed);
+                let reason = n.get("reason").and_then(Value::as_str);
+                if matches!(reason, Some("mention" | "reply")) {
+                    read.push(self.mention_of(account, n)?);
+                }
+            }
+            match page.get("cursor").and_then(Value::as_str) {
+                Some(c) if !list.is_empty() => page_cursor = Some(c.to_owned()),
+                _ => break,
+            }
+        }
+        read.reverse(); // oldest first
+        Ok((read, newest))
+    }
+}
+
+impl Bluesky {
+    fn mention_of(
+        &self,
+        account: &str,
+        n: &Value,
+    ) -> Result<crate::mention::Mention, AdapterError> {
+        let uri = field(n, "/uri", "bluesky")?;
+        let record = n.get("record").cloned().unwrap_or(Value::Null);
+        let handle = field(n, "/author/handle", "bluesky")?;
+        let created = field(&record, "/createdAt", "bluesky")?;
+        let created_at = chrono::DateTime::parse_from_rfc3339(&created)
+            .map_err(|e| AdapterError::Transient(format!("bluesky: post time `{created}`: {e}")))?
+            .with_timezone(&chrono::Utc);
+        let rkey = uri.rsplit('/').next().unwrap_or_default();
+        Ok(crate::mention::Mention {
+            id: uri.clone(),
+            platform: "bluesky".into(),
+            account: account.to_owned(),
+            author: crate::mention::Author {
+                id: field(n, "/author/did", "bluesky")?,
+                handle: format!("@{handle}"),
+                name: n
+                    .pointer("/author/displayName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                followers: None,
+                bot: false,
+            },
+            text: record
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            lang: record
+                .pointer("/langs/0")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            created_at,
+            in_reply_to: record
+                .pointer("/reply/parent/uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            url: Some(format!("https://bsky.app/profile/{handle}/post/{rkey}")),
+            direct: false,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -192,3 +192,87 @@ impl Platform for Mastodon {
         .await
     }
 }
+
+/// Mentions from `GET /api/v1/notifications?types[]=mention`, newer than the
+/// last notification id read (`since_id`), every page of them (`max_id`
+/// walks back from the newest) so that a burst larger than a page leaves
+/// no gap.
+#[async_trait]
+impl super::ingest::MentionSource for Mastodon {
+    async fn mentions_since(
+        &self,
+        account: &str,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<crate::mention::Mention>, Option<String>), AdapterError> {
+        const LIMIT: usize = 40;
+        let mut read = Vec::new();
+        let mut newest: Option<String> = None;
+        let mut max_id: Option<String> = None;
+        for _ in 0..super::ingest::MAX_PAGES {
+            let mut path = format!("/api/v1/notifications?types[]=mention&limit={LIMIT}");
+            if let Some(c) = cursor {
+                path.push_str(&format!("&since_id={c}"));
+            }
+            if let Some(m) = &max_id {
+                path.push_str(&format!("&max_id={m}"));
+            }
+            let page = self.call(reqwest::Method::GET, &path, None, None).await?;
+            let page = page.as_array().cloned().unwrap_or_default();
+            for n in &page {
+                let id = field(n, "/id", "mastodon")?;
+                newest.get_or_insert_with(|| id.clone());
+                max_id = Some(id);
+                if n.get("type").and_then(Value::as_str) == Some("mention") {
+                    read.push(mention_of(account, n)?);
+                }
+            }
+            if page.len() < LIMIT {
+                break;
+            }
+        }
+        read.reverse(); // oldest first
+        Ok((read, newest))
+    }
+}
+
+fn mention_of(account: &str, n: &Value) -> Result<crate::mention::Mention, AdapterError> {
+    let status = n.get("status").cloned().unwrap_or(Value::Null);
+    let author = n.get("account").cloned().unwrap_or(Value::Null);
+    let created = field(&status, "/created_at", "mastodon")?;
+    let created_at = chrono::DateTime::parse_from_rfc3339(&created)
+        .map_err(|e| AdapterError::Transient(format!("mastodon: status time `{created}`: {e}")))?
+        .with_timezone(&chrono::Utc);
+    Ok(crate::mention::Mention {
+        id: field(&status, "/id", "mastodon")?,
+        platform: "mastodon".into(),
+        account: account.to_owned(),
+        author: crate::mention::Author {
+            id: field(&author, "/id", "mastodon")?,
+            handle: format!("@{}", field(&author, "/acct", "mastodon")?),
+            name: author
+                .get("display_name")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            followers: author.get("followers_count").and_then(Value::as_u64),
+            bot: author.get("bot").and_then(Value::as_bool).unwrap_or(false),
+        },
+        text: super::ingest::html_to_text(
+            status
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ),
+        lang: status
+            .get("language")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        created_at,
+        in_reply_to: status
+            .get("in_reply_to_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        url: status.get("url").and_then(Value::as_str).map(str::to_owned),
+        direct: status.get("visibility").and_then(Value::as_str) == Some("direct"),
+    })
+}

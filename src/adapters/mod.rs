@@ -9,6 +9,7 @@
 pub mod bluesky;
 pub mod discord;
 pub mod http;
+pub mod ingest;
 pub mod mastodon;
 pub mod sim;
 pub mod slack;
@@ -196,6 +197,9 @@ pub trait WebhookSender: Send + Sync {
 #[derive(Clone)]
 pub struct Adapters {
     pub platforms: std::collections::BTreeMap<String, std::sync::Arc<dyn Platform>>,
+    /// Accounts whose notifications can be read as mentions (Mastodon,
+    /// Bluesky), for [`ingest::Ingest`].
+    pub sources: std::collections::BTreeMap<String, std::sync::Arc<dyn ingest::MentionSource>>,
     pub notifier: std::sync::Arc<dyn Notifier>,
     pub webhooks: std::sync::Arc<dyn WebhookSender>,
 }
@@ -285,6 +289,7 @@ pub fn connect(
     use std::sync::Arc;
     let mut errors = Vec::new();
     let mut platforms = std::collections::BTreeMap::new();
+    let mut sources = std::collections::BTreeMap::new();
     for a in config.accounts.values() {
         let mut secrets = std::collections::BTreeMap::new();
         for (field, required) in credential_fields(a.platform) {
@@ -328,11 +333,22 @@ pub fn connect(
         let secret = |f: &str| secrets.get(f).cloned().unwrap_or_else(|| Secret::new(""));
         let lang = a.language.clone();
         let built: Result<Arc<dyn Platform>, AdapterError> = match a.platform {
-            P::Mastodon => mastodon::Mastodon::new(&base, secret("token"), lang, timeout)
-                .map(|p| Arc::new(p) as _),
+            // Both also read the account's mentions (`sources`).
+            P::Mastodon => {
+                mastodon::Mastodon::new(&base, secret("token"), lang, timeout).map(|p| {
+                    let p = Arc::new(p);
+                    sources.insert(a.name.clone(), p.clone() as Arc<dyn ingest::MentionSource>);
+                    p as _
+                })
+            }
             P::Bluesky => {
-                bluesky::Bluesky::new(&base, &a.handle, secret("password"), lang, timeout)
-                    .map(|p| Arc::new(p) as _)
+                bluesky::Bluesky::new(&base, &a.handle, secret("password"), lang, timeout).map(
+                    |p| {
+                        let p = Arc::new(p);
+                        sources.insert(a.name.clone(), p.clone() as Arc<dyn ingest::MentionSource>);
+                        p as _
+                    },
+                )
             }
             P::Telegram => telegram::Telegram::new(&base, &a.handle, secret("token"), timeout)
                 .map(|p| Arc::new(p) as _),
@@ -379,6 +395,7 @@ pub fn connect(
     }
     Ok(Adapters {
         platforms,
+        sources,
         notifier,
         webhooks: std::sync::Arc::new(webhooks),
     })

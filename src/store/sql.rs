@@ -198,3 +198,9 @@ pub(crate) const REPOINT_PIN: &str =
 
 pub(crate) const PLAN_RESTORE: &str =
     "UPDATE pins SET displaced = $2 WHERE id = $1 AND unpinned_at IS NULL";
+
+pub(crate) const INGEST_CURSOR: &str = "SELECT cursor FROM ingest_cursors WHERE source = $1";
+
+pub(crate) const SAVE_INGEST_CURSOR: &str = "\
+INSERT INTO ingest_cursors (source, cursor, updated_at) VALUES ($1, $2, $3) \
+ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";

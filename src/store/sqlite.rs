@@ -150,6 +150,33 @@ impl Store {
         Ok(inserted)
     }
 
+    /// Where the ingest connector `source` stopped reading, if it ever read.
+    pub async fn ingest_cursor(&self, source: &str) -> Result<Option<String>> {
+        sqlx::query_scalar(sql::INGEST_CURSOR)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read ingest cursor"))
+    }
+
+    /// Records where `source` stopped reading. Call it only once the
+    /// mentions read up to there are stored.
+    pub async fn save_ingest_cursor(
+        &self,
+        source: &str,
+        cursor: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::SAVE_INGEST_CURSOR)
+            .bind(source)
+            .bind(cursor)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("save ingest cursor"))?;
+        Ok(())
+    }
+
     pub async fn mention(&self, platform: &str, id: &str) -> Result<Option<MentionRow>> {
         sqlx::query_as::<_, RawMention>(sql::MENTION)
             .bind(platform)

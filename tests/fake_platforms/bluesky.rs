@@ -54,6 +54,10 @@ pub fn router() -> Router<Fake> {
             "/xrpc/com.atproto.identity.resolveHandle",
             get(resolve_handle),
         )
+        .route(
+            "/xrpc/app.bsky.notification.listNotifications",
+            get(list_notifications),
+        )
 }
 
 fn error(status: u16, name: &str, message: &str) -> Response {
@@ -352,4 +356,59 @@ async fn resolve_handle(Query(q): Query<HashMap<String, String>>) -> Response {
         Some("help.acme.example") => json(200, json!({"did": "did:plc:helpdesk0000000000000000"})),
         _ => error(400, "InvalidRequest", "Unable to resolve handle"),
     }
+}
+
+/// A notification of `reason` (`mention`, `reply`, `like`, `follow`) from
+/// `author`, indexed one second after the previous one. Returns its URI.
+pub fn notify(f: &Fake, reason: &str, author: &str, text: &str) -> String {
+    let mut w = f.world();
+    let n = w.next_id();
+    let did = format!("did:plc:{author}");
+    let uri = format!("at://{did}/{POST}/3kmention{n:06}");
+    let at = format!("2026-11-24T07:{:02}:{:02}.000Z", (n / 60) % 60, n % 60);
+    let note = json!({
+        "uri": uri, "cid": post_cid(&uri),
+        "author": {"did": did, "handle": format!("{author}.bsky.example"), "displayName": author.to_uppercase()},
+        "reason": reason,
+        "record": {"$type": POST, "text": text, "createdAt": at, "langs": ["en"]},
+        "isRead": false, "indexedAt": at, "labels": [],
+    });
+    w.notifications.push(note);
+    uri
+}
+
+/// Newest first, `limit` per page, an opaque `cursor` to the next (older)
+/// page, as the AppView pages it.
+async fn list_notifications(
+    State(f): State<Fake>,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = auth(&f, &h) {
+        return r;
+    }
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .min(100);
+    let skip: usize = q
+        .get("cursor")
+        .and_then(|c| c.strip_prefix("page-"))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let w = f.world();
+    let page: Vec<Value> = w
+        .notifications
+        .iter()
+        .rev()
+        .skip(skip)
+        .take(limit)
+        .cloned()
+        .collect();
+    let mut body = json!({"notifications": page, "priority": false});
+    if skip + page.len() < w.notifications.len() {
+        body["cursor"] = json!(format!("page-{}", skip + page.len()));
+    }
+    json(200, body)
 }

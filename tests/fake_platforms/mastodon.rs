@@ -22,6 +22,7 @@ pub fn router() -> Router<Fake> {
         .route("/api/v1/accounts/verify_credentials", get(me))
         .route("/api/v1/accounts/{id}", get(account))
         .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
+        .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/statuses", post(create))
         .route("/api/v1/statuses/{id}", put(edit))
         .route("/api/v1/statuses/{id}/pin", post(pin))
@@ -244,4 +245,53 @@ async fn unpin(State(f): State<Fake>, h: HeaderMap, Path(id): Path<String>) -> R
     };
     w.pins.retain(|x| x != &id);
     json(200, status(&p, false))
+}
+
+/// Someone mentions the account (`kind` `mention`) or does something else
+/// that notifies it (`favourite`, `follow`). Returns the status id.
+pub fn notify(f: &Fake, kind: &str, author: &str, html: &str) -> String {
+    let mut w = f.world();
+    let n = w.next_id();
+    let status_id = format!("{}", 111_000_000_000_000_000u64 + n);
+    let note = json!({
+        "id": format!("{}", 900_000 + n),
+        "type": kind,
+        "created_at": "2026-11-24T07:00:00.000Z",
+        "account": {"id": format!("2{n:05}"), "username": author, "acct": format!("{author}@elsewhere.example"), "display_name": author.to_uppercase(), "followers_count": 12, "bot": false},
+        "status": {"id": status_id, "content": html, "created_at": "2026-11-24T07:00:00.000Z", "language": "en", "visibility": "public", "in_reply_to_id": null, "url": format!("https://elsewhere.example/@{author}/{status_id}")},
+    });
+    w.notifications.push(note);
+    status_id
+}
+
+/// Newest first; `types[]`, `since_id`, `max_id` and `limit` as documented.
+async fn notifications(
+    State(f): State<Fake>,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = auth(&f, &h) {
+        return r;
+    }
+    let num = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
+    let limit = num("limit").unwrap_or(40).min(80) as usize;
+    let types = q.get("types[]").cloned();
+    let w = f.world();
+    let list: Vec<Value> = w
+        .notifications
+        .iter()
+        .rev()
+        .filter(|n| {
+            let id = n["id"]
+                .as_str()
+                .and_then(|i| i.parse::<u64>().ok())
+                .unwrap_or(0);
+            num("since_id").is_none_or(|s| id > s)
+                && num("max_id").is_none_or(|m| id < m)
+                && types.as_deref().is_none_or(|t| n["type"] == t)
+        })
+        .take(limit)
+        .cloned()
+        .collect();
+    json(200, Value::Array(list))
 }

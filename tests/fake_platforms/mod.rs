@@ -60,6 +60,8 @@ pub struct World {
     pub expired: Vec<String>,
     pub sessions_created: u32,
     pub refreshes: u32,
+    /// Notifications for the account, oldest first, as the platform shows them.
+    pub notifications: Vec<Value>,
     /// Status page: bodies received, with their signature header.
     pub hooks: Vec<(Value, Option<String>)>,
 }
