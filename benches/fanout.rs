@@ -22,7 +22,6 @@ mod fake_platforms;
 
 use fake_platforms::{Kind, Server};
 use squall::actions::executor::Executor;
-use squall::adapters::sim::{SimNotifier, SimWorld};
 use squall::engine::input::{Command, CommandKind, Input};
 use squall::engine::Engine;
 use squall::runtime::Runtime;
@@ -63,9 +62,7 @@ async fn run(accounts: usize, latency: Duration, concurrency: usize) -> (Duratio
         "name: outage\ntriggers: [{{manual: {{}}}}]\non_open:\n  - pin_status: {{accounts: [{}], template: status/site-down, approval: none}}\n",
         names.join(", ")
     );
-    let (cfg, diags) = squall::config::parse(&yaml, Path::new("squall.yaml"), &|_| None);
-    assert!(!squall::diagnostics::has_errors(&diags), "{diags:#?}");
-    let cfg = Arc::new(cfg.expect("config"));
+    let cfg = Arc::new(fake_platforms::config(&yaml));
     let (templates, problems) = TemplateSet::load_dir(Path::new("templates"), "en");
     assert!(problems.is_empty(), "{problems:#?}");
     let (pb, diags) = squall::playbook::parse(
@@ -75,17 +72,8 @@ async fn run(accounts: usize, latency: Duration, concurrency: usize) -> (Duratio
         &templates,
     );
     assert!(!squall::diagnostics::has_errors(&diags), "{diags:#?}");
-    let world = SimWorld::default();
     let env = |n: &str| (n == "BENCH_SECRET").then(|| SECRET.to_owned());
-    let adapters = squall::adapters::connect(
-        &cfg,
-        &env,
-        &[],
-        Arc::new(SimNotifier(world.clone())),
-        Duration::from_secs(10),
-        &world,
-    )
-    .expect("connect");
+    let adapters = fake_platforms::connect(&cfg, &env, Duration::from_secs(10)).expect("connect");
     let store = Store::open("sqlite::memory:").await.expect("store");
     let now = chrono::Utc::now();
     let engine = Engine::new(

@@ -39,24 +39,13 @@ impl Account {
     }
 }
 
-/// Builds the adapter exactly as start-up does: config text, environment.
+/// Builds the adapters exactly as start-up does: config text, environment.
 fn connect(
     yaml: &str,
     env: &dyn Fn(&str) -> Option<String>,
     timeout: Duration,
 ) -> Result<adapters::Adapters, Vec<ConnectError>> {
-    let (cfg, diags) = squall::config::parse(yaml, Path::new("squall.yaml"), &|_| None);
-    assert!(!squall::diagnostics::has_errors(&diags), "{diags:#?}");
-    let cfg = cfg.expect("config");
-    let world = SimWorld::default();
-    adapters::connect(
-        &cfg,
-        env,
-        &[],
-        Arc::new(SimNotifier(world.clone())),
-        timeout,
-        &world,
-    )
+    fake_platforms::connect(&fake_platforms::config(yaml), env, timeout)
 }
 
 async fn account_with(kind: Kind, secret: &str, timeout: Duration) -> Account {
@@ -169,6 +158,32 @@ async fn pins_are_listed_oldest_first_and_pin_and_unpin_can_be_repeated() {
     .await;
 }
 
+impl Account {
+    /// Where the platform can do `what`, the call's success; elsewhere it
+    /// must have answered `Unsupported(what)` (and `None` is returned).
+    fn capable<T: std::fmt::Debug + PartialEq>(
+        &self,
+        can: bool,
+        what: &'static str,
+        got: Result<T, AdapterError>,
+    ) -> Option<T> {
+        if can {
+            Some(got.unwrap_or_else(|e| panic!("{:?}: {e}", self.kind)))
+        } else {
+            assert_eq!(got, Err(AdapterError::Unsupported(what)), "{:?}", self.kind);
+            None
+        }
+    }
+
+    /// The stored post `id`, which the platform must have.
+    fn stored(&self, id: &str) -> fake_platforms::Post {
+        let w = self.server.fake.world();
+        w.post(id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}: {id} not stored", self.kind))
+    }
+}
+
 #[tokio::test]
 async fn an_edit_replaces_the_text_where_the_platform_can_edit_and_is_unsupported_elsewhere() {
     for_every_platform(|a| async move {
@@ -177,19 +192,12 @@ async fn an_edit_replaces_the_text_where_the_platform_can_edit_and_is_unsupporte
             .platform
             .edit(&post, "Identified: a database failover.")
             .await;
-        if a.caps().can_edit {
-            edited.unwrap_or_else(|e| panic!("{:?}: {e}", a.kind));
-            let w = a.server.fake.world();
+        if a.capable(a.caps().can_edit, "editing posts", edited)
+            .is_some()
+        {
             assert_eq!(
-                w.post(&post.id).map(|p| p.text.as_str()),
-                Some("Identified: a database failover."),
-                "{:?}",
-                a.kind
-            );
-        } else {
-            assert_eq!(
-                edited,
-                Err(AdapterError::Unsupported("editing posts")),
+                a.stored(&post.id).text,
+                "Identified: a database failover.",
                 "{:?}",
                 a.kind
             );
@@ -208,35 +216,24 @@ async fn a_reply_is_threaded_under_the_post_it_answers() {
                 "Is the site down?",
                 None,
             ),
-            _ => match a.platform.post("Parent", "parent").await {
-                Ok(p) => p.id,
-                Err(_) => "1".into(),
-            },
+            _ => a
+                .platform
+                .post("Parent", "parent")
+                .await
+                .map_or_else(|_| "1".into(), |p| p.id),
         };
         let reply = a
             .platform
             .reply(&parent, "Yes, we are on it.", "reply-1")
             .await;
-        if !a.caps().can_reply {
+        if let Some(reply) = a.capable(a.caps().can_reply, "replies", reply) {
             assert_eq!(
-                reply,
-                Err(AdapterError::Unsupported("replies")),
+                a.stored(&reply.id).reply_to.as_deref(),
+                Some(parent.as_str()),
                 "{:?}",
                 a.kind
             );
-            return;
         }
-        let reply = reply.unwrap_or_else(|e| panic!("{:?}: {e}", a.kind));
-        let w = a.server.fake.world();
-        let made = w
-            .post(&reply.id)
-            .unwrap_or_else(|| panic!("{:?}: reply not stored", a.kind));
-        assert_eq!(
-            made.reply_to.as_deref(),
-            Some(parent.as_str()),
-            "{:?}",
-            a.kind
-        );
     })
     .await;
 }
@@ -248,20 +245,10 @@ async fn private_messages_go_only_where_the_platform_has_them() {
             .platform
             .direct_message("4242", "Please send us your order number.", "dm-1")
             .await;
-        if !a.caps().can_message_privately {
-            assert_eq!(
-                sent,
-                Err(AdapterError::Unsupported("private messages")),
-                "{:?}",
-                a.kind
-            );
+        let Some(sent) = a.capable(a.caps().can_message_privately, "private messages", sent) else {
             return;
-        }
-        let sent = sent.unwrap_or_else(|e| panic!("{:?}: {e}", a.kind));
-        let w = a.server.fake.world();
-        let made = w
-            .post(&sent.id)
-            .unwrap_or_else(|| panic!("{:?}: message not stored", a.kind));
+        };
+        let made = a.stored(&sent.id);
         assert!(
             made.private_to
                 .as_deref()

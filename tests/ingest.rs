@@ -6,11 +6,8 @@ mod fake_platforms;
 
 use fake_platforms::{bluesky, mastodon, Kind, Server};
 use squall::adapters::ingest::Ingest;
-use squall::adapters::sim::{SimNotifier, SimWorld};
 use squall::config::PlatformKind;
 use squall::store::Store;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const SECRET: &str = "s3cret-credential-value";
@@ -21,19 +18,10 @@ fn connector(kind: Kind, server: &Server) -> Ingest {
         "accounts:\n{}",
         kind.account_yaml("acct", server, "ACCT_SECRET")
     );
-    let (cfg, _) = squall::config::parse(&yaml, Path::new("squall.yaml"), &|_| None);
-    let cfg = cfg.expect("config");
     let env = |n: &str| (n == "ACCT_SECRET").then(|| SECRET.to_owned());
-    let world = SimWorld::default();
-    let adapters = squall::adapters::connect(
-        &cfg,
-        &env,
-        &[],
-        Arc::new(SimNotifier(world.clone())),
-        Duration::from_secs(5),
-        &world,
-    )
-    .expect("connect");
+    let adapters =
+        fake_platforms::connect(&fake_platforms::config(&yaml), &env, Duration::from_secs(5))
+            .expect("connect");
     let platform = if kind == Kind::Mastodon {
         PlatformKind::Mastodon
     } else {

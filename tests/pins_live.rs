@@ -10,10 +10,9 @@ mod fake_platforms;
 
 use common::{at, config, Rehearsal};
 use fake_platforms::{Kind, Server};
-use squall::adapters::sim::{SimNotifier, SimWorld};
+use squall::adapters::sim::SimWorld;
 use squall::engine::input::CommandKind;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 const SECRET: &str = "s3cret-credential-value";
@@ -71,18 +70,18 @@ impl Brand {
 
     async fn rehearsal(&self, playbook: &str) -> Rehearsal {
         let cfg = config(&self.config_yaml(""));
-        let world = SimWorld::default();
         let env = |n: &str| (n == "ACME_SECRET").then(|| SECRET.to_owned());
-        let adapters = squall::adapters::connect(
-            &cfg,
-            &env,
-            &[],
-            Arc::new(SimNotifier(world.clone())),
-            Duration::from_secs(5),
-            &world,
+        let adapters = fake_platforms::connect(&cfg, &env, Duration::from_secs(5))
+            .expect("every credential is set");
+        Rehearsal::with_adapters(
+            cfg,
+            adapters,
+            SimWorld::default(),
+            BTreeMap::new(),
+            &[playbook],
+            at(7, 0),
         )
-        .expect("every credential is set");
-        Rehearsal::with_adapters(cfg, adapters, world, BTreeMap::new(), &[playbook], at(7, 0)).await
+        .await
     }
 
     fn pins(&self, name: &str) -> Vec<String> {

@@ -485,15 +485,6 @@ impl Platform for Bluesky {
         self.create_post(text, key, Some(json!({"root": root, "parent": parent})))
             .await
     }
-
-    async fn direct_message(
-        &self,
-        _author: &str,
-        _text: &str,
-        _key: &str,
-    ) -> Result<PostRef, AdapterError> {
-        Err(AdapterError::Unsupported("private messages"))
-    }
 }
 
 /// Mentions and replies from `app.bsky.notification.listNotifications`.
@@ -555,43 +546,25 @@ impl Bluesky {
         account: &str,
         n: &Value,
     ) -> Result<crate::mention::Mention, AdapterError> {
+        use super::http::{opt_str, time};
         let uri = field(n, "/uri", "bluesky")?;
-        let record = n.get("record").cloned().unwrap_or(Value::Null);
         let handle = field(n, "/author/handle", "bluesky")?;
-        let created = field(&record, "/createdAt", "bluesky")?;
-        let created_at = chrono::DateTime::parse_from_rfc3339(&created)
-            .map_err(|e| AdapterError::Transient(format!("bluesky: post time `{created}`: {e}")))?
-            .with_timezone(&chrono::Utc);
-        let rkey = uri.rsplit('/').next().unwrap_or_default();
+        let rkey = uri.rsplit('/').next().unwrap_or_default().to_owned();
         Ok(crate::mention::Mention {
-            id: uri.clone(),
+            id: uri,
             platform: "bluesky".into(),
             account: account.to_owned(),
             author: crate::mention::Author {
                 id: field(n, "/author/did", "bluesky")?,
                 handle: format!("@{handle}"),
-                name: n
-                    .pointer("/author/displayName")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
+                name: opt_str(n, "/author/displayName").filter(|s| !s.is_empty()),
                 followers: None,
                 bot: false,
             },
-            text: record
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            lang: record
-                .pointer("/langs/0")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            created_at,
-            in_reply_to: record
-                .pointer("/reply/parent/uri")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            text: opt_str(n, "/record/text").unwrap_or_default(),
+            lang: opt_str(n, "/record/langs/0"),
+            created_at: time(n, "/record/createdAt", "bluesky")?,
+            in_reply_to: opt_str(n, "/record/reply/parent/uri"),
             url: Some(format!("https://bsky.app/profile/{handle}/post/{rkey}")),
             direct: false,
         })

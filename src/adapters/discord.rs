@@ -142,13 +142,4 @@ impl Platform for Discord {
         )
         .await
     }
-
-    async fn direct_message(
-        &self,
-        _author: &str,
-        _text: &str,
-        _key: &str,
-    ) -> Result<PostRef, AdapterError> {
-        Err(AdapterError::Unsupported("private messages"))
-    }
 }

@@ -375,6 +375,32 @@ pub fn field(body: &Value, pointer: &str, platform: &str) -> Result<String, Adap
     }
 }
 
+/// The string at `pointer`, if there is one.
+pub fn opt_str(body: &Value, pointer: &str) -> Option<String> {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The RFC 3339 time at `pointer`, in UTC.
+///
+/// # Errors
+/// `Transient` when it is absent or not a time, as for [`field`].
+pub fn time(
+    body: &Value,
+    pointer: &str,
+    platform: &str,
+) -> Result<crate::clock::Timestamp, AdapterError> {
+    let text = field(body, pointer, platform)?;
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            AdapterError::Transient(format!(
+                "{platform}: `{pointer}` is not a time ({text}): {e}"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,12 +236,9 @@ impl super::ingest::MentionSource for Mastodon {
 }
 
 fn mention_of(account: &str, n: &Value) -> Result<crate::mention::Mention, AdapterError> {
+    use super::http::{opt_str, time};
     let status = n.get("status").cloned().unwrap_or(Value::Null);
     let author = n.get("account").cloned().unwrap_or(Value::Null);
-    let created = field(&status, "/created_at", "mastodon")?;
-    let created_at = chrono::DateTime::parse_from_rfc3339(&created)
-        .map_err(|e| AdapterError::Transient(format!("mastodon: status time `{created}`: {e}")))?
-        .with_timezone(&chrono::Utc);
     Ok(crate::mention::Mention {
         id: field(&status, "/id", "mastodon")?,
         platform: "mastodon".into(),
@@ -249,30 +246,15 @@ fn mention_of(account: &str, n: &Value) -> Result<crate::mention::Mention, Adapt
         author: crate::mention::Author {
             id: field(&author, "/id", "mastodon")?,
             handle: format!("@{}", field(&author, "/acct", "mastodon")?),
-            name: author
-                .get("display_name")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            name: opt_str(&author, "/display_name").filter(|s| !s.is_empty()),
             followers: author.get("followers_count").and_then(Value::as_u64),
             bot: author.get("bot").and_then(Value::as_bool).unwrap_or(false),
         },
-        text: super::ingest::html_to_text(
-            status
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        ),
-        lang: status
-            .get("language")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        created_at,
-        in_reply_to: status
-            .get("in_reply_to_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        url: status.get("url").and_then(Value::as_str).map(str::to_owned),
-        direct: status.get("visibility").and_then(Value::as_str) == Some("direct"),
+        text: super::ingest::html_to_text(&opt_str(&status, "/content").unwrap_or_default()),
+        lang: opt_str(&status, "/language"),
+        created_at: time(&status, "/created_at", "mastodon")?,
+        in_reply_to: opt_str(&status, "/in_reply_to_id"),
+        url: opt_str(&status, "/url"),
+        direct: opt_str(&status, "/visibility").as_deref() == Some("direct"),
     })
 }

@@ -92,13 +92,17 @@ pub trait Platform: Send + Sync {
         text: &str,
         idempotency_key: &str,
     ) -> Result<PostRef, AdapterError>;
-    /// Private message to an author.
+    /// Private message to an author. The default is for platforms (and
+    /// channels) that have none; the contract suite checks it agrees with
+    /// `capabilities().can_message_privately`.
     async fn direct_message(
         &self,
-        author_id: &str,
-        text: &str,
-        idempotency_key: &str,
-    ) -> Result<PostRef, AdapterError>;
+        _author_id: &str,
+        _text: &str,
+        _idempotency_key: &str,
+    ) -> Result<PostRef, AdapterError> {
+        Err(AdapterError::Unsupported("private messages"))
+    }
 }
 
 /// What each platform allows, from its published API documentation.

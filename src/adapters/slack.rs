@@ -162,13 +162,4 @@ impl Platform for Slack {
         self.send(json!({"text": text, "thread_ts": in_reply_to}), key)
             .await
     }
-
-    async fn direct_message(
-        &self,
-        _author: &str,
-        _text: &str,
-        _key: &str,
-    ) -> Result<PostRef, AdapterError> {
-        Err(AdapterError::Unsupported("private messages"))
-    }
 }

@@ -128,15 +128,6 @@ impl Platform for StatusPage {
     async fn reply(&self, _to: &str, _text: &str, _key: &str) -> Result<PostRef, AdapterError> {
         Err(AdapterError::Unsupported("replies"))
     }
-
-    async fn direct_message(
-        &self,
-        _to: &str,
-        _text: &str,
-        _key: &str,
-    ) -> Result<PostRef, AdapterError> {
-        Err(AdapterError::Unsupported("private messages"))
-    }
 }
 
 /// The real sender of a playbook's `webhook` steps. Secrets are read once,

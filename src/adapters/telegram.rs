@@ -144,13 +144,4 @@ impl Platform for Telegram {
         )
         .await
     }
-
-    async fn direct_message(
-        &self,
-        _author: &str,
-        _text: &str,
-        _key: &str,
-    ) -> Result<PostRef, AdapterError> {
-        Err(AdapterError::Unsupported("private messages"))
-    }
 }

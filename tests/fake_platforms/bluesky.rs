@@ -150,15 +150,7 @@ pub fn seed_foreign(f: &Fake, did: &str, text: &str, reply: Option<Value>) -> St
     if let Some(r) = reply {
         record["reply"] = r;
     }
-    w.posts.push(Post {
-        id: uri.clone(),
-        text: text.into(),
-        reply_to: None,
-        private_to: None,
-        raw: record,
-        by_api: false,
-    });
-    uri
+    w.seed(uri, text, record, false)
 }
 
 /// Seeds a post of the brand's own, pinned on the profile if asked.
@@ -167,15 +159,7 @@ pub fn seed(f: &Fake, text: &str, pinned: bool) -> String {
         let mut w = f.world();
         let uri = format!("at://{DID}/{POST}/3kseed{:06}", w.next_id());
         let record = json!({"$type": POST, "text": text, "createdAt": "2026-11-20T07:00:00.000Z"});
-        w.posts.push(Post {
-            id: uri.clone(),
-            text: text.into(),
-            reply_to: None,
-            private_to: None,
-            raw: record,
-            by_api: false,
-        });
-        uri
+        w.seed(uri, text, record, false)
     };
     if pinned {
         let mut w = f.world();
@@ -222,14 +206,8 @@ async fn create_record(State(f): State<Fake>, h: HeaderMap, body: Bytes) -> Resp
         .pointer("/reply/parent/uri")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    w.posts.push(Post {
-        id: uri.clone(),
-        text,
-        reply_to,
-        private_to: None,
-        raw: record,
-        by_api: true,
-    });
+    w.posts
+        .push(Post::made(uri.clone(), text, reply_to, record));
     let cid = post_cid(&uri);
     json(
         200,

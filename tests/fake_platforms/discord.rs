@@ -50,18 +50,7 @@ fn message(p: &Post) -> Value {
 pub fn seed(f: &Fake, text: &str, pinned: bool) -> String {
     let mut w = f.world();
     let id = (1_300_000_000_000_000_000u64 + w.next_id()).to_string();
-    w.posts.push(Post {
-        id: id.clone(),
-        text: text.into(),
-        reply_to: None,
-        private_to: None,
-        raw: json!({}),
-        by_api: false,
-    });
-    if pinned {
-        w.pins.push(id.clone());
-    }
-    id
+    w.seed(id, text, json!({}), pinned)
 }
 
 async fn create(
@@ -101,14 +90,7 @@ async fn create(
         .pointer("/message_reference/message_id")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let p = Post {
-        id: id.clone(),
-        text,
-        reply_to,
-        private_to: None,
-        raw: b,
-        by_api: true,
-    };
+    let p = Post::made(id.clone(), text, reply_to, b);
     w.posts.push(p.clone());
     if let (Some(n), true) = (nonce, enforce) {
         w.keys.insert(n, id);

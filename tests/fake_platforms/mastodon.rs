@@ -58,18 +58,7 @@ pub fn status(p: &Post, pinned: bool) -> Value {
 pub fn seed(f: &Fake, text: &str, pinned: bool) -> String {
     let mut w = f.world();
     let id = format!("{}", 110_000_000_000_000_000u64 + w.next_id());
-    w.posts.push(Post {
-        id: id.clone(),
-        text: text.into(),
-        reply_to: None,
-        private_to: None,
-        raw: json!({}),
-        by_api: false,
-    });
-    if pinned {
-        w.pins.push(id.clone());
-    }
-    id
+    w.seed(id, text, json!({}), pinned)
 }
 
 async fn me(State(f): State<Fake>, h: HeaderMap) -> Response {

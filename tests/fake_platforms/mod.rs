@@ -66,7 +66,37 @@ pub struct World {
     pub hooks: Vec<(Value, Option<String>)>,
 }
 
+impl Post {
+    /// A post made through the API with the body as sent.
+    pub fn made(id: String, text: String, reply_to: Option<String>, raw: Value) -> Self {
+        Post {
+            id,
+            text,
+            reply_to,
+            private_to: None,
+            raw,
+            by_api: true,
+        }
+    }
+}
+
 impl World {
+    /// Adds a post the brand made by hand (pinned if asked); returns its id.
+    pub fn seed(&mut self, id: String, text: &str, raw: Value, pinned: bool) -> String {
+        self.posts.push(Post {
+            id: id.clone(),
+            text: text.into(),
+            reply_to: None,
+            private_to: None,
+            raw,
+            by_api: false,
+        });
+        if pinned {
+            self.pins.push(id.clone());
+        }
+        id
+    }
+
     pub fn next_id(&mut self) -> u64 {
         self.next += 1;
         self.next
@@ -326,6 +356,28 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 /// A JSON request body (`Null` when it is not JSON: the handler refuses it).
 pub fn body_value(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+/// A config from YAML that must be valid.
+pub fn config(yaml: &str) -> squall::config::Config {
+    let (cfg, diags) = squall::config::parse(yaml, std::path::Path::new("squall.yaml"), &|_| None);
+    assert!(!squall::diagnostics::has_errors(&diags), "{diags:#?}");
+    cfg.expect("config")
+}
+
+/// Builds the real adapters for `cfg` as start-up does, reading
+/// credentials through `env`.
+///
+/// # Errors
+/// What `adapters::connect` reports.
+pub fn connect(
+    cfg: &squall::config::Config,
+    env: &dyn Fn(&str) -> Option<String>,
+    timeout: Duration,
+) -> Result<squall::adapters::Adapters, Vec<squall::adapters::ConnectError>> {
+    let world = squall::adapters::sim::SimWorld::default();
+    let notifier = Arc::new(squall::adapters::sim::SimNotifier(world.clone()));
+    squall::adapters::connect(cfg, env, &[], notifier, timeout, &world)
 }
 
 /// Every platform squall has an adapter for, with its fake.

@@ -30,18 +30,7 @@ pub fn seed(f: &Fake, text: &str, pinned: bool) -> String {
     let mut w = f.world();
     let n = w.next_id();
     let id = ts(n);
-    w.posts.push(Post {
-        id: id.clone(),
-        text: text.into(),
-        reply_to: None,
-        private_to: None,
-        raw: json!({}),
-        by_api: false,
-    });
-    if pinned {
-        w.pins.push(id.clone());
-    }
-    id
+    w.seed(id, text, json!({}), pinned)
 }
 
 async fn call(
@@ -79,14 +68,7 @@ async fn call(
                 .get("thread_ts")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let p = Post {
-                id: ts(n),
-                text: text.clone(),
-                reply_to,
-                private_to: None,
-                raw: b,
-                by_api: true,
-            };
+            let p = Post::made(ts(n), text.clone(), reply_to, b);
             w.posts.push(p.clone());
             json(
                 200,

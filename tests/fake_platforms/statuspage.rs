@@ -3,7 +3,7 @@
 //! `sha256=<hex>`) and answers 401 when it does not match, like a receiver
 //! that checks where calls come from.
 
-use super::{json, Fake};
+use super::{json, Fake, Post};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -55,14 +55,7 @@ async fn hook(State(f): State<Fake>, h: HeaderMap, body: Bytes) -> Response {
         .to_owned();
     match w.post_mut(&id) {
         Some(p) => p.text = text,
-        None => w.posts.push(super::Post {
-            id: id.clone(),
-            text,
-            reply_to: None,
-            private_to: None,
-            raw: b.clone(),
-            by_api: true,
-        }),
+        None => w.posts.push(Post::made(id.clone(), text, None, b.clone())),
     }
     if !key.is_empty() {
         w.keys.insert(key, id);

@@ -32,18 +32,7 @@ fn message(p: &Post) -> Value {
 pub fn seed(f: &Fake, text: &str, pinned: bool) -> String {
     let mut w = f.world();
     let id = w.next_id().to_string();
-    w.posts.push(Post {
-        id: id.clone(),
-        text: text.into(),
-        reply_to: None,
-        private_to: None,
-        raw: json!({}),
-        by_api: false,
-    });
-    if pinned {
-        w.pins.push(id.clone());
-    }
-    id
+    w.seed(id, text, json!({}), pinned)
 }
 
 async fn call(

@@ -54,14 +54,8 @@ async fn tweet(State(f): State<Fake>, h: HeaderMap, body: Bytes) -> Response {
         .pointer("/reply/in_reply_to_tweet_id")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    w.posts.push(Post {
-        id: id.clone(),
-        text: text.clone(),
-        reply_to,
-        private_to: None,
-        raw: b,
-        by_api: true,
-    });
+    w.posts
+        .push(Post::made(id.clone(), text.clone(), reply_to, b));
     json(
         201,
         json!({"data": {"id": id, "text": text, "edit_history_tweet_ids": [id]}}),
