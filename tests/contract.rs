@@ -683,3 +683,29 @@ async fn the_fakes_answer_with_the_fields_of_captured_real_answers() {
         ours.difference(&real).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn start_up_reads_every_webhook_secret_the_playbooks_name() {
+    let cfg = fake_platforms::config("accounts:\n  a: {platform: sim, handle: a}\n");
+    let (t, _) = squall::templates::TemplateSet::load_dir(Path::new("templates"), "en");
+    let yaml = "name: hooks\ntriggers: [{manual: {}}]\non_open:\n  - webhook: {url: \"https://status.example/a\", template: webhook/statuspage, secret_env: STATUS_HMAC}\non_resolve:\n  - webhook: {url: \"https://status.example/b\", template: webhook/statuspage, secret_env: STATUS_HMAC}\n  - webhook: {url: \"https://chat.example/c\", template: webhook/statuspage}\n";
+    let (pb, diags) = squall::playbook::parse(yaml, Path::new("playbooks/hooks.yaml"), &cfg, &t);
+    assert!(!squall::diagnostics::has_errors(&diags), "{diags:#?}");
+    let names = adapters::webhook_secret_variables(&[pb.expect("playbook")]);
+    assert_eq!(names, ["STATUS_HMAC"]);
+    let world = SimWorld::default();
+    let errors = adapters::connect(
+        &cfg,
+        &|_| None,
+        &names,
+        Arc::new(SimNotifier(world.clone())),
+        Duration::from_secs(1),
+        &world,
+    )
+    .err()
+    .expect("the secret is not set");
+    assert_eq!(
+        errors[0].to_string(),
+        "environment variable STATUS_HMAC is not set (webhook secret named in a playbook)"
+    );
+}

@@ -273,6 +273,27 @@ fn default_base(account: &crate::config::Account) -> Result<String, &'static str
     })
 }
 
+/// Every environment variable the playbooks' `webhook` steps name as their
+/// HMAC secret, once each, for [`connect`] to read at start-up.
+pub fn webhook_secret_variables(playbooks: &[crate::playbook::Playbook]) -> Vec<String> {
+    let mut names: Vec<String> = playbooks
+        .iter()
+        .flat_map(|p| {
+            p.on_open
+                .iter()
+                .chain(&p.on_state_change)
+                .chain(&p.on_resolve)
+        })
+        .filter_map(|s| match &s.action {
+            crate::playbook::Action::Webhook(w) => w.secret_env.clone(),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Builds a real adapter for every configured account (`sim` accounts get
 /// simulated ones in `world`) and the webhook sender, reading every secret
 /// from the environment now, so that a missing variable stops start-up
