@@ -619,3 +619,18 @@ fn the_schemas_offer_the_adapter_settings() {
     assert!(p.contains("at_pin_limit") && p.contains("unpin_oldest"));
     assert!(c.contains("base_url") && c.contains("\"language\""));
 }
+
+#[test]
+fn a_pin_limit_policy_outside_the_opening_step_is_a_warning_that_it_does_nothing() {
+    let (playbook, diags) = validate("bad/at_pin_limit_on_resolve.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::ignored-setting",
+        "at_pin_limit_on_resolve.yaml",
+        7,
+        56,
+        "no effect here",
+    );
+    assert_eq!(diag.severity, Severity::Warning);
+    assert!(playbook.is_some() && !has_errors(&diags), "{diags:#?}");
+}
