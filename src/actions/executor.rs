@@ -192,9 +192,15 @@ impl Executor {
         };
         let mut events = Vec::new();
         match self.perform(&intent, &row, now, &mut events).await {
-            Ok(()) => {
+            Ok(post) => {
+                // The status post is kept with the row, so that an update
+                // can find a post that was never pinned (status pages).
+                let result = match post {
+                    Some(post) => serde_json::json!({"ok": true, "post": post}),
+                    None => serde_json::json!({"ok": true}),
+                };
                 self.store
-                    .complete(row.id, &self.worker, &serde_json::json!({"ok": true}), now)
+                    .complete(row.id, &self.worker, &result, now)
                     .await?;
                 Ok(Done {
                     intent: Some(intent),
@@ -278,7 +284,7 @@ impl Executor {
         row: &OutboxRow,
         now: Timestamp,
         events: &mut Vec<Event>,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<PostRef>, StepError> {
         let key = &row.idem_key;
         match intent {
             ActionIntent::PostStatus {
@@ -296,7 +302,7 @@ impl Executor {
                     at_pin_limit: *at_pin_limit,
                     key,
                 };
-                self.post_status(plan, now, events).await
+                self.post_status(plan, now, events).await.map(Some)
             }
             ActionIntent::EditStatus {
                 incident,
@@ -360,16 +366,38 @@ impl Executor {
                         }
                         events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")).incident(incident).with("account", account).with("post", &new.id));
                     }
+                    // Never pinned (status pages): edit the post itself
+                    // where the platform can, found in the outbox record.
+                    None if p.capabilities().can_edit => {
+                        let Some(post) = self.store.status_post(incident, account).await? else {
+                            let post = p.post(text, key).await?;
+                            events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (no status post of this incident was found there).")).incident(incident).with("account", account).with("post", &post.id));
+                            return Ok(None);
+                        };
+                        p.edit(&post, text).await?;
+                        events.push(
+                            Event::new(
+                                now,
+                                EventKind::StatusUpdated,
+                                "outbox",
+                                format!("Status post on {account} edited."),
+                            )
+                            .incident(incident)
+                            .with("account", account)
+                            .with("post", &post.id),
+                        );
+                    }
                     None => {
                         let post = p.post(text, key).await?;
                         events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (nothing of this incident is pinned there).")).incident(incident).with("account", account).with("post", &post.id));
                     }
                 }
-                Ok(())
+                Ok(None)
             }
-            ActionIntent::RestorePins { incident, account } => {
-                self.restore(incident, account, now, events).await
-            }
+            ActionIntent::RestorePins { incident, account } => self
+                .restore(incident, account, now, events)
+                .await
+                .map(|()| None),
             ActionIntent::PostFinal {
                 incident,
                 account,
@@ -387,7 +415,7 @@ impl Executor {
                     .with("account", account)
                     .with("post", &post.id),
                 );
-                Ok(())
+                Ok(None)
             }
             ActionIntent::SendReply {
                 account,
@@ -405,7 +433,7 @@ impl Executor {
                 } else {
                     p.reply(in_reply_to, text, key).await?;
                 }
-                Ok(())
+                Ok(None)
             }
             ActionIntent::Notify {
                 incident,
@@ -439,7 +467,7 @@ impl Executor {
                     ev = ev.incident(i);
                 }
                 events.push(ev);
-                Ok(())
+                Ok(None)
             }
             ActionIntent::Webhook {
                 incident,
@@ -462,7 +490,7 @@ impl Executor {
                     ev = ev.incident(i);
                 }
                 events.push(ev);
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -472,7 +500,7 @@ impl Executor {
         plan: StatusPlan<'_>,
         now: Timestamp,
         events: &mut Vec<Event>,
-    ) -> Result<(), StepError> {
+    ) -> Result<PostRef, StepError> {
         let StatusPlan {
             incident,
             account,
@@ -517,7 +545,7 @@ impl Executor {
                         .with("post", &post.id),
                     );
                     events.push(ev(EventKind::PinSkipped, why));
-                    return Ok(());
+                    return Ok(post);
                 }
                 // What is pinned is read before posting, so that an account
                 // at its limit under `at_pin_limit: fail` gets no post at all.
@@ -575,7 +603,7 @@ impl Executor {
         events.push(
             ev(EventKind::Pinned, format!("Status pinned on {account}.")).with("post", &post.id),
         );
-        Ok(())
+        Ok(post)
     }
 
     async fn restore(

@@ -150,6 +150,26 @@ impl Store {
         Ok(inserted)
     }
 
+    /// The status post squall made for `incident` on `account`, as the
+    /// executor recorded it when the post succeeded; found whether or not it
+    /// was pinned (status pages and X posts are never pinned).
+    pub async fn status_post(
+        &self,
+        incident: &str,
+        account: &str,
+    ) -> Result<Option<crate::adapters::PostRef>> {
+        let result: Option<Option<String>> = sqlx::query_scalar(sql::STATUS_POST)
+            .bind(incident)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read status post"))?;
+        Ok(result
+            .flatten()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+            .and_then(|v| serde_json::from_value(v.get("post")?.clone()).ok()))
+    }
+
     /// Where the ingest connector `source` stopped reading, if it ever read.
     pub async fn ingest_cursor(&self, source: &str) -> Result<Option<String>> {
         sqlx::query_scalar(sql::INGEST_CURSOR)
