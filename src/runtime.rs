@@ -286,26 +286,32 @@ impl Runtime {
             self.last_sweep = Some(now);
             // Carry out whatever is due; feed outcomes back to the engine.
             let mut next = Decisions::default();
-            while let Some(done) = self.executor.run_once(now).await? {
-                let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
-                if !writes.is_empty() {
-                    self.store.apply(&writes).await?;
+            loop {
+                let batch = self.executor.run_due(now).await?;
+                if batch.is_empty() {
+                    break;
                 }
-                all.extend(done.events);
-                if let Some(intent) = &done.intent {
-                    let result = match (done.ok, done.retry_at) {
-                        (true, _) => "ok",
-                        (false, Some(_)) => "retry",
-                        (false, None) => "failed",
-                    };
-                    metrics::counter!("squall_actions_total", "kind" => intent.kind(), "result" => result)
-                        .increment(1);
-                }
-                if let Some(at) = done.retry_at {
-                    self.retries.insert(at);
-                }
-                if let Some(intent) = &done.intent {
-                    next.extend(self.engine.action_done(now, intent, done.ok));
+                for done in batch {
+                    let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
+                    if !writes.is_empty() {
+                        self.store.apply(&writes).await?;
+                    }
+                    all.extend(done.events);
+                    if let Some(intent) = &done.intent {
+                        let result = match (done.ok, done.retry_at) {
+                            (true, _) => "ok",
+                            (false, Some(_)) => "retry",
+                            (false, None) => "failed",
+                        };
+                        metrics::counter!("squall_actions_total", "kind" => intent.kind(), "result" => result)
+                            .increment(1);
+                    }
+                    if let Some(at) = done.retry_at {
+                        self.retries.insert(at);
+                    }
+                    if let Some(intent) = &done.intent {
+                        next.extend(self.engine.action_done(now, intent, done.ok));
+                    }
                 }
             }
             if !next.events.is_empty() || !next.actions.is_empty() || !next.drafts.is_empty() {

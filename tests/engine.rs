@@ -492,3 +492,93 @@ async fn on_a_platform_without_private_messages_personal_data_keeps_the_reply_pu
         d.text
     );
 }
+
+#[tokio::test]
+async fn each_account_gets_the_status_in_its_own_language_unless_a_person_wrote_the_text() {
+    use squall::adapters::sim::SimRecord;
+    let config = common::CONFIG.replace(
+        r#"acme-help: {platform: mastodon, handle: "@acmehelp@mastodon.example"}"#,
+        r#"acme-help: {platform: mastodon, handle: "@acmehelp@mastodon.example", language: pl}"#,
+    );
+    let playbook = r#"
+name: outage
+triggers: [{manual: {}}]
+on_open:
+  - pin_status: {accounts: [acme-main, acme-help], template: status/site-down, approval: none}
+on_resolve:
+  - pin_status: {restore_previous: true, final_template: status/resolved}
+"#;
+    let text_on = |r: &common::Rehearsal, account: &str| -> Vec<String> {
+        r.records()
+            .iter()
+            .filter_map(|x| match x {
+                SimRecord::Post {
+                    account: a, text, ..
+                }
+                | SimRecord::Edit {
+                    account: a, text, ..
+                } if a == account => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // Written by a person: posted as written, everywhere.
+    let approved = playbook.replace("approval: none", "approval: {by: commander}");
+    let mut r = common::Rehearsal::with_config(&config, &[&approved], at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
+    r.command(
+        at(7, 1),
+        "ana",
+        CommandKind::EditStatus {
+            incident: r.incident(),
+            text: "Acme is down. Updates at status.acme.example".into(),
+        },
+    )
+    .await;
+    r.command(
+        at(7, 2),
+        "ana",
+        CommandKind::ApproveStatus {
+            incident: r.incident(),
+            text: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        text_on(&r, "acme-help"),
+        ["Acme is down. Updates at status.acme.example"]
+    );
+    assert_eq!(text_on(&r, "acme-main"), text_on(&r, "acme-help"));
+    // Rendered from the template: each account in its language.
+    let mut r = common::Rehearsal::with_config(&config, &[playbook], at(7, 0)).await;
+    r.declare(at(7, 0), "outage").await;
+    assert!(
+        text_on(&r, "acme-main")[0].contains("is down or slow"),
+        "{:?}",
+        text_on(&r, "acme-main")
+    );
+    assert!(
+        text_on(&r, "acme-help")[0].contains("nie działa"),
+        "{:?}",
+        text_on(&r, "acme-help")
+    );
+    r.command(
+        at(7, 20),
+        "ana",
+        CommandKind::Resolve {
+            incident: r.incident(),
+            note: None,
+        },
+    )
+    .await;
+    assert!(
+        text_on(&r, "acme-help")
+            .last()
+            .is_some_and(|t| t.starts_with("Rozwiązane")),
+        "{:?}",
+        text_on(&r, "acme-help")
+    );
+    assert!(text_on(&r, "acme-main")
+        .last()
+        .is_some_and(|t| !t.starts_with("Rozwiązane")));
+}

@@ -589,6 +589,23 @@ fn a_surge_debounce_is_a_duration_checked_like_any_other() {
 }
 
 #[test]
+fn an_unknown_pin_limit_policy_is_reported_at_its_value() {
+    let (_, diags) = validate("bad/at_pin_limit.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::invalid-value",
+        "at_pin_limit.yaml",
+        5,
+        99,
+        "sometimes",
+    );
+    assert!(
+        hint(&diag).contains("unpin_oldest") && hint(&diag).contains("fail"),
+        "{diag:#?}"
+    );
+}
+
+#[test]
 fn a_webhook_field_map_takes_json_pointers_and_only_for_webhooks() {
     let (_, diags) = validate("bad/bad_alert_map.yaml");
     let found: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.message.as_str())).collect();
@@ -601,4 +618,47 @@ fn a_webhook_field_map_takes_json_pointers_and_only_for_webhooks() {
     assert!(hint(&diags[0]).contains("/rule/name"), "{diags:#?}");
     assert_eq!(found[1].0, 4);
     assert!(found[1].1.contains("only a `source: webhook`"), "{found:?}");
+}
+
+#[test]
+fn an_account_api_root_language_and_status_page_url_are_checked_where_they_are_written() {
+    let src = "accounts:\n  a: {platform: mastodon, handle: h, base_url: ftp://x, language: Polish}\n  s: {platform: statuspage, handle: s}\n";
+    let (_, diags) = config::parse(src, Path::new("squall.yaml"), &no_env);
+    let found: Vec<(usize, usize, &str)> =
+        diags.iter().map(|d| (d.line, d.column, d.code)).collect();
+    assert_eq!(
+        found,
+        [
+            (2, 48, "config::invalid-value"),
+            (2, 67, "config::invalid-value"),
+            (3, 3, "config::missing-key")
+        ],
+        "{diags:#?}"
+    );
+    assert!(diags[2]
+        .message
+        .contains("statuspage account `s` has no `base_url`"));
+}
+
+#[test]
+fn the_schemas_offer_the_adapter_settings() {
+    let p = squall::schema::playbook_schema().to_string();
+    let c = squall::schema::config_schema().to_string();
+    assert!(p.contains("at_pin_limit") && p.contains("unpin_oldest"));
+    assert!(c.contains("base_url") && c.contains("\"language\""));
+}
+
+#[test]
+fn a_pin_limit_policy_outside_the_opening_step_is_a_warning_that_it_does_nothing() {
+    let (playbook, diags) = validate("bad/at_pin_limit_on_resolve.yaml");
+    let diag = expect(
+        &diags,
+        "playbook::ignored-setting",
+        "at_pin_limit_on_resolve.yaml",
+        7,
+        56,
+        "no effect here",
+    );
+    assert_eq!(diag.severity, Severity::Warning);
+    assert!(playbook.is_some() && !has_errors(&diags), "{diags:#?}");
 }

@@ -1,5 +1,11 @@
-//! The outbox worker: claims one intent at a time, carries it out through
-//! the adapters, and records what happened.
+//! The outbox worker: claims what is due, carries it out through the
+//! adapters, and records what happened.
+//!
+//! Intents for different accounts run concurrently ([`Executor::run_due`]):
+//! a status fan-out to twenty accounts takes about as long as the slowest
+//! account, not the sum of all. Intents for one account run one after the
+//! other, in outbox order, so that a pin and its restore never race; each
+//! adapter keeps to its own account's rate limit.
 //!
 //! **Architecture Invariant:** a pin is recorded in the store *before* the
 //! platform is touched (the pin row names the post and what it displaces),
@@ -13,6 +19,7 @@ use crate::adapters::{AdapterError, Adapters, Platform, PostRef};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::engine::events::{Event, EventKind};
+use crate::playbook::AtPinLimit;
 use crate::store::{NewPin, OutboxRow, PinPurpose, Store, StoreError, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +49,13 @@ pub fn backoff_secs(idem_key: &str, attempts: i64) -> u64 {
     half + h % (half + 1)
 }
 
+/// Most outbox rows claimed in one [`Executor::run_due`] round.
+const MAX_BATCH: usize = 64;
+
+/// Accounts served at once unless told otherwise: a crisis fan-out to every
+/// brand account fits in one round.
+const DEFAULT_CONCURRENCY: usize = 32;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error(transparent)]
@@ -59,6 +73,12 @@ enum StepError {
     NoAccount(String),
     #[error("the outbox payload cannot be read: {0}")]
     Corrupt(String),
+    #[error("{account} already has {pinned} pinned posts, the most {platform} allows, and the playbook says `at_pin_limit: fail`")]
+    PinLimit {
+        account: String,
+        platform: &'static str,
+        pinned: usize,
+    },
 }
 
 /// One intent carried out (or given up on).
@@ -78,6 +98,8 @@ pub struct Executor {
     /// Lease owner name; unique per process so leases can be told apart.
     worker: String,
     lease: Duration,
+    /// Most accounts served at once by [`Executor::run_due`].
+    concurrency: usize,
 }
 
 impl Executor {
@@ -93,7 +115,14 @@ impl Executor {
             config,
             worker: worker.into(),
             lease: Duration::from_secs(60),
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Serves at most `n` accounts at once (at least 1; 1 is one at a time).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Claims and runs the next due intent. `Ok(None)` when there is none.
@@ -104,6 +133,56 @@ impl Executor {
         let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else {
             return Ok(None);
         };
+        self.run_row(row, now).await.map(Some)
+    }
+
+    /// Claims every due intent (up to a batch) and runs them: one account's
+    /// intents in outbox order, different accounts concurrently. Returns
+    /// what was done in outbox order, so that what follows (timeline,
+    /// engine) does not depend on which platform answered first. Empty when
+    /// nothing is due.
+    ///
+    /// # Errors
+    /// Only store failures; platform failures become retries or `ok: false`.
+    pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Done>, ExecError> {
+        let mut lanes: Vec<Vec<OutboxRow>> = Vec::new();
+        let mut lane_of: std::collections::HashMap<String, usize> = Default::default();
+        for _ in 0..MAX_BATCH {
+            let Some(row) = self.store.claim_next(&self.worker, now, self.lease).await? else {
+                break;
+            };
+            match row.account.clone() {
+                Some(account) => {
+                    let i = *lane_of.entry(account).or_insert_with(|| {
+                        lanes.push(Vec::new());
+                        lanes.len() - 1
+                    });
+                    lanes[i].push(row);
+                }
+                None => lanes.push(vec![row]),
+            }
+        }
+        let runs = lanes.into_iter().map(|lane| async move {
+            let mut done = Vec::with_capacity(lane.len());
+            for row in lane {
+                let id = row.id;
+                done.push((id, self.run_row(row, now).await));
+            }
+            done
+        });
+        use futures::StreamExt;
+        let mut all: Vec<(i64, Result<Done, ExecError>)> = futures::stream::iter(runs)
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all.into_iter().map(|(_, d)| d).collect()
+    }
+
+    async fn run_row(&self, row: OutboxRow, now: Timestamp) -> Result<Done, ExecError> {
         let intent: Result<ActionIntent, _> = serde_json::from_value(row.payload.clone());
         let intent = match intent {
             Ok(i) => i,
@@ -125,26 +204,32 @@ impl Executor {
                         row.idem_key
                     ),
                 );
-                return Ok(Some(Done {
+                return Ok(Done {
                     intent: None,
                     ok: false,
                     events: vec![ev],
                     retry_at: None,
-                }));
+                });
             }
         };
         let mut events = Vec::new();
         match self.perform(&intent, &row, now, &mut events).await {
-            Ok(()) => {
+            Ok(post) => {
+                // The status post is kept with the row, so that an update
+                // can find a post that was never pinned (status pages).
+                let result = match post {
+                    Some(post) => serde_json::json!({"ok": true, "post": post}),
+                    None => serde_json::json!({"ok": true}),
+                };
                 self.store
-                    .complete(row.id, &self.worker, &serde_json::json!({"ok": true}), now)
+                    .complete(row.id, &self.worker, &result, now)
                     .await?;
-                Ok(Some(Done {
+                Ok(Done {
                     intent: Some(intent),
                     ok: true,
                     events,
                     retry_at: None,
-                }))
+                })
             }
             Err(e) => {
                 let retryable = match &e {
@@ -179,12 +264,12 @@ impl Executor {
                             at.to_rfc3339()
                         ),
                     );
-                    Ok(Some(Done {
+                    Ok(Done {
                         intent: Some(intent),
                         ok: false,
                         events,
                         retry_at: Some(at),
-                    }))
+                    })
                 } else {
                     self.store
                         .fail(row.id, &self.worker, &e.to_string(), now)
@@ -197,12 +282,12 @@ impl Executor {
                             intent.account().unwrap_or("-")
                         ),
                     );
-                    Ok(Some(Done {
+                    Ok(Done {
                         intent: Some(intent),
                         ok: false,
                         events,
                         retry_at: None,
-                    }))
+                    })
                 }
             }
         }
@@ -221,7 +306,7 @@ impl Executor {
         row: &OutboxRow,
         now: Timestamp,
         events: &mut Vec<Event>,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<PostRef>, StepError> {
         let key = &row.idem_key;
         match intent {
             ActionIntent::PostStatus {
@@ -229,9 +314,17 @@ impl Executor {
                 account,
                 text,
                 pin,
+                at_pin_limit,
             } => {
-                self.post_status(incident, account, text, *pin, key, now, events)
-                    .await
+                let plan = StatusPlan {
+                    incident,
+                    account,
+                    text,
+                    pin: *pin,
+                    at_pin_limit: *at_pin_limit,
+                    key,
+                };
+                self.post_status(plan, now, events).await.map(Some)
             }
             ActionIntent::EditStatus {
                 incident,
@@ -269,8 +362,18 @@ impl Executor {
                     Some(pin) => {
                         // No editing (Bluesky): the update is a new post, pinned
                         // in place of the old one so the pin tells the truth.
+                        // Pin the new post before unpinning the old one, so
+                        // the account is never without its status (on Bluesky
+                        // the pin replaces the old one and the unpin finds
+                        // nothing left to do). A retry finds the pin row
+                        // already repointed, so the old post is then known
+                        // only as `old`, from the first attempt's record.
+                        let old = PostRef {
+                            id: pin.post_id.clone(),
+                            url: pin.post_url.clone(),
+                        };
                         let new = p.post(text, key).await?;
-                        if new.id != pin.post_id {
+                        if new.id != old.id {
                             self.store
                                 .apply(&[Write::RepointPin {
                                     pin_id: pin.id,
@@ -278,25 +381,45 @@ impl Executor {
                                     post_url: new.url.clone(),
                                 }])
                                 .await?;
-                            p.unpin(&PostRef {
-                                id: pin.post_id.clone(),
-                                url: pin.post_url.clone(),
-                            })
-                            .await?;
+                            p.pin(&new).await?;
+                            p.unpin(&old).await?;
+                        } else {
+                            p.pin(&new).await?;
                         }
-                        p.pin(&new).await?;
                         events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")).incident(incident).with("account", account).with("post", &new.id));
+                    }
+                    // Never pinned (status pages): edit the post itself
+                    // where the platform can, found in the outbox record.
+                    None if p.capabilities().can_edit => {
+                        let Some(post) = self.store.status_post(incident, account).await? else {
+                            let post = p.post(text, key).await?;
+                            events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (no status post of this incident was found there).")).incident(incident).with("account", account).with("post", &post.id));
+                            return Ok(None);
+                        };
+                        p.edit(&post, text).await?;
+                        events.push(
+                            Event::new(
+                                now,
+                                EventKind::StatusUpdated,
+                                "outbox",
+                                format!("Status post on {account} edited."),
+                            )
+                            .incident(incident)
+                            .with("account", account)
+                            .with("post", &post.id),
+                        );
                     }
                     None => {
                         let post = p.post(text, key).await?;
                         events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (nothing of this incident is pinned there).")).incident(incident).with("account", account).with("post", &post.id));
                     }
                 }
-                Ok(())
+                Ok(None)
             }
-            ActionIntent::RestorePins { incident, account } => {
-                self.restore(incident, account, now, events).await
-            }
+            ActionIntent::RestorePins { incident, account } => self
+                .restore(incident, account, now, events)
+                .await
+                .map(|()| None),
             ActionIntent::PostFinal {
                 incident,
                 account,
@@ -314,7 +437,7 @@ impl Executor {
                     .with("account", account)
                     .with("post", &post.id),
                 );
-                Ok(())
+                Ok(None)
             }
             ActionIntent::SendReply {
                 account,
@@ -332,7 +455,7 @@ impl Executor {
                 } else {
                     p.reply(in_reply_to, text, key).await?;
                 }
-                Ok(())
+                Ok(None)
             }
             ActionIntent::Notify {
                 incident,
@@ -366,7 +489,7 @@ impl Executor {
                     ev = ev.incident(i);
                 }
                 events.push(ev);
-                Ok(())
+                Ok(None)
             }
             ActionIntent::Webhook {
                 incident,
@@ -389,24 +512,32 @@ impl Executor {
                     ev = ev.incident(i);
                 }
                 events.push(ev);
-                Ok(())
+                Ok(None)
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn post_status(
         &self,
-        incident: &str,
-        account: &str,
-        text: &str,
-        pin: bool,
-        key: &str,
+        plan: StatusPlan<'_>,
         now: Timestamp,
         events: &mut Vec<Event>,
-    ) -> Result<(), StepError> {
+    ) -> Result<PostRef, StepError> {
+        let StatusPlan {
+            incident,
+            account,
+            text,
+            pin,
+            at_pin_limit,
+            key,
+        } = plan;
         let p = self.platform(account)?;
         let caps = p.capabilities();
+        let ev = |kind, msg: String| {
+            Event::new(now, kind, "outbox", msg)
+                .incident(incident)
+                .with("account", account)
+        };
         let existing = self.store.active_pin(account, PinPurpose::Status).await?;
         let (post, displaced) = match existing {
             // Resuming after a crash: the pin row is the plan; finish it.
@@ -418,19 +549,6 @@ impl Executor {
                 row.displaced.clone(),
             ),
             other => {
-                let post = p.post(text, key).await?;
-                let ev = |kind, msg: String| {
-                    Event::new(now, kind, "outbox", msg)
-                        .incident(incident)
-                        .with("account", account)
-                };
-                events.push(
-                    ev(
-                        EventKind::StatusPosted,
-                        format!("Status posted on {account}."),
-                    )
-                    .with("post", &post.id),
-                );
                 let skip = match other {
                     Some(row) => Some(format!(
                         "Not pinned on {account}: it already shows the status of incident {}; squall never holds two pins on one account.",
@@ -440,13 +558,42 @@ impl Executor {
                     None => None,
                 };
                 if let Some(why) = skip {
+                    let post = p.post(text, key).await?;
+                    events.push(
+                        ev(
+                            EventKind::StatusPosted,
+                            format!("Status posted on {account}."),
+                        )
+                        .with("post", &post.id),
+                    );
                     events.push(ev(EventKind::PinSkipped, why));
-                    return Ok(());
+                    return Ok(post);
                 }
+                // What is pinned is read before posting, so that an account
+                // at its limit under `at_pin_limit: fail` gets no post at all.
                 let current = p.pinned().await?;
+                let excess = (current.len() + 1).saturating_sub(caps.max_pins);
+                if excess > 0 && at_pin_limit == AtPinLimit::Fail {
+                    return Err(StepError::PinLimit {
+                        account: account.to_string(),
+                        platform: self
+                            .config
+                            .accounts
+                            .get(account)
+                            .map_or("the platform", |a| a.platform.as_str()),
+                        pinned: current.len(),
+                    });
+                }
+                let post = p.post(text, key).await?;
+                events.push(
+                    ev(
+                        EventKind::StatusPosted,
+                        format!("Status posted on {account}."),
+                    )
+                    .with("post", &post.id),
+                );
                 let others: Vec<PostRef> =
                     current.into_iter().filter(|c| c.id != post.id).collect();
-                let excess = (others.len() + 1).saturating_sub(caps.max_pins);
                 let displaced: Vec<PostRef> = others.into_iter().take(excess).collect();
                 let new = NewPin {
                     account: account.to_string(),
@@ -464,33 +611,21 @@ impl Executor {
         for d in &displaced {
             p.unpin(d).await?;
             events.push(
-                Event::new(
-                    now,
+                ev(
                     EventKind::Unpinned,
-                    "outbox",
                     format!(
                         "Unpinned {} on {account} to make room (it will be restored).",
                         d.id
                     ),
                 )
-                .incident(incident)
-                .with("account", account)
                 .with("post", &d.id),
             );
         }
         p.pin(&post).await?;
         events.push(
-            Event::new(
-                now,
-                EventKind::Pinned,
-                "outbox",
-                format!("Status pinned on {account}."),
-            )
-            .incident(incident)
-            .with("account", account)
-            .with("post", &post.id),
+            ev(EventKind::Pinned, format!("Status pinned on {account}.")).with("post", &post.id),
         );
-        Ok(())
+        Ok(post)
     }
 
     async fn restore(
@@ -525,8 +660,8 @@ impl Executor {
             .with("account", account)
             .with("post", &row.post_id),
         );
-        for d in &row.displaced {
-            p.pin(d).await?;
+        let restored = self.restore_order(p.as_ref(), &row).await?;
+        for d in &restored {
             events.push(
                 Event::new(
                     now,
@@ -555,6 +690,75 @@ impl Executor {
         self.store.apply(&writes).await?;
         Ok(())
     }
+
+    /// Pins what squall displaced again, and puts the account's pins back in
+    /// the order they had before the incident: the displaced posts were the
+    /// oldest, and re-pinning them alone would show them newest. The full
+    /// order is written to the store before the first unpin, and each run
+    /// skips the part already in place, so a restore cut short resumes
+    /// without losing a post. Returns the posts pinned again, in order.
+    async fn restore_order(
+        &self,
+        p: &dyn Platform,
+        row: &crate::store::PinRow,
+    ) -> Result<Vec<PostRef>, StepError> {
+        if row.displaced.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ours = &row.post_id;
+        let current: Vec<PostRef> = p
+            .pinned()
+            .await?
+            .into_iter()
+            .filter(|c| &c.id != ours)
+            .collect();
+        // Previous order: the displaced (oldest) first, then what stayed
+        // pinned (and anything people pinned since), without repeats.
+        let mut order: Vec<PostRef> = Vec::new();
+        for c in row.displaced.iter().chain(current.iter()) {
+            if !order.iter().any(|o| o.id == c.id) {
+                order.push(c.clone());
+            }
+        }
+        if order != row.displaced {
+            self.store
+                .apply(&[Write::PlanRestore {
+                    pin_id: row.id,
+                    order: order.clone(),
+                }])
+                .await?;
+        }
+        // The longest head of `order` already pinned in that order stays.
+        let pinned_in_order: Vec<&PostRef> = current
+            .iter()
+            .filter(|c| order.iter().any(|o| o.id == c.id))
+            .collect();
+        let keep = order
+            .iter()
+            .zip(pinned_in_order.iter())
+            .take_while(|(o, c)| o.id == c.id)
+            .count();
+        let rest = &order[keep..];
+        if p.capabilities().max_pins > 1 {
+            for c in rest.iter().filter(|r| current.iter().any(|c| c.id == r.id)) {
+                p.unpin(c).await?;
+            }
+        }
+        for r in rest {
+            p.pin(r).await?;
+        }
+        Ok(rest.to_vec())
+    }
+}
+
+/// One `PostStatus` intent, unpacked.
+struct StatusPlan<'a> {
+    incident: &'a str,
+    account: &'a str,
+    text: &'a str,
+    pin: bool,
+    at_pin_limit: AtPinLimit,
+    key: &'a str,
 }
 
 #[cfg(test)]

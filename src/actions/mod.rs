@@ -16,13 +16,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ActionIntent {
-    /// Post the status text on one account and pin it, displacing the oldest
-    /// pin if the platform's limit is reached (recorded for restoring).
+    /// Post the status text on one account and pin it. At the platform's
+    /// pin limit, `at_pin_limit` decides: displace the oldest pin (recorded
+    /// for restoring) or fail this account without posting.
     PostStatus {
         incident: String,
         account: String,
         text: String,
         pin: bool,
+        /// Absent in intents queued before the setting existed: unpin oldest.
+        #[serde(default)]
+        at_pin_limit: crate::playbook::AtPinLimit,
     },
     /// Replace the text of this incident's status post on one account.
     EditStatus {

@@ -2,10 +2,20 @@
 //!
 //! Every adapter declares what its platform can do ([`Capabilities`]), so that
 //! `validate` can warn before a crisis and the engine never asks for the
-//! impossible during one. This issue ships [`sim::SimPlatform`]; real
-//! adapters slot in behind the same [`Platform`] trait.
+//! impossible during one. [`sim::SimPlatform`] rehearses; the real adapters
+//! (one file per platform, sharing [`http`]) talk to the platforms'
+//! published APIs and are built from the config by [`connect`].
 
+pub mod bluesky;
+pub mod discord;
+pub mod http;
+pub mod ingest;
+pub mod mastodon;
 pub mod sim;
+pub mod slack;
+pub mod statuspage;
+pub mod telegram;
+pub mod x;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -82,13 +92,17 @@ pub trait Platform: Send + Sync {
         text: &str,
         idempotency_key: &str,
     ) -> Result<PostRef, AdapterError>;
-    /// Private message to an author.
+    /// Private message to an author. The default is for platforms (and
+    /// channels) that have none; the contract suite checks it agrees with
+    /// `capabilities().can_message_privately`.
     async fn direct_message(
         &self,
-        author_id: &str,
-        text: &str,
-        idempotency_key: &str,
-    ) -> Result<PostRef, AdapterError>;
+        _author_id: &str,
+        _text: &str,
+        _idempotency_key: &str,
+    ) -> Result<PostRef, AdapterError> {
+        Err(AdapterError::Unsupported("private messages"))
+    }
 }
 
 /// What each platform allows, from its published API documentation.
@@ -187,6 +201,227 @@ pub trait WebhookSender: Send + Sync {
 #[derive(Clone)]
 pub struct Adapters {
     pub platforms: std::collections::BTreeMap<String, std::sync::Arc<dyn Platform>>,
+    /// Accounts whose notifications can be read as mentions (Mastodon,
+    /// Bluesky), for [`ingest::Ingest`].
+    pub sources: std::collections::BTreeMap<String, std::sync::Arc<dyn ingest::MentionSource>>,
     pub notifier: std::sync::Arc<dyn Notifier>,
     pub webhooks: std::sync::Arc<dyn WebhookSender>,
+}
+
+/// Why the real adapters could not be built at start-up. Each names the
+/// account and the variable, never a value.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ConnectError {
+    #[error("account `{account}` ({platform}) has no `{field}` credential: add `credentials: {{{field}: SOME_VARIABLE}}` to it and set SOME_VARIABLE in the environment")]
+    NoCredential {
+        account: String,
+        platform: &'static str,
+        field: &'static str,
+    },
+    #[error(
+        "environment variable {variable} is not set (credential `{field}` of account `{account}`)"
+    )]
+    MissingVariable {
+        account: String,
+        field: String,
+        variable: String,
+    },
+    #[error("environment variable {variable} is not set (webhook secret named in a playbook)")]
+    MissingWebhookSecret { variable: String },
+    #[error("account `{account}` ({platform}) needs `base_url`: {why}")]
+    NoBaseUrl {
+        account: String,
+        platform: &'static str,
+        why: &'static str,
+    },
+    #[error("account `{account}`: {source}")]
+    Client {
+        account: String,
+        source: AdapterError,
+    },
+}
+
+/// The credential fields each platform needs, and whether they are optional.
+pub fn credential_fields(kind: crate::config::PlatformKind) -> &'static [(&'static str, bool)] {
+    use crate::config::PlatformKind as P;
+    match kind {
+        // An app password; the identifier is the account's handle.
+        P::Bluesky => &[("password", true)],
+        P::Mastodon | P::Telegram | P::Discord | P::Slack | P::X => &[("token", true)],
+        // Signs each call when given.
+        P::Statuspage => &[("secret", false)],
+        P::Sim => &[],
+    }
+}
+
+/// Where each platform's API lives when the account gives no `base_url`.
+fn default_base(account: &crate::config::Account) -> Result<String, &'static str> {
+    use crate::config::PlatformKind as P;
+    Ok(match account.platform {
+        // `@acme@mastodon.social` → the instance.
+        P::Mastodon => match account.handle.trim_start_matches('@').split_once('@') {
+            Some((_, host)) if !host.is_empty() => format!("https://{host}"),
+            _ => return Err("the handle does not name the instance (`@name@instance`)"),
+        },
+        P::Bluesky => "https://bsky.social".into(),
+        P::Telegram => "https://api.telegram.org".into(),
+        P::Discord => "https://discord.com/api/v10".into(),
+        P::Slack => "https://slack.com/api".into(),
+        P::X => "https://api.x.com".into(),
+        P::Statuspage => return Err("the URL the status page receives webhooks on"),
+        P::Sim => String::new(),
+    })
+}
+
+/// Every environment variable the playbooks' `webhook` steps name as their
+/// HMAC secret, once each, for [`connect`] to read at start-up.
+pub fn webhook_secret_variables(playbooks: &[crate::playbook::Playbook]) -> Vec<String> {
+    let mut names: Vec<String> = playbooks
+        .iter()
+        .flat_map(|p| {
+            p.on_open
+                .iter()
+                .chain(&p.on_state_change)
+                .chain(&p.on_resolve)
+        })
+        .filter_map(|s| match &s.action {
+            crate::playbook::Action::Webhook(w) => w.secret_env.clone(),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Builds a real adapter for every configured account (`sim` accounts get
+/// simulated ones in `world`) and the webhook sender, reading every secret
+/// from the environment now, so that a missing variable stops start-up
+/// with its name instead of failing the first pin of a crisis.
+///
+/// # Errors
+/// Every problem at once, each naming the account and variable.
+pub fn connect(
+    config: &crate::config::Config,
+    env: crate::config::EnvLookup<'_>,
+    webhook_secrets: &[String],
+    notifier: std::sync::Arc<dyn Notifier>,
+    timeout: std::time::Duration,
+    world: &sim::SimWorld,
+) -> Result<Adapters, Vec<ConnectError>> {
+    use crate::config::PlatformKind as P;
+    use http::Secret;
+    use std::sync::Arc;
+    let mut errors = Vec::new();
+    let mut platforms = std::collections::BTreeMap::new();
+    let mut sources = std::collections::BTreeMap::new();
+    for a in config.accounts.values() {
+        let mut secrets = std::collections::BTreeMap::new();
+        for (field, required) in credential_fields(a.platform) {
+            match a.credentials.get(*field) {
+                Some(variable) => match env(variable) {
+                    Some(value) if !value.is_empty() => {
+                        secrets.insert(*field, Secret::new(value));
+                    }
+                    _ => errors.push(ConnectError::MissingVariable {
+                        account: a.name.clone(),
+                        field: (*field).to_owned(),
+                        variable: variable.clone(),
+                    }),
+                },
+                None if *required => errors.push(ConnectError::NoCredential {
+                    account: a.name.clone(),
+                    platform: a.platform.as_str(),
+                    field,
+                }),
+                None => {}
+            }
+        }
+        let base = match a.base_url.clone().map_or_else(|| default_base(a), Ok) {
+            Ok(b) => b,
+            Err(why) => {
+                errors.push(ConnectError::NoBaseUrl {
+                    account: a.name.clone(),
+                    platform: a.platform.as_str(),
+                    why,
+                });
+                continue;
+            }
+        };
+        let needed = credential_fields(a.platform)
+            .iter()
+            .filter(|(_, r)| *r)
+            .count();
+        if secrets.len() < needed {
+            continue;
+        }
+        let secret = |f: &str| secrets.get(f).cloned().unwrap_or_else(|| Secret::new(""));
+        let lang = a.language.clone();
+        let built: Result<Arc<dyn Platform>, AdapterError> = match a.platform {
+            // Both also read the account's mentions (`sources`).
+            P::Mastodon => {
+                mastodon::Mastodon::new(&base, secret("token"), lang, timeout).map(|p| {
+                    let p = Arc::new(p);
+                    sources.insert(a.name.clone(), p.clone() as Arc<dyn ingest::MentionSource>);
+                    p as _
+                })
+            }
+            P::Bluesky => {
+                bluesky::Bluesky::new(&base, &a.handle, secret("password"), lang, timeout).map(
+                    |p| {
+                        let p = Arc::new(p);
+                        sources.insert(a.name.clone(), p.clone() as Arc<dyn ingest::MentionSource>);
+                        p as _
+                    },
+                )
+            }
+            P::Telegram => telegram::Telegram::new(&base, &a.handle, secret("token"), timeout)
+                .map(|p| Arc::new(p) as _),
+            P::Discord => discord::Discord::new(&base, &a.handle, secret("token"), timeout)
+                .map(|p| Arc::new(p) as _),
+            P::Slack => slack::Slack::new(&base, &a.handle, secret("token"), timeout)
+                .map(|p| Arc::new(p) as _),
+            P::X => x::X::new(&base, &a.handle, secret("token"), timeout).map(|p| Arc::new(p) as _),
+            P::Statuspage => {
+                statuspage::StatusPage::new(&base, &a.name, secrets.get("secret").cloned(), timeout)
+                    .map(|p| Arc::new(p) as _)
+            }
+            P::Sim => Ok(Arc::new(sim::SimPlatform::new(&a.name, a.platform, world.clone())) as _),
+        };
+        match built {
+            Ok(p) => {
+                platforms.insert(a.name.clone(), p);
+            }
+            Err(source) => errors.push(ConnectError::Client {
+                account: a.name.clone(),
+                source,
+            }),
+        }
+    }
+    let mut hook_secrets = std::collections::BTreeMap::new();
+    for variable in webhook_secrets {
+        match env(variable) {
+            Some(v) if !v.is_empty() => {
+                hook_secrets.insert(variable.clone(), Secret::new(v));
+            }
+            _ => errors.push(ConnectError::MissingWebhookSecret {
+                variable: variable.clone(),
+            }),
+        }
+    }
+    let webhooks = statuspage::HttpWebhooks::new(hook_secrets, timeout).map_err(|source| {
+        vec![ConnectError::Client {
+            account: "webhooks".into(),
+            source,
+        }]
+    })?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Adapters {
+        platforms,
+        sources,
+        notifier,
+        webhooks: std::sync::Arc::new(webhooks),
+    })
 }

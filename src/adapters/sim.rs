@@ -609,6 +609,7 @@ pub fn adapters(
         .collect();
     super::Adapters {
         platforms,
+        sources: BTreeMap::new(),
         notifier: Arc::new(SimNotifier(world.clone())),
         webhooks: Arc::new(SimWebhooks(world.clone())),
     }

@@ -520,11 +520,52 @@ impl Builder<'_, '_> {
                 template: off.template.clone(),
             })
         });
+        if let Some(url) = &raw.base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &section_path("accounts", name, ["base_url"]),
+                            format!("`base_url` of account `{name}` is not an http(s) URL"),
+                        )
+                        .with_hint("write the API root, such as `https://mastodon.social`"),
+                );
+            }
+        } else if raw.platform == PlatformKind::Statuspage {
+            self.diags.push(
+                self.locator
+                    .at_key(
+                        Severity::Error,
+                        CODES.missing_key,
+                        &section_path("accounts", name, []),
+                        format!("statuspage account `{name}` has no `base_url`"),
+                    )
+                    .with_hint("give the URL the status page receives webhooks on"),
+            );
+        }
+        if let Some(language) = &raw.language {
+            if !is_language_code(language) {
+                self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &section_path("accounts", name, ["language"]),
+                            format!("`{language}` is not an ISO 639-1 language code"),
+                        )
+                        .with_hint("use a two-letter code such as `en`, `pl` or `ja`"),
+                );
+            }
+        }
         Account {
             name: name.to_owned(),
             platform: raw.platform,
             handle: raw.handle.clone(),
             credentials,
+            base_url: raw.base_url.clone(),
+            language: raw.language.clone(),
             off_hours,
         }
     }

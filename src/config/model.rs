@@ -60,6 +60,13 @@ pub struct Account {
     /// Credential field → *name* of the environment variable holding it. The
     /// secret itself is read only by the adapter, at connect time.
     pub credentials: BTreeMap<String, String>,
+    /// Root of the platform's API for this account (a Mastodon instance, a
+    /// Bluesky PDS, a status page's webhook URL); `None`: the platform's
+    /// public API. Tests point it at local servers.
+    pub base_url: Option<String>,
+    /// ISO 639-1 language the account posts in, sent with each post where
+    /// the platform records it (Mastodon `language`, Bluesky `langs`).
+    pub language: Option<String>,
     /// Standing off-hours note and auto-reply, every night, not only during incidents.
     pub off_hours: Option<OffHours>,
 }

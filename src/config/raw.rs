@@ -130,6 +130,15 @@ pub struct RawAccount {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, EnvVarName>")]
     pub credentials: BTreeMap<String, String>,
+    /// Root of the platform's API: the Mastodon instance
+    /// (`https://mastodon.social`; default: from the handle), the Bluesky
+    /// PDS (default `https://bsky.social`), or the URL a `statuspage`
+    /// account POSTs to (required there). Other platforms: their public API.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// ISO 639-1 code of the language the account posts in (`pl`).
+    #[serde(default)]
+    pub language: Option<String>,
     /// A standing off-hours note and auto-reply, every night, not only in incidents.
     #[serde(default)]
     pub off_hours: Option<RawOffHours>,

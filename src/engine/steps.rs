@@ -120,8 +120,21 @@ impl Engine {
         what: &str,
         out: &mut Decisions,
     ) -> Option<String> {
+        let lang = self.config.default_language.clone();
+        self.status_text_in(now, id, template, &lang, what, out)
+    }
+
+    /// Renders a status template for the incident in `lang`.
+    fn status_text_in(
+        &self,
+        now: Timestamp,
+        id: &str,
+        template: &str,
+        lang: &str,
+        what: &str,
+        out: &mut Decisions,
+    ) -> Option<String> {
         let inc = self.incidents.get(id)?;
-        let lang = &self.config.default_language;
         let data = context::common(&self.config, inc, lang, inc.status_changed_at);
         self.render_or_report(
             now,
@@ -136,6 +149,40 @@ impl Engine {
             },
             out,
         )
+    }
+
+    /// The status text as `account` posts it: in the account's `language`
+    /// when it has one other than the default and `text` is the template's
+    /// own default-language rendering. Text a person wrote or edited is
+    /// posted as written everywhere: nobody approved a translation of it.
+    fn text_for_account(
+        &self,
+        now: Timestamp,
+        id: &str,
+        account: &str,
+        template: Option<&str>,
+        text: &str,
+        out: &mut Decisions,
+    ) -> String {
+        let lang = self
+            .config
+            .accounts
+            .get(account)
+            .and_then(|a| a.language.clone());
+        let (Some(lang), Some(template)) = (lang, template) else {
+            return text.to_owned();
+        };
+        if lang == self.config.default_language {
+            return text.to_owned();
+        }
+        let mut scratch = Decisions::default();
+        let rendered_default =
+            self.status_text_or_report(now, id, template, "Status text", &mut scratch);
+        if rendered_default.as_deref() != Some(text) {
+            return text.to_owned();
+        }
+        self.status_text_in(now, id, template, &lang, "Status text", out)
+            .unwrap_or_else(|| text.to_owned())
     }
 
     fn pin_status_step(
@@ -256,12 +303,20 @@ impl Engine {
                 };
                 if let Some(text) = text {
                     for a in &accounts {
+                        let text = self.text_for_account(
+                            now,
+                            id,
+                            a,
+                            p.final_template.as_deref(),
+                            &text,
+                            out,
+                        );
                         out.action(
                             format!("{step_key}/{a}/final"),
                             ActionIntent::PostFinal {
                                 incident: id.to_string(),
                                 account: a.clone(),
-                                text: text.clone(),
+                                text,
                             },
                         );
                     }
@@ -280,14 +335,30 @@ impl Engine {
         approved_by: &str,
         out: &mut Decisions,
     ) {
+        // The opening pin_status step says what to do at a pin limit.
+        let at_pin_limit = self
+            .playbook_of(id)
+            .and_then(|pb| {
+                pb.on_open.iter().find_map(|s| match &s.action {
+                    Action::PinStatus(p) => Some(p.at_pin_limit),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
+        let template = self
+            .incidents
+            .get(id)
+            .and_then(|i| i.status_template.clone());
         for a in &accounts {
+            let text = self.text_for_account(now, id, a, template.as_deref(), &text, out);
             out.action(
                 format!("{id}/status/{a}/post"),
                 ActionIntent::PostStatus {
                     incident: id.to_string(),
                     account: a.clone(),
-                    text: text.clone(),
+                    text,
                     pin: true,
+                    at_pin_limit,
                 },
             );
         }
@@ -343,13 +414,15 @@ impl Engine {
                 *current = text.clone();
                 inc.status_version += 1;
                 let v = inc.status_version;
-                for a in accounts.iter() {
+                let accounts = accounts.clone();
+                for a in &accounts {
+                    let text = self.text_for_account(now, id, a, Some(template), &text, out);
                     out.action(
                         format!("{id}/status-v{v}/{a}/edit"),
                         ActionIntent::EditStatus {
                             incident: id.to_string(),
                             account: a.clone(),
-                            text: text.clone(),
+                            text,
                         },
                     );
                 }

@@ -310,6 +310,29 @@ pub struct Approval {
     pub then: ApprovalTimeout,
 }
 
+/// What `pin_status` does on an account whose pins are all taken (Mastodon
+/// holds 5, Bluesky 1).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AtPinLimit {
+    /// Unpin the oldest pin to make room, and pin it again on resolve.
+    #[default]
+    UnpinOldest,
+    /// Post nothing there and report the account as failed on the
+    /// timeline; the other accounts go on.
+    Fail,
+}
+
 #[derive(Debug, Clone)]
 pub struct PinStatus {
     pub accounts: Vec<String>,
@@ -322,6 +345,8 @@ pub struct PinStatus {
     pub restore_previous: bool,
     /// On resolve: post (unpinned) a resolution note with this template.
     pub final_template: Option<String>,
+    /// What to do on an account whose pins are all taken.
+    pub at_pin_limit: AtPinLimit,
 }
 
 #[derive(Debug, Clone)]

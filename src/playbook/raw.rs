@@ -11,7 +11,7 @@
 //! as plain YAML, then read each one on its own: one broken step never hides
 //! the problems of the next.
 
-use super::model::{AlertSource, ApprovalTimeout, Channel, IncidentState, Sensitivity};
+use super::model::{AlertSource, ApprovalTimeout, AtPinLimit, Channel, IncidentState, Sensitivity};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -370,6 +370,11 @@ pub struct RawPinStatus {
     /// On resolve: post (unpinned) a resolution note with this template.
     #[serde(default)]
     pub final_template: Option<String>,
+    /// On an account whose pins are all taken (Mastodon 5, Bluesky 1):
+    /// `unpin_oldest` (default) makes room and re-pins it on resolve;
+    /// `fail` posts nothing there and reports the account as failed.
+    #[serde(default)]
+    pub at_pin_limit: Option<AtPinLimit>,
 }
 
 /// `none`, or who approves and what happens when nobody does in time.

@@ -1056,6 +1056,14 @@ impl Validator<'_, '_> {
         if raw.template.is_some() {
             self.warn_unpinnable(&accounts, raw.accounts.is_some(), at);
         }
+        if section != Section::Open && raw.at_pin_limit.is_some() {
+            self.warn(
+                "playbook::ignored-setting",
+                &join(at, [PathSeg::from("at_pin_limit")]),
+                "`at_pin_limit` has no effect here: the status is pinned by the opening pin_status",
+                "move it to the pin_status in `on_open`",
+            );
+        }
         // Approval guards what is posted; a step that only restores pins posts nothing.
         let posts = raw.template.is_some() || raw.final_template.is_some();
         let approval = if posts || raw.approval.is_some() {
@@ -1069,6 +1077,7 @@ impl Validator<'_, '_> {
             approval,
             restore_previous: raw.restore_previous,
             final_template: raw.final_template,
+            at_pin_limit: raw.at_pin_limit.unwrap_or_default(),
         }
     }
 

@@ -311,6 +311,13 @@ pub enum Write {
         post_id: String,
         post_url: Option<String>,
     },
+    /// The order to restore an account's pins in, written before the first
+    /// unpin of a restore so that a restore cut short resumes without
+    /// forgetting a post it had unpinned to reorder (kept in `displaced`).
+    PlanRestore {
+        pin_id: i64,
+        order: Vec<crate::adapters::PostRef>,
+    },
     /// An idempotency guard: if `key` was processed before, NOTHING in the
     /// batch is applied and [`ApplyOutcome::already_processed`] is set.
     MarkProcessed {

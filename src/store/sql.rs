@@ -213,3 +213,19 @@ pub(crate) const OUTBOX_BY_STATE: &str = "SELECT * FROM outbox WHERE state = $1 
 /// Ends every lease now (`$1`): the running rows become claimable at once.
 pub(crate) const EXPIRE_LEASES: &str =
     "UPDATE outbox SET lease_until = $1 WHERE state = 'running' AND lease_until > $1";
+
+pub(crate) const PLAN_RESTORE: &str =
+    "UPDATE pins SET displaced = $2 WHERE id = $1 AND unpinned_at IS NULL";
+
+pub(crate) const INGEST_CURSOR: &str = "SELECT cursor FROM ingest_cursors WHERE source = $1";
+
+pub(crate) const SAVE_INGEST_CURSOR: &str = "\
+INSERT INTO ingest_cursors (source, cursor, updated_at) VALUES ($1, $2, $3) \
+ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+
+/// The post of the latest status post carried out for an incident on an
+/// account (the executor records it in the outbox row's result).
+pub(crate) const STATUS_POST: &str = "\
+SELECT result FROM outbox \
+WHERE incident_id = $1 AND account = $2 AND kind = 'post_status' AND state = 'done' \
+ORDER BY id DESC LIMIT 1";

@@ -138,6 +138,53 @@ impl Store {
         Ok(inserted)
     }
 
+    /// The status post squall made for `incident` on `account`, as the
+    /// executor recorded it when the post succeeded; found whether or not it
+    /// was pinned (status pages and X posts are never pinned).
+    pub async fn status_post(
+        &self,
+        incident: &str,
+        account: &str,
+    ) -> Result<Option<crate::adapters::PostRef>> {
+        let result: Option<Option<String>> = sqlx::query_scalar(sql::STATUS_POST)
+            .bind(incident)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read status post"))?;
+        Ok(result
+            .flatten()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+            .and_then(|v| serde_json::from_value(v.get("post")?.clone()).ok()))
+    }
+
+    /// Where the ingest connector `source` stopped reading, if it ever read.
+    pub async fn ingest_cursor(&self, source: &str) -> Result<Option<String>> {
+        sqlx::query_scalar(sql::INGEST_CURSOR)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read ingest cursor"))
+    }
+
+    /// Records where `source` stopped reading. Call it only once the
+    /// mentions read up to there are stored.
+    pub async fn save_ingest_cursor(
+        &self,
+        source: &str,
+        cursor: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::SAVE_INGEST_CURSOR)
+            .bind(source)
+            .bind(cursor)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("save ingest cursor"))?;
+        Ok(())
+    }
+
     pub async fn mention(&self, platform: &str, id: &str) -> Result<Option<MentionRow>> {
         sqlx::query_as::<_, RawMention>(sql::MENTION)
             .bind(platform)
@@ -856,6 +903,17 @@ async fn apply_one(
                 .execute(&mut *conn)
                 .await
                 .map_err(query("repoint pin"))?
+                .rows_affected()
+                == 1;
+            ensure(done, "pin", || pin_id.to_string())?
+        }
+        Write::PlanRestore { pin_id, order } => {
+            let done = sqlx::query(sql::PLAN_RESTORE)
+                .bind(pin_id)
+                .bind(codec::json("pins.displaced", order)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("plan restore"))?
                 .rows_affected()
                 == 1;
             ensure(done, "pin", || pin_id.to_string())?

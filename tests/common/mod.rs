@@ -95,13 +95,26 @@ impl Rehearsal {
     }
 
     pub async fn with_config(config_yaml: &str, playbooks: &[&str], start: Ts) -> Self {
-        let cfg = Arc::new(config(config_yaml));
-        let t = templates();
-        let pbs = playbooks.iter().map(|p| playbook(p, &cfg, &t)).collect();
-        let store = Store::open("sqlite::memory:").await.expect("store");
+        let cfg = config(config_yaml);
         let world = SimWorld::default();
         let accounts = sim::sim_platforms(&cfg, &world, true);
         let adapters = sim::adapters(&accounts, &world);
+        Self::with_adapters(cfg, adapters, world, accounts, playbooks, start).await
+    }
+
+    /// The runtime over the given adapters (real ones, in `tests/pins_live.rs`).
+    pub async fn with_adapters(
+        cfg: Config,
+        adapters: squall::adapters::Adapters,
+        world: SimWorld,
+        accounts: BTreeMap<String, Arc<SimPlatform>>,
+        playbooks: &[&str],
+        start: Ts,
+    ) -> Self {
+        let cfg = Arc::new(cfg);
+        let t = templates();
+        let pbs = playbooks.iter().map(|p| playbook(p, &cfg, &t)).collect();
+        let store = Store::open("sqlite::memory:").await.expect("store");
         let engine = Engine::new(cfg.clone(), pbs, Arc::new(t), start);
         let executor = Executor::new(store.clone(), adapters, cfg, "test");
         Self {
