@@ -140,6 +140,15 @@ pub enum Command {
         /// Each simulated platform call takes this long (e.g. `200ms`), to rehearse slow platforms.
         #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
         sim_latency: std::time::Duration,
+        /// Use the real platforms: each account's credentials are read from
+        /// the environment variables its config names (start-up fails, naming
+        /// every missing variable), and mentions are read from Mastodon and
+        /// Bluesky accounts. Without it, every platform is simulated.
+        #[arg(long, env = "SQUALL_LIVE")]
+        live: bool,
+        /// How often mentions are read from the platforms with `--live`.
+        #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+        poll_every: std::time::Duration,
     },
     /// Talk to a running `squall serve`: declare, list, show, acknowledge, change state, resolve.
     Incident {
@@ -352,6 +361,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             listen,
             sim_log,
             sim_latency,
+            live,
+            poll_every,
         } => {
             // As for `simulate`: with nothing nearby, the built-in example.
             let config = match config {
@@ -374,6 +385,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 listen,
                 sim_log,
                 sim_latency,
+                live,
+                poll_every,
             };
             crate::server::serve(
                 Arc::new(cfg),

@@ -313,23 +313,55 @@ async fn a_restore_cut_short_after_it_unpinned_posts_to_reorder_them_resumes_wit
 }
 
 #[tokio::test]
-async fn an_update_edits_the_status_page_entry_it_posted_and_posts_anew_where_nothing_can_be_edited() {
+async fn an_update_edits_the_status_page_entry_it_posted_and_posts_anew_where_nothing_can_be_edited(
+) {
     let brand = Brand::start(&[("status", Kind::Statuspage, 0), ("acme-x", Kind::X, 0)]).await;
-    let playbook = PLAYBOOK.replace("acme-main, acme-help, acme-bsky, acme-tg, acme-discord", "status, acme-x");
+    let playbook = PLAYBOOK.replace(
+        "acme-main, acme-help, acme-bsky, acme-tg, acme-discord",
+        "status, acme-x",
+    );
     let mut r = brand.rehearsal(&playbook).await;
     r.declare(at(7, 0), "outage").await;
-    assert_eq!(r.count("pin_skipped"), 2, "neither can pin: {:?}", r.kinds());
-    r.command(at(7, 10), "ana", CommandKind::Update { incident: r.incident(), note: Some("A database failover.".into()), eta: None }).await;
+    assert_eq!(
+        r.count("pin_skipped"),
+        2,
+        "neither can pin: {:?}",
+        r.kinds()
+    );
+    r.command(
+        at(7, 10),
+        "ana",
+        CommandKind::Update {
+            incident: r.incident(),
+            note: Some("A database failover.".into()),
+            eta: None,
+        },
+    )
+    .await;
     let page = brand.servers["status"].1.fake.world();
     let events: Vec<(&str, &str)> = page
         .hooks
         .iter()
-        .map(|(b, _)| (b["event"].as_str().unwrap_or_default(), b["id"].as_str().unwrap_or_default()))
+        .map(|(b, _)| {
+            (
+                b["event"].as_str().unwrap_or_default(),
+                b["id"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].0, "status.posted");
-    assert_eq!(events[1], ("status.updated", events[0].1), "the same entry, updated");
-    assert!(page.posts.iter().all(|p| p.text.contains("database failover")) && page.posts.len() == 1);
+    assert_eq!(
+        events[1],
+        ("status.updated", events[0].1),
+        "the same entry, updated"
+    );
+    assert!(
+        page.posts
+            .iter()
+            .all(|p| p.text.contains("database failover"))
+            && page.posts.len() == 1
+    );
     let x = brand.servers["acme-x"].1.fake.world();
     assert_eq!(x.posts.len(), 2, "X cannot edit: the update is a new post");
 }

@@ -26,6 +26,7 @@ pub mod events;
 pub mod incidents;
 pub mod ingest;
 pub mod metrics;
+pub mod pollers;
 pub mod shutdown;
 
 use crate::actions::executor::Executor;
@@ -71,6 +72,10 @@ pub enum ServeError {
     },
     #[error("the HTTP server failed")]
     Http(#[source] std::io::Error),
+    /// `--live` and some account cannot be connected: every problem, each
+    /// naming the account and the variable (never a value).
+    #[error("cannot connect to the platforms:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+    Connect(Vec<crate::adapters::ConnectError>),
 }
 
 /// What the handlers share. Cheap to clone.
@@ -108,6 +113,12 @@ pub struct ServeOptions {
     /// Every simulated platform call takes this long (rehearsing slow
     /// platforms; the crash test kills squall mid-action with it).
     pub sim_latency: std::time::Duration,
+    /// Talk to the real platforms with the accounts' credentials (and read
+    /// mentions from Mastodon and Bluesky every `poll_every`), instead of
+    /// the simulated ones.
+    pub live: bool,
+    /// How often mentions are read from the platforms in live mode.
+    pub poll_every: std::time::Duration,
 }
 
 /// A built service: the router's state, the engine task, and the switch
@@ -119,6 +130,10 @@ pub struct Service {
     pub resumed: Resumed,
     config: Arc<Config>,
 }
+
+/// Longest a real platform call may take before it counts as failed (and
+/// is retried through the outbox).
+const LIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Opens the store, replays the input journal, and starts the engine task.
 ///
@@ -149,7 +164,24 @@ pub async fn build(
         None => SimWorld::default(),
     }
     .with_latency(opts.sim_latency);
-    let adapters = sim_adapters(&config, &world, false);
+    let adapters = if opts.live {
+        crate::adapters::connect(
+            &config,
+            &crate::config::process_env,
+            &crate::adapters::webhook_secret_variables(&playbooks),
+            Arc::new(crate::adapters::sim::SimNotifier(world.clone())),
+            LIVE_TIMEOUT,
+            &world,
+        )
+        .map_err(ServeError::Connect)?
+    } else {
+        sim_adapters(&config, &world, false)
+    };
+    let sources: Vec<(String, Arc<dyn crate::adapters::ingest::MentionSource>)> = adapters
+        .sources
+        .iter()
+        .map(|(name, s)| (name.clone(), s.clone()))
+        .collect();
     let worker = format!(
         "serve-{}-{}",
         std::process::id(),
@@ -188,6 +220,21 @@ pub async fn build(
         tracing::warn!(token = %token, "API token disabled: its environment variable is not set");
     }
     let (stop, shutdown) = watch::channel(false);
+    if opts.live {
+        for (name, source) in sources {
+            let Some(account) = config.accounts.get(&name) else {
+                continue;
+            };
+            let ingest = crate::adapters::ingest::Ingest::new(source, &name, account.platform);
+            tokio::spawn(pollers::run(
+                ingest,
+                store.clone(),
+                engine.clone(),
+                opts.poll_every,
+                shutdown.clone(),
+            ));
+        }
+    }
     let state = AppState {
         engine,
         store,
