@@ -106,11 +106,11 @@
 //! # Memory
 //!
 //! Per trigger: the history (`history / bucket` buckets, at most
-//! [`MAX_HISTORY_BUCKETS`], 5 bytes each plus 4 for the sorted copy of the
+//! [`MAX_HISTORY_BUCKETS`], 4 bytes each plus 4 for the sorted copy of the
 //! normal ones), the last window's counts, the recent-peak queue (at most a
 //! window-sum per bucket of history, usually a handful) and the not-yet-closed
 //! buckets. [`BaselineDetector::memory_bytes`] reports it; with the defaults
-//! (one-minute buckets, five days) it is about 65 KB.
+//! (one-minute buckets, five days) it is about 84 KB.
 
 use super::{Bound, Decision, Evaluation, SurgeDetector};
 use crate::clock::Timestamp;
@@ -301,12 +301,28 @@ fn to_usize(value: u64) -> usize {
     usize::try_from(value).unwrap_or(usize::MAX)
 }
 
-/// One closed bucket in the history.
+/// One closed bucket in the history, in four bytes: the count (saturating
+/// at 2^31 - 1 mentions a bucket) and, in the top bit, whether it was part
+/// of a surge (then it does not teach the baseline).
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    count: u32,
+struct Slot(u32);
+
+impl Slot {
+    const SURGE: u32 = 1 << 31;
+
+    fn new(count: u32, normal: bool) -> Self {
+        let count = count.min(Self::SURGE - 1);
+        Self(if normal { count } else { count | Self::SURGE })
+    }
+
+    fn count(self) -> u32 {
+        self.0 & !Self::SURGE
+    }
+
     /// Not part of a surge: teaches the baseline.
-    normal: bool,
+    fn normal(self) -> bool {
+        self.0 & Self::SURGE == 0
+    }
 }
 
 /// The last `cap` closed buckets, contiguous in time (the newest is the
@@ -331,15 +347,17 @@ impl History {
     fn push(&mut self, count: u32, normal: bool) {
         if self.slots.len() == self.cap {
             if let Some(old) = self.slots.pop_front() {
-                if old.normal {
-                    if let Ok(at) = self.sorted.binary_search(&old.count) {
+                if old.normal() {
+                    if let Ok(at) = self.sorted.binary_search(&old.count()) {
                         self.sorted.remove(at);
                     }
                 }
             }
         }
-        self.slots.push_back(Slot { count, normal });
+        let slot = Slot::new(count, normal);
+        self.slots.push_back(slot);
         if normal {
+            let count = slot.count();
             let at = self.sorted.partition_point(|&c| c < count);
             self.sorted.insert(at, count);
         }
@@ -349,13 +367,8 @@ impl History {
     fn push_zeros(&mut self, n: u64) {
         if n >= self.cap as u64 {
             self.slots.clear();
-            self.slots.extend(std::iter::repeat_n(
-                Slot {
-                    count: 0,
-                    normal: true,
-                },
-                self.cap,
-            ));
+            self.slots
+                .extend(std::iter::repeat_n(Slot::new(0, true), self.cap));
             self.sorted.clear();
             self.sorted.resize(self.cap, 0);
         } else {
@@ -371,10 +384,10 @@ impl History {
         let drop = self.slots.len().saturating_sub(n);
         self.slots.drain(..drop);
         for slot in &mut self.slots {
-            slot.normal = true;
+            *slot = Slot::new(slot.count(), true);
         }
         self.sorted.clear();
-        self.sorted.extend(self.slots.iter().map(|s| s.count));
+        self.sorted.extend(self.slots.iter().map(|s| s.count()));
         self.sorted.sort_unstable();
     }
 
@@ -401,7 +414,7 @@ impl History {
     /// newest closed bucket).
     fn ago(&self, age: usize) -> Option<u32> {
         let len = self.slots.len();
-        (age >= 1 && age <= len).then(|| self.slots[len - age].count)
+        (age >= 1 && age <= len).then(|| self.slots[len - age].count())
     }
 
     fn memory_bytes(&self) -> usize {
