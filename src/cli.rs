@@ -126,7 +126,8 @@ pub enum Command {
     /// opens the store, replays its input journal to rebuild the engine's
     /// state, and serves the HTTP API until SIGTERM or SIGINT, then shuts
     /// down gracefully. Platforms are simulated (`--sim-log` keeps their
-    /// record across restarts). See README "squall serve".
+    /// record across restarts) unless `--live` is given. See README "squall
+    /// serve".
     Serve {
         /// Config file (default: ./squall.yaml, else examples/squall.yaml, else built-in defaults).
         #[arg(long, short, env = "SQUALL_CONFIG")]
