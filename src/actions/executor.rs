@@ -347,17 +347,13 @@ impl Executor {
                             text,
                         )
                         .await?;
-                        events.push(
-                            Event::new(
-                                now,
-                                EventKind::StatusUpdated,
-                                "outbox",
-                                format!("Status post on {account} edited."),
-                            )
-                            .incident(incident)
-                            .with("account", account)
-                            .with("post", &pin.post_id),
-                        );
+                        events.push(status_updated(
+                            now,
+                            incident,
+                            account,
+                            &pin.post_id,
+                            format!("Status post on {account} edited."),
+                        ));
                     }
                     Some(pin) => {
                         // No editing (Bluesky): the update is a new post, pinned
@@ -386,32 +382,28 @@ impl Executor {
                         } else {
                             p.pin(&new).await?;
                         }
-                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")).incident(incident).with("account", account).with("post", &new.id));
+                        events.push(status_updated(now, incident, account, &new.id, format!("Status update posted on {account} and pinned in place of the previous one (the platform cannot edit posts).")));
                     }
                     // Never pinned (status pages): edit the post itself
                     // where the platform can, found in the outbox record.
                     None if p.capabilities().can_edit => {
                         let Some(post) = self.store.status_post(incident, account).await? else {
                             let post = p.post(text, key).await?;
-                            events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (no status post of this incident was found there).")).incident(incident).with("account", account).with("post", &post.id));
+                            events.push(status_updated(now, incident, account, &post.id, format!("Status update posted on {account} as a new post (no status post of this incident was found there).")));
                             return Ok(None);
                         };
                         p.edit(&post, text).await?;
-                        events.push(
-                            Event::new(
-                                now,
-                                EventKind::StatusUpdated,
-                                "outbox",
-                                format!("Status post on {account} edited."),
-                            )
-                            .incident(incident)
-                            .with("account", account)
-                            .with("post", &post.id),
-                        );
+                        events.push(status_updated(
+                            now,
+                            incident,
+                            account,
+                            &post.id,
+                            format!("Status post on {account} edited."),
+                        ));
                     }
                     None => {
                         let post = p.post(text, key).await?;
-                        events.push(Event::new(now, EventKind::StatusUpdated, "outbox", format!("Status update posted on {account} as a new post (nothing of this incident is pinned there).")).incident(incident).with("account", account).with("post", &post.id));
+                        events.push(status_updated(now, incident, account, &post.id, format!("Status update posted on {account} as a new post (nothing of this incident is pinned there).")));
                     }
                 }
                 Ok(None)
@@ -759,6 +751,20 @@ struct StatusPlan<'a> {
     pin: bool,
     at_pin_limit: AtPinLimit,
     key: &'a str,
+}
+
+/// A `status_updated` timeline event about one account's status post.
+fn status_updated(
+    now: Timestamp,
+    incident: &str,
+    account: &str,
+    post: &str,
+    message: String,
+) -> Event {
+    Event::new(now, EventKind::StatusUpdated, "outbox", message)
+        .incident(incident)
+        .with("account", account)
+        .with("post", post)
 }
 
 #[cfg(test)]
