@@ -19,7 +19,9 @@ pub struct Target {
 /// Why a client command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach squall at {url}: {source}")]
+    #[error(
+        "cannot reach squall at {url}: is `squall serve` running there? (set --url or SQUALL_URL)"
+    )]
     Unreachable {
         url: String,
         #[source]

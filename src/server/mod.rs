@@ -146,16 +146,8 @@ pub async fn build(
     opts: &ServeOptions,
 ) -> Result<Service, ServeError> {
     let metrics = metrics::handle();
-    let store = Store::open(&config.store_url).await?;
-    // One `squall serve` owns its store: whatever the previous process was
-    // doing when it died is void and is taken up again now, not in a minute.
-    let released = store.expire_leases(chrono::Utc::now()).await?;
-    if released > 0 {
-        tracing::warn!(
-            actions = released,
-            "actions interrupted by the last stop will be retried"
-        );
-    }
+    // Platforms first: a missing credential stops start-up before
+    // anything is opened or written.
     let world = match &opts.sim_log {
         Some(path) => SimWorld::persistent(path).map_err(|source| ServeError::SimLog {
             path: path.clone(),
@@ -182,6 +174,16 @@ pub async fn build(
         .iter()
         .map(|(name, s)| (name.clone(), s.clone()))
         .collect();
+    let store = Store::open(&config.store_url).await?;
+    // One `squall serve` owns its store: whatever the previous process was
+    // doing when it died is void and is taken up again now, not in a minute.
+    let released = store.expire_leases(chrono::Utc::now()).await?;
+    if released > 0 {
+        tracing::warn!(
+            actions = released,
+            "actions interrupted by the last stop will be retried"
+        );
+    }
     let worker = format!(
         "serve-{}-{}",
         std::process::id(),
