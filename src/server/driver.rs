@@ -17,6 +17,7 @@
 use super::error::ApiError;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::input::{Alert, Command, Input};
+use crate::engine::off_hours::DeskStatus;
 use crate::mention::Mention;
 use crate::playbook::IncidentState;
 use crate::runtime::{Runtime, RuntimeError};
@@ -38,6 +39,9 @@ pub enum Job {
         oneshot::Sender<Result<Vec<Event>, RuntimeError>>,
     ),
     Command(Command, oneshot::Sender<Result<Vec<Event>, RuntimeError>>),
+    /// Reads each account's off-hours as the engine holds it (nothing is
+    /// journaled: the engine does not change).
+    OffHours(oneshot::Sender<Result<Vec<DeskStatus>, RuntimeError>>),
 }
 
 /// The handlers' side of the queue. Cheap to clone.
@@ -165,6 +169,9 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
             let _ = reply.send(out);
             publish(rt, events, Ok(published)).await;
         }
+        Job::OffHours(reply) => {
+            let _ = reply.send(Ok(rt.engine.off_hours_status(now)));
+        }
     }
 }
 
@@ -186,6 +193,7 @@ async fn publish(
             metrics::counter!("squall_surge_evaluations_total").increment(1);
             continue;
         }
+        count_auto_reply(&e);
         // No subscriber is fine: the timeline in the store is the record.
         let _ = events.send(Arc::new(e));
     }
@@ -197,6 +205,15 @@ async fn publish(
     ] {
         let n = rt.engine.incidents().filter(|i| i.state == state).count();
         metrics::gauge!("squall_incidents", "state" => state.as_str()).set(n as f64);
+    }
+    for desk in rt.engine.off_hours_status(chrono::Utc::now()) {
+        let account = desk.account;
+        metrics::gauge!("squall_off_hours_open", "account" => account.clone())
+            .set(f64::from(u8::from(desk.open)));
+        metrics::gauge!("squall_off_hours_note_pinned", "account" => account.clone())
+            .set(f64::from(u8::from(desk.pinned_note)));
+        metrics::gauge!("squall_off_hours_override", "account" => account)
+            .set(f64::from(u8::from(desk.on_call_override)));
     }
     match rt.store.outbox_counts().await {
         Ok(counts) => {
@@ -216,4 +233,23 @@ async fn publish(
         }
         Err(e) => tracing::warn!(error = %e, "outbox depth not measured"),
     }
+}
+
+/// `squall_autoreplies_total{outcome,reason}`: every auto-reply sent
+/// (reason `closed` or `on_call`) or held back (reason `own_account`, `bot`,
+/// `public_mention`, `same_thread`, `already_answered`, `staff_replied`).
+fn count_auto_reply(e: &Event) {
+    let outcome = match e.kind {
+        EventKind::AutoReplySent => "sent",
+        EventKind::AutoReplyHeld => "held",
+        _ => return,
+    };
+    let reason = e
+        .detail
+        .get("reason")
+        .and_then(|r| r.as_str())
+        .unwrap_or("unknown")
+        .to_owned();
+    metrics::counter!("squall_autoreplies_total", "outcome" => outcome, "reason" => reason)
+        .increment(1);
 }

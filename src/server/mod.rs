@@ -26,6 +26,7 @@ pub mod events;
 pub mod incidents;
 pub mod ingest;
 pub mod metrics;
+pub mod off_hours;
 pub mod pollers;
 pub mod shutdown;
 
@@ -378,6 +379,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
         .route("/v1/events", get(events::events))
+        .route("/v1/off-hours", get(off_hours::list))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -444,6 +446,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         incidents::list, incidents::declare, incidents::show, incidents::ack,
         incidents::set_state, incidents::edit_status, incidents::approve_status, incidents::resolve,
         events::events,
+        off_hours::list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -451,6 +454,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "alerts", description = "Monitoring webhooks (role `monitor`)"),
         (name = "incidents", description = "Commanders' API (read: `viewer`, `staff`, `commander`; change: `commander`)"),
         (name = "events", description = "Live Server-Sent Events"),
+        (name = "off-hours", description = "Support hours per account: open or closed, the pinned note, crisis overrides (read: `viewer`)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no token)"),
     )
 )]
