@@ -343,3 +343,67 @@ async fn the_off_hours_api_view_says_closed_pinned_and_overridden_during_a_night
         assert!(json.get(key).is_some(), "{key} missing in {json}");
     }
 }
+
+#[tokio::test]
+async fn auto_replies_and_the_note_say_when_people_are_back_in_all_five_languages() {
+    let mut w = Week::start().await;
+    // Monday 18:00 CET: back tomorrow at 9:00; the note says Tuesday.
+    let cases = [
+        ("en", "tomorrow at 9:00 CET"),
+        ("pl", "jutro o 9:00 CET"),
+        ("ru", "завтра в 9:00 CET"),
+        ("ja", "明日9:00 (CET)"),
+        ("he", "מחר ב-9:00 CET"),
+    ];
+    for (i, (lang, _)) in cases.iter().enumerate() {
+        let mut m = w.mention(day(0, 17, i as u32), &format!("writer-{lang}"), true);
+        m.lang = Some(lang.to_string());
+        w.send(m).await;
+    }
+    for (lang, back) in cases {
+        let texts = w.direct_texts(&format!("u-writer-{lang}"));
+        assert_eq!(texts.len(), 1, "{lang}");
+        assert!(texts[0].contains(back), "{lang}: {}", texts[0]);
+        assert!(texts[0].contains("help@acme.example"), "where to go meanwhile, {lang}");
+    }
+    let notes: Vec<String> = w
+        .r
+        .records()
+        .into_iter()
+        .filter_map(|rec| match rec {
+            SimRecord::Post { account, text, .. } if account == "acme-help" => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 2, "Monday's early hours and Monday evening: {notes:?}");
+    assert!(notes[0].contains("on Monday at 9:00 CET"), "{}", notes[0]);
+    assert!(notes[1].contains("on Tuesday at 9:00 CET"), "{}", notes[1]);
+}
+
+#[test]
+fn every_off_hours_template_renders_the_next_opening_in_its_language() {
+    let templates = common::templates();
+    let mut data = squall::templates::StepContext::Autoreply.sample_data();
+    for lang in ["en", "pl", "ru", "ja", "he"] {
+        let back = format!("<{lang}: back at 9:00>");
+        data["back_at"] = serde_json::json!(back);
+        for template in ["autoreply/closed", "autoreply/closed-note", "autoreply/site-down"] {
+            assert!(
+                templates.languages(template).iter().any(|l| l == lang),
+                "{template} has a {lang} file"
+            );
+            // Every phrasing: the seed picks one of them.
+            for seed in 0..12 {
+                let rendered = templates
+                    .render(template, lang, &data, seed, squall::templates::Escape::Text)
+                    .unwrap_or_else(|e| panic!("{template}.{lang}: {e}"));
+                assert_eq!(rendered.lang, lang);
+                let text = rendered.text;
+                if template != "autoreply/site-down" {
+                    assert!(text.contains(&back), "{template}.{lang} #{seed}: {text}");
+                }
+                assert!(text.contains("https://"), "{template}.{lang} #{seed}: where to go meanwhile");
+            }
+        }
+    }
+}
