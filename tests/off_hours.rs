@@ -69,14 +69,18 @@ impl Week {
 
     fn mention(&mut self, at: Ts, author: &str, direct: bool) -> Mention {
         self.seq += 1;
-        let mut m = self.r.new_mention(at, "acme-help", author, "Is anyone there? The app is down.");
+        let mut m =
+            self.r
+                .new_mention(at, "acme-help", author, "Is anyone there? The app is down.");
         m.id = format!("w{}", self.seq);
         m.direct = direct;
         m
     }
 
     async fn send(&mut self, m: Mention) {
-        self.r.input(m.created_at, Input::Mention(Box::new(m))).await;
+        self.r
+            .input(m.created_at, Input::Mention(Box::new(m)))
+            .await;
     }
 
     async fn dm(&mut self, at: Ts, author: &str) -> String {
@@ -172,25 +176,31 @@ async fn a_week_of_mentions_gets_one_auto_reply_per_author_per_closed_period_and
     let id = w.r.incident();
     let during = w.r.pins("acme-help");
     assert_eq!(during.len(), 2, "{during:?}");
-    assert_eq!(during[0], welcome, "the status replaced the note, not the brand's pin");
+    assert_eq!(
+        during[0], welcome,
+        "the status replaced the note, not the brand's pin"
+    );
     w.dm(day(2, 1, 10), "frank").await; // the on-call wording
     w.dm(day(2, 1, 15), "alice").await; // answered on Tuesday evening: same closed period
 
     // Staff answer gina's public post; her DM two minutes later gets no robot.
     let public = w.mention(day(2, 1, 16), "gina", false);
     w.send(public).await;
-    let draft = w
-        .r
-        .rt
-        .engine
-        .drafts()
-        .drafts
-        .values()
-        .find(|d| d.author_handle == "@gina")
-        .map(|d| d.id)
-        .expect("a draft for gina");
-    w.r.command(day(2, 1, 18), "marek", CommandKind::ApproveDraft { draft, text: None })
-        .await;
+    let draft =
+        w.r.rt
+            .engine
+            .drafts()
+            .drafts
+            .values()
+            .find(|d| d.author_handle == "@gina")
+            .map(|d| d.id)
+            .expect("a draft for gina");
+    w.r.command(
+        day(2, 1, 18),
+        "marek",
+        CommandKind::ApproveDraft { draft, text: None },
+    )
+    .await;
     w.dm(day(2, 1, 20), "gina").await;
 
     w.r.command(
@@ -244,7 +254,13 @@ async fn a_week_of_mentions_gets_one_auto_reply_per_author_per_closed_period_and
         ]
     );
     // Each decision to send reached the platform once.
-    for (who, n) in [("alice", 3), ("dave", 1), ("frank", 1), ("henryk", 1), ("carol", 0)] {
+    for (who, n) in [
+        ("alice", 3),
+        ("dave", 1),
+        ("frank", 1),
+        ("henryk", 1),
+        ("carol", 0),
+    ] {
         assert_eq!(w.direct_texts(&format!("u-{who}")).len(), n, "{who}");
     }
     let frank = &w.direct_texts("u-frank")[0];
@@ -296,13 +312,12 @@ async fn a_week_of_mentions_gets_one_auto_reply_per_author_per_closed_period_and
     // Every switch is on the timeline: five closings plus the start, six openings.
     assert_eq!(w.r.count("off_hours_on"), 6);
     assert_eq!(w.r.count("off_hours_off"), 6);
-    let kinds: Vec<&str> = w
-        .r
-        .events
-        .iter()
-        .filter(|e| e.kind.as_str() == "off_hours_note")
-        .map(|e| e.detail["action"].as_str().unwrap_or_default())
-        .collect();
+    let kinds: Vec<&str> =
+        w.r.events
+            .iter()
+            .filter(|e| e.kind.as_str() == "off_hours_note")
+            .map(|e| e.detail["action"].as_str().unwrap_or_default())
+            .collect();
     assert_eq!(kinds, ["yielded", "restored"]);
     // Monday morning: the brand's own pin stayed, only the note left.
     assert_eq!(w.r.pins("acme-help"), vec![welcome]);
@@ -316,7 +331,12 @@ async fn the_off_hours_api_view_says_closed_pinned_and_overridden_during_a_night
     assert_eq!(view.len(), 1);
     let help = &view[0];
     assert_eq!(
-        (help.account.as_str(), help.open, help.pinned_note, help.on_call_override),
+        (
+            help.account.as_str(),
+            help.open,
+            help.pinned_note,
+            help.on_call_override
+        ),
         ("acme-help", false, true, false)
     );
     assert_eq!(help.since, Some(day(1, 16, 0)));
@@ -364,18 +384,24 @@ async fn auto_replies_and_the_note_say_when_people_are_back_in_all_five_language
         let texts = w.direct_texts(&format!("u-writer-{lang}"));
         assert_eq!(texts.len(), 1, "{lang}");
         assert!(texts[0].contains(back), "{lang}: {}", texts[0]);
-        assert!(texts[0].contains("help@acme.example"), "where to go meanwhile, {lang}");
+        assert!(
+            texts[0].contains("help@acme.example"),
+            "where to go meanwhile, {lang}"
+        );
     }
-    let notes: Vec<String> = w
-        .r
-        .records()
-        .into_iter()
-        .filter_map(|rec| match rec {
-            SimRecord::Post { account, text, .. } if account == "acme-help" => Some(text),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(notes.len(), 2, "Monday's early hours and Monday evening: {notes:?}");
+    let notes: Vec<String> =
+        w.r.records()
+            .into_iter()
+            .filter_map(|rec| match rec {
+                SimRecord::Post { account, text, .. } if account == "acme-help" => Some(text),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        notes.len(),
+        2,
+        "Monday's early hours and Monday evening: {notes:?}"
+    );
     assert!(notes[0].contains("on Monday at 9:00 CET"), "{}", notes[0]);
     assert!(notes[1].contains("on Tuesday at 9:00 CET"), "{}", notes[1]);
 }
@@ -387,7 +413,11 @@ fn every_off_hours_template_renders_the_next_opening_in_its_language() {
     for lang in ["en", "pl", "ru", "ja", "he"] {
         let back = format!("<{lang}: back at 9:00>");
         data["back_at"] = serde_json::json!(back);
-        for template in ["autoreply/closed", "autoreply/closed-note", "autoreply/site-down"] {
+        for template in [
+            "autoreply/closed",
+            "autoreply/closed-note",
+            "autoreply/site-down",
+        ] {
             assert!(
                 templates.languages(template).iter().any(|l| l == lang),
                 "{template} has a {lang} file"
@@ -402,7 +432,10 @@ fn every_off_hours_template_renders_the_next_opening_in_its_language() {
                 if template != "autoreply/site-down" {
                     assert!(text.contains(&back), "{template}.{lang} #{seed}: {text}");
                 }
-                assert!(text.contains("https://"), "{template}.{lang} #{seed}: where to go meanwhile");
+                assert!(
+                    text.contains("https://"),
+                    "{template}.{lang} #{seed}: where to go meanwhile"
+                );
             }
         }
     }

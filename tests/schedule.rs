@@ -876,7 +876,8 @@ weekly:
 fn jerusalem_springs_forward_on_a_friday_and_the_short_friday_keeps_its_local_hours() {
     // Israel moves from IST (UTC+2) to IDT (UTC+3) on Friday 27 March 2026 at 02:00.
     let desk = schedule(TEL_AVIV_DESK);
-    let the_friday_before = desk.intervals(utc("2026-03-20T00:00:00Z"), utc("2026-03-21T00:00:00Z"));
+    let the_friday_before =
+        desk.intervals(utc("2026-03-20T00:00:00Z"), utc("2026-03-21T00:00:00Z"));
     let switch_friday = desk.intervals(utc("2026-03-27T00:00:00Z"), utc("2026-03-28T00:00:00Z"));
     assert_eq!(
         open_hours(&the_friday_before),
@@ -988,7 +989,15 @@ fn the_pinned_note_names_the_weekday_where_a_reply_says_today_or_tomorrow() {
             Some(reply),
             "{lang}"
         );
-        assert_eq!(warsaw.describe_opening(evening, lang).as_deref(), Some(note), "{lang}");
+        assert_eq!(
+            warsaw.describe_opening(evening, lang).as_deref(),
+            Some(note),
+            "{lang}"
+        );
     }
-    assert_eq!(warsaw.describe_opening(utc("2026-11-24T10:00:00Z"), "en"), None, "open");
+    assert_eq!(
+        warsaw.describe_opening(utc("2026-11-24T10:00:00Z"), "en"),
+        None,
+        "open"
+    );
 }

@@ -77,13 +77,26 @@ struct RenderJob<'a> {
 /// Deferred work, fired by [`Engine::tick`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    ApprovalTimeout { incident: String },
-    StaleCheck { incident: String },
-    AutoResolve { incident: String },
-    DraftSla { draft: u64 },
-    ScheduleBoundary { incident: String, account: String },
+    ApprovalTimeout {
+        incident: String,
+    },
+    StaleCheck {
+        incident: String,
+    },
+    AutoResolve {
+        incident: String,
+    },
+    DraftSla {
+        draft: u64,
+    },
+    ScheduleBoundary {
+        incident: String,
+        account: String,
+    },
     /// The standing off-hours schedule of an account opens or closes.
-    OffHours { account: String },
+    OffHours {
+        account: String,
+    },
 }
 
 /// Why a trigger fired, carried into the incident and its timeline.

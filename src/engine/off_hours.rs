@@ -423,7 +423,13 @@ impl Engine {
         })
     }
 
-    fn held_reason(&self, now: Timestamp, r: &Responder, m: &Mention, period: &Period) -> Option<Held> {
+    fn held_reason(
+        &self,
+        now: Timestamp,
+        r: &Responder,
+        m: &Mention,
+        period: &Period,
+    ) -> Option<Held> {
         let held = |code, why: &str| {
             Some(Held {
                 code,
@@ -435,7 +441,10 @@ impl Engine {
             .own_handles
             .contains(&normalize_handle(&m.author.handle))
         {
-            return held("own_account", "it comes from one of the brand's own accounts");
+            return held(
+                "own_account",
+                "it comes from one of the brand's own accounts",
+            );
         }
         if m.author.bot {
             return held("bot", "it comes from an automated account");
@@ -446,14 +455,20 @@ impl Engine {
                 "it is a public mention and only direct messages get an auto-reply here",
             );
         }
-        let in_answered_thread = m
-            .in_reply_to
-            .as_ref()
-            .is_some_and(|t| self.off_hours.threads.contains_key(&(m.account.clone(), t.clone())));
+        let in_answered_thread = m.in_reply_to.as_ref().is_some_and(|t| {
+            self.off_hours
+                .threads
+                .contains_key(&(m.account.clone(), t.clone()))
+        });
         if in_answered_thread {
             return held("same_thread", "its thread already has an auto-reply");
         }
-        if self.off_hours.answered.get(&(m.account.clone(), author.clone())) == Some(period) {
+        if self
+            .off_hours
+            .answered
+            .get(&(m.account.clone(), author.clone()))
+            == Some(period)
+        {
             return held("already_answered", "already answered once while closed");
         }
         if let Some(at) = self
