@@ -977,6 +977,10 @@ async fn off_hours_shows_each_account_closed_with_its_note_pinned_and_a_restart_
         metrics.contains(r#"squall_off_hours_note_pinned{account="acme-main"} 1"#),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("squall_off_hours_switches_total{") && metrics.contains(r#"to="closed""#),
+        "{metrics}"
+    );
     first.stop().await;
 
     let second = TestApp::start_in(dir.path(), closed_desk, std::time::Duration::ZERO).await;

@@ -16,6 +16,7 @@
 //! held: `own_account`, `bot`, `public_mention`, `same_thread`,
 //! `already_answered`, `staff_replied`), `squall_off_hours_open{account}`,
 //! `squall_off_hours_note_pinned{account}`, `squall_off_hours_override{account}`,
+//! `squall_off_hours_switches_total{account,to,source}`,
 //! `squall_http_request_duration_seconds{method,route,status}` (histogram).
 
 use axum::extract::{MatchedPath, Request, State};
