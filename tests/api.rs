@@ -968,6 +968,11 @@ async fn off_hours_shows_each_account_closed_with_its_note_pinned_and_a_restart_
     assert_eq!(main["override"], false);
     assert!(main["since"].is_string(), "{main}");
     assert!(main["next_open"].is_null(), "never opens: {main}");
+    let (_, doc) = first.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(
+        doc["paths"]["/v1/off-hours"]["get"].is_object(),
+        "documented in the OpenAPI"
+    );
     let metrics = first.text("/metrics").await;
     assert!(
         metrics.contains(r#"squall_off_hours_open{account="acme-main"} 0"#),
