@@ -104,6 +104,24 @@ impl Instance {
     }
 }
 
+/// The instances' warnings and errors, for a failure message.
+fn logs(dir: &Path) -> String {
+    let mut out = String::new();
+    for i in 1..=3 {
+        let text = std::fs::read_to_string(dir.join(format!("node-{i}.log"))).unwrap_or_default();
+        out.push_str(&format!("--- node-{i}\n"));
+        for line in text
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .take(20)
+        {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn mention(id: &str, text: &str) -> String {
     json!({
         "id": id, "platform": "mastodon", "account": "acme-main",
@@ -157,11 +175,7 @@ async fn last_seq(pool: &sqlx::PgPool) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed() {
     let db = PgDatabase::create().await;
-    let dir = tempfile::Builder::new()
-        .prefix("squall-cluster")
-        .disable_cleanup(true)
-        .tempdir()
-        .expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
     let masto = Kind::Mastodon
         .start(SECRET)
         .await
@@ -294,9 +308,9 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         }
         assert!(
             Instant::now() < deadline,
-            "actions never settled: {}\nlogs in {}",
+            "actions never settled: {}\n{}",
             inc["actions"],
-            dir.path().display()
+            logs(dir.path())
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
