@@ -11,37 +11,23 @@
 mod cluster_peers;
 
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const BATCH: usize = 100;
 /// Requests in flight per instance.
 const IN_FLIGHT: usize = 2;
 
-#[allow(clippy::zombie_processes)]
 fn start(dir: &std::path::Path, store: &str, name: &str) -> (Child, String) {
-    let log = dir.join(format!("{name}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_squall"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--instance", name])
-        .args(["--config", "tests/data/serve/squall.yaml"])
-        .env("SQUALL_STORE", store)
-        .env("SQUALL_LOG", "warn,squall::server=info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("squall serve starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("squall listening on ").nth(1) {
-            return (
-                child,
-                rest.lines().next().unwrap_or_default().trim().to_owned(),
-            );
-        }
-        assert!(Instant::now() < deadline, "{name} did not start:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    cluster_peers::spawn_serve(
+        &["--listen", "127.0.0.1:0", "--instance", name],
+        &[
+            ("SQUALL_CONFIG", "tests/data/serve/squall.yaml"),
+            ("SQUALL_STORE", store),
+            ("SQUALL_LOG", "warn,squall::server=info"),
+        ],
+        &dir.join(format!("{name}.log")),
+    )
 }
 
 fn body(from: usize) -> String {

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const COMMANDER: &str = "commander-token";
@@ -52,48 +52,23 @@ fn config(dir: &Path, masto: &fake_platforms::Server, bsky: &fake_platforms::Ser
     path.display().to_string()
 }
 
-// The child is kept in `Instance` and reaped by `kill9` or `stop`.
-#[allow(clippy::zombie_processes)]
 fn start(dir: &Path, config: &str, store: &str, name: &str) -> Instance {
-    let log = dir.join(format!("{name}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_squall"))
-        .args([
-            "serve",
-            "--live",
-            "--poll-every",
-            "1h",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--config", config, "--instance", name])
-        .env("SQUALL_STORE", store)
-        .env("ACME_SECRET", SECRET)
-        .env(
-            "SQUALL_LOG",
-            std::env::var("SQUALL_TEST_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("squall serve starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("squall listening on ").nth(1) {
-            let url = rest.lines().next().unwrap_or_default().trim().to_string();
-            return Instance {
-                name: name.to_owned(),
-                child,
-                url,
-            };
-        }
-        if Instant::now() >= deadline {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("squall serve {name} did not start:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let log_filter = std::env::var("SQUALL_TEST_LOG").unwrap_or_else(|_| "info".into());
+    let (child, url) = cluster_peers::spawn_serve(
+        &["--live", "--poll-every", "1h", "--listen", "127.0.0.1:0"],
+        &[
+            ("SQUALL_CONFIG", config),
+            ("SQUALL_INSTANCE", name),
+            ("SQUALL_STORE", store),
+            ("ACME_SECRET", SECRET),
+            ("SQUALL_LOG", &log_filter),
+        ],
+        &dir.join(format!("{name}.log")),
+    );
+    Instance {
+        name: name.to_owned(),
+        child,
+        url,
     }
 }
 

@@ -10,7 +10,7 @@ mod cluster_peers;
 use cluster_peers::{unique_name, PgDatabase};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 struct Names {
@@ -19,42 +19,30 @@ struct Names {
     consumer: String,
 }
 
-// The child is reaped by the test (kill + wait).
-#[allow(clippy::zombie_processes)]
 fn start(dir: &Path, store: &str, names: &Names, name: &str, http: bool) -> (Child, String) {
-    let log = dir.join(format!("{name}.log"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_squall"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--instance", name])
-        .args(["--config", "tests/data/serve/squall.yaml"])
-        .args(["--nats-url", &cluster_peers::nats_url()])
-        .args(["--nats-stream", &names.stream])
-        .args(["--nats-subject", &names.subject])
-        .args(["--nats-consumer", &names.consumer])
-        .env("SQUALL_STORE", store)
-        .env("SQUALL_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"));
+    let nats = cluster_peers::nats_url();
+    let mut args = vec!["--listen", "127.0.0.1:0", "--instance", name];
+    args.extend([
+        "--config",
+        "tests/data/serve/squall.yaml",
+        "--nats-url",
+        &nats,
+    ]);
+    args.extend([
+        "--nats-stream",
+        &names.stream,
+        "--nats-subject",
+        &names.subject,
+    ]);
+    args.extend(["--nats-consumer", &names.consumer]);
     if http {
-        cmd.arg("--nats-http");
+        args.push("--nats-http");
     }
-    let child = cmd.spawn().expect("squall serve starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("squall listening on ").nth(1) {
-            return (
-                child,
-                rest.lines().next().unwrap_or_default().trim().to_owned(),
-            );
-        }
-        if Instant::now() >= deadline {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("squall serve {name} did not start:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    cluster_peers::spawn_serve(
+        &args,
+        &[("SQUALL_STORE", store), ("SQUALL_LOG", "info")],
+        &dir.join(format!("{name}.log")),
+    )
 }
 
 fn mention(id: &str) -> String {

@@ -116,3 +116,40 @@ pub async fn nats() -> async_nats::Client {
         Err(_) => panic!("{START_NATS} (timed out)"),
     }
 }
+
+/// Starts `squall serve` with `args` and `env`, its log in `log`, and waits
+/// (up to a minute) until it says where it listens. Returns the process and
+/// its base URL.
+// The caller keeps the child and reaps it (kill + wait).
+#[allow(clippy::zombie_processes)]
+pub fn spawn_serve(
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> (std::process::Child, String) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_squall"))
+        .arg("serve")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("squall serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split("squall listening on ").nth(1) {
+            return (
+                child,
+                rest.lines().next().unwrap_or_default().trim().to_owned(),
+            );
+        }
+        if std::time::Instant::now() >= deadline {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("squall serve did not start:\n{text}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
