@@ -365,3 +365,62 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
     }
     pool.close().await;
 }
+
+#[tokio::test]
+async fn squall_migrate_brings_a_postgres_database_up_to_date() {
+    let db = PgDatabase::create().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_squall"))
+        .args(["migrate", "--config", "tests/data/serve/squall.yaml"])
+        .env("SQUALL_STORE", &db.url)
+        .output()
+        .expect("squall migrate runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("is at schema version 100"), "{text}");
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
+    assert_eq!(leader(&pool).await, (String::new(), 0, 0), "no leader yet");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_deposed_leaders_batch_is_refused_whole() {
+    use squall::store::{NewTimeline, Store, StoreError, Write};
+    let db = PgDatabase::create().await;
+    let store = Store::open(&db.url).await.expect("store");
+    let event = |message: &str| {
+        Write::Timeline(NewTimeline {
+            incident_id: None,
+            at: chrono::Utc::now(),
+            kind: "note".to_owned(),
+            actor: "engine".to_owned(),
+            message: message.to_owned(),
+            detail: json!({}),
+        })
+    };
+    // Epoch 0 is current on a fresh database; a leader of epoch 7 is not.
+    store
+        .apply_fenced(Some(0), &[event("current leader")])
+        .await
+        .expect("the current epoch writes");
+    let refused = store
+        .apply_fenced(Some(7), &[event("deposed leader")])
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Fenced {
+                epoch: 7,
+                current: 0
+            })
+        ),
+        "{refused:?}"
+    );
+    let all = store.timeline_all(0, 10).await.expect("timeline");
+    let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["current leader"]);
+    store.close().await;
+}
