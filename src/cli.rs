@@ -150,6 +150,20 @@ pub enum Command {
         /// How often mentions are read from the platforms with `--live`.
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         poll_every: std::time::Duration,
+        /// This instance's name in a cluster (a `postgres://` store): its
+        /// outbox lease owner and leader name. Default: `serve-<pid>-<time>`.
+        #[arg(long, env = "SQUALL_INSTANCE")]
+        instance: Option<String>,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Brings the store's schema up to date (SQLite or Postgres, from the
+    /// config's `store` or `SQUALL_STORE`) and exits. `serve` does the same
+    /// at start; run this first when several instances share a database.
+    Migrate {
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else built-in defaults).
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Talk to a running `squall serve`: declare, list, show, acknowledge, change state, resolve.
     Incident {
@@ -357,6 +371,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Schedule { command, config } => schedule(command, config),
+        Command::Migrate { config } => {
+            let loaded = setup::load(config.as_deref(), &[]);
+            let Some(cfg) = loaded.config else {
+                return Ok(report(&loaded, Format::Human));
+            };
+            let store = crate::store::Store::open(&cfg.store_url)
+                .await
+                .context("squall migrate failed")?;
+            let version = store
+                .schema_version()
+                .await
+                .context("squall migrate failed")?;
+            store.close().await;
+            println!(
+                "store {} is at schema version {version}",
+                crate::store::redact_url(&cfg.store_url)
+            );
+            Ok(0)
+        }
         Command::Serve {
             config,
             listen,
@@ -364,6 +397,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             sim_latency,
             live,
             poll_every,
+            instance,
+            nats,
         } => {
             // As for `simulate`: with nothing nearby, the built-in example.
             let config = match config {
@@ -388,6 +423,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 sim_latency,
                 live,
                 poll_every,
+                instance,
+                nats: nats.settings(),
             };
             crate::server::serve(
                 Arc::new(cfg),
@@ -648,4 +685,38 @@ fn detect(
         );
     }
     Ok(0)
+}
+
+/// NATS JetStream ingest for `serve` in cluster mode.
+#[derive(Debug, clap::Args)]
+pub struct NatsArgs {
+    /// Consume mentions from NATS JetStream at this URL (cluster mode: the
+    /// store must be `postgres://`). Each message is one mention as NDJSON.
+    #[arg(long, env = "SQUALL_NATS_URL")]
+    nats_url: Option<String>,
+    /// The JetStream stream holding mentions (created if missing).
+    #[arg(long, env = "SQUALL_NATS_STREAM", default_value = "SQUALL_MENTIONS")]
+    nats_stream: String,
+    /// The subject mentions are published on.
+    #[arg(long, env = "SQUALL_NATS_SUBJECT", default_value = "squall.mentions")]
+    nats_subject: String,
+    /// The durable consumer the cluster's instances share.
+    #[arg(long, env = "SQUALL_NATS_CONSUMER", default_value = "squall")]
+    nats_consumer: String,
+    /// HTTP ingest publishes mentions to the stream (answering once
+    /// JetStream stored them) instead of journaling them directly.
+    #[arg(long, env = "SQUALL_NATS_HTTP")]
+    nats_http: bool,
+}
+
+impl NatsArgs {
+    fn settings(self) -> Option<crate::cluster::nats::NatsSettings> {
+        Some(crate::cluster::nats::NatsSettings {
+            url: self.nats_url?,
+            stream: self.nats_stream,
+            subject: self.nats_subject,
+            consumer: self.nats_consumer,
+            publish_http: self.nats_http,
+        })
+    }
 }

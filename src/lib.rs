@@ -37,6 +37,7 @@ pub mod adapters;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod detect;
 pub mod diagnostics;

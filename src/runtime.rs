@@ -27,6 +27,10 @@ pub enum RuntimeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Bus(#[from] crate::cluster::nats::BusError),
 }
 
 pub struct Runtime {
@@ -43,6 +47,12 @@ pub struct Runtime {
     /// Journal every input before the engine sees it (`squall serve`), so a
     /// restart can replay it. Off for simulation, whose inputs are a file.
     journal: bool,
+    /// The leadership epoch every batch is checked against (cluster mode).
+    fence: Option<i64>,
+    /// The engine time of the last journal entry applied: entries appended
+    /// by several instances may carry slightly out-of-order clocks, and the
+    /// engine's time only moves forward.
+    last_at: Option<Timestamp>,
 }
 
 /// What [`Runtime::resume`] found in the journal.
@@ -54,6 +64,8 @@ pub struct Resumed {
     pub started: Option<Timestamp>,
     /// Intents still waiting in the outbox.
     pub pending_actions: usize,
+    /// The last journal entry replayed (0 for an empty journal).
+    pub last_seq: i64,
 }
 
 /// How often the outbox is swept even when nothing new was enqueued, to
@@ -70,6 +82,8 @@ impl Runtime {
             retries: Default::default(),
             last_sweep: None,
             journal: false,
+            fence: None,
+            last_at: None,
         }
     }
 
@@ -90,7 +104,21 @@ impl Runtime {
         executor: Executor,
         now: Timestamp,
     ) -> Result<(Self, Resumed), RuntimeError> {
+        Self::resume_fenced(make_engine, store, executor, now, None).await
+    }
+
+    /// [`Runtime::resume`] for a cluster's engine leader: every batch it
+    /// commits, from the replay on, is refused once `fence` is no longer the
+    /// cluster's leadership epoch.
+    pub async fn resume_fenced(
+        make_engine: impl FnOnce(Timestamp) -> Engine,
+        store: Store,
+        executor: Executor,
+        now: Timestamp,
+        fence: Option<i64>,
+    ) -> Result<(Self, Resumed), RuntimeError> {
         let entries = store.journal_entries().await?;
+        let last_seq = entries.last().map_or(0, |e| e.seq);
         let started = match entries.iter().find(|e| e.kind == "boot") {
             Some(boot) => boot.at,
             None => {
@@ -104,11 +132,13 @@ impl Runtime {
         };
         let mut rt = Self::new(make_engine(started), store, executor);
         rt.journal = true;
+        rt.fence = fence;
         let done = rt.store.outbox_states().await?;
         let mut actions = Vec::new();
         let mut attached = Vec::new();
         let mut replayed = 0;
-        for e in entries.into_iter().filter(|e| e.kind != "boot") {
+        for mut e in entries.into_iter().filter(|e| e.kind != "boot") {
+            e.at = rt.monotonic(e.at);
             let mut d = match decode_input(&e)? {
                 Some(input) => rt.engine.handle(e.at, input),
                 None => rt.engine.tick(e.at),
@@ -154,10 +184,10 @@ impl Runtime {
             ..Decisions::default()
         };
         writes.extend(rt.writes_for(started, &d));
-        rt.store.apply(&writes).await?;
+        rt.apply(&writes).await?;
         for d in rt.engine.drafts().drafts.values() {
             // One by one: a draft the store already moved on stays as it is.
-            if let Err(e) = rt.store.apply(&[Write::SaveDraft(draft_snapshot(d))]).await {
+            if let Err(e) = rt.apply(&[Write::SaveDraft(draft_snapshot(d))]).await {
                 tracing::warn!(draft = d.id, error = %e, "draft not re-applied after replay");
             }
         }
@@ -168,6 +198,7 @@ impl Runtime {
             Resumed {
                 inputs: replayed,
                 started: Some(started),
+                last_seq,
                 pending_actions: waiting.len(),
             },
         ))
@@ -239,14 +270,7 @@ impl Runtime {
 
     /// Lets time pass to `now`: buckets close, timers fire, due actions run.
     pub async fn tick(&mut self, now: Timestamp) -> Result<Vec<Event>, RuntimeError> {
-        let kept = self
-            .retries
-            .split_off(&(now + chrono::Duration::microseconds(1)));
-        if kept.len() < self.retries.len() {
-            // Some retry is due now: the outbox must be asked.
-            self.last_sweep = None;
-        }
-        self.retries = kept;
+        self.due_retries(now);
         let d = self.engine.tick(now);
         let acted =
             !d.actions.is_empty() || d.events.iter().any(|e| e.kind != EventKind::SurgeEvaluated);
@@ -263,6 +287,51 @@ impl Runtime {
 
     /// The earliest instant at which [`tick`](Self::tick) has work: an engine
     /// deadline or an action waiting to be retried.
+    /// Forgets the retry times up to `now`; if one was due, the outbox must
+    /// be asked at the next commit.
+    fn due_retries(&mut self, now: Timestamp) {
+        let kept = self
+            .retries
+            .split_off(&(now + chrono::Duration::microseconds(1)));
+        if kept.len() < self.retries.len() {
+            self.last_sweep = None;
+        }
+        self.retries = kept;
+    }
+
+    /// Applies one journal entry appended by any instance of a cluster (the
+    /// engine leader follows the shared journal in `seq` order): exactly
+    /// what [`Runtime::resume`] will replay for it, then committed and the
+    /// outbox worked as for a local input.
+    pub async fn apply_entry(
+        &mut self,
+        entry: &crate::store::JournalEntry,
+    ) -> Result<Vec<Event>, RuntimeError> {
+        if entry.kind == "boot" {
+            return Ok(Vec::new()); // the engine's start time, read by resume
+        }
+        let at = self.monotonic(entry.at);
+        let d = match decode_input(entry)? {
+            Some(input) => self.engine.handle(at, input),
+            None => {
+                self.due_retries(at);
+                self.engine.tick(at)
+            }
+        };
+        self.commit(at, d).await
+    }
+
+    /// `at`, or the last time the engine was given if that is later.
+    fn monotonic(&mut self, at: Timestamp) -> Timestamp {
+        let at = self.last_at.map_or(at, |last| last.max(at));
+        self.last_at = Some(at);
+        at
+    }
+
+    async fn apply(&self, writes: &[Write]) -> Result<crate::store::ApplyOutcome, StoreError> {
+        self.store.apply_fenced(self.fence, writes).await
+    }
+
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let retry = self.retries.iter().next().copied();
         match (self.engine.next_deadline(), retry) {
@@ -281,7 +350,7 @@ impl Runtime {
         while let Some(d) = pending.take() {
             let writes = self.writes_for(now, &d);
             if !writes.is_empty() {
-                self.store.apply(&writes).await?;
+                self.apply(&writes).await?;
             }
             all.extend(d.events);
             if !self.outbox_may_have_work(now, !d.actions.is_empty()) {
@@ -298,7 +367,7 @@ impl Runtime {
                 for done in batch {
                     let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
                     if !writes.is_empty() {
-                        self.store.apply(&writes).await?;
+                        self.apply(&writes).await?;
                     }
                     all.extend(done.events);
                     if let Some(intent) = &done.intent {

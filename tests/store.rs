@@ -1,5 +1,9 @@
-//! The store's promises, each checked against a fresh database: a temp-file
-//! SQLite database unless the test is about `sqlite::memory:`.
+//! The store's promises, each checked against a fresh database on both
+//! backends: a temp-file SQLite database and a Postgres database of its own
+//! on the server at 127.0.0.1:5432 (created and dropped by the test). Tests
+//! about SQLite files and `sqlite::memory:` run on SQLite only.
+
+mod cluster_peers;
 
 use chrono::{Duration as Span, TimeZone, Utc};
 use serde_json::json;
@@ -30,6 +34,83 @@ async fn file_store() -> Result<(Store, TempDir, String), StoreError> {
 
 async fn memory_store() -> Result<Store, StoreError> {
     Store::open("sqlite::memory:").await
+}
+
+/// The backends every generic test runs on.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps a test's database alive; dropping it removes the database.
+#[allow(dead_code)]
+enum Db {
+    File(TempDir),
+    Postgres(cluster_peers::PgDatabase),
+}
+
+async fn fresh(kind: Kind) -> Result<(Store, Db), StoreError> {
+    match kind {
+        Kind::Sqlite => {
+            let (store, dir, _) = file_store().await?;
+            Ok((store, Db::File(dir)))
+        }
+        Kind::Postgres => {
+            let db = cluster_peers::PgDatabase::create().await;
+            let store = Store::open(&db.url).await?;
+            Ok((store, Db::Postgres(db)))
+        }
+    }
+}
+
+/// Runs each named test once per backend, as `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() -> super::TestResult {
+                    super::$name(super::Kind::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() -> super::TestResult {
+                    super::$name(super::Kind::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends! {
+    ingesting_the_same_mention_twice_stores_it_once,
+    mentions_by_author_returns_earlier_contacts_newest_first,
+    a_mention_can_be_attached_to_an_incident,
+    incidents_list_unresolved_first_then_newest_first,
+    the_timeline_reads_back_in_sequence_and_pages_by_cursor,
+    enqueuing_a_duplicate_idem_key_is_skipped,
+    claim_next_gives_each_row_to_exactly_one_worker,
+    rows_are_claimed_oldest_first_and_only_once_due,
+    an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused,
+    retry_later_respects_not_before,
+    only_a_pending_row_can_be_cancelled,
+    the_outbox_of_an_incident_lists_its_intents_in_order,
+    an_account_cannot_hold_two_active_pins_of_one_purpose_until_the_first_is_unpinned,
+    a_pin_remembers_what_it_displaced_until_restored,
+    a_conversation_is_created_once_and_counts_its_mentions,
+    the_draft_queue_is_ordered_by_mention_time_even_when_inserted_out_of_order,
+    a_follow_up_updates_the_pending_draft_instead_of_adding_one,
+    a_draft_moves_from_pending_through_approval_to_sent,
+    a_discarded_draft_leaves_the_queue_and_the_next_follow_up_starts_a_new_one,
+    apply_commits_a_state_change_and_its_outbox_intent_together,
+    apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind,
+    a_processed_key_keeps_a_batch_from_being_applied_twice,
+    an_approval_and_its_send_intent_commit_together,
+    a_draft_for_an_unknown_conversation_is_refused_by_the_schema,
 }
 
 fn t(seconds: i64) -> Timestamp {
@@ -170,9 +251,9 @@ async fn reopening_a_file_database_keeps_its_data_and_does_not_rerun_migrations(
     Ok(())
 }
 
-#[tokio::test]
-async fn ingesting_the_same_mention_twice_stores_it_once() -> TestResult {
-    for store in [file_store().await?.0, memory_store().await?] {
+async fn ingesting_the_same_mention_twice_stores_it_once(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    for store in [store, memory_store().await?] {
         let first = store
             .insert_mentions(&[mention("1", "ann", 0), mention("2", "bob", 5)], t(10))
             .await?;
@@ -212,9 +293,8 @@ async fn an_in_memory_store_is_one_database_shared_by_its_clones() -> TestResult
     Ok(())
 }
 
-#[tokio::test]
-async fn mentions_by_author_returns_earlier_contacts_newest_first() -> TestResult {
-    let store = memory_store().await?;
+async fn mentions_by_author_returns_earlier_contacts_newest_first(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let ms = [
         mention("a", "ann", 10),
         mention("c", "ann", 30),
@@ -242,9 +322,8 @@ async fn mentions_by_author_returns_earlier_contacts_newest_first() -> TestResul
     Ok(())
 }
 
-#[tokio::test]
-async fn a_mention_can_be_attached_to_an_incident() -> TestResult {
-    let store = memory_store().await?;
+async fn a_mention_can_be_attached_to_an_incident(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
         .await?;
@@ -258,9 +337,8 @@ async fn a_mention_can_be_attached_to_an_incident() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn incidents_list_unresolved_first_then_newest_first() -> TestResult {
-    let store = memory_store().await?;
+async fn incidents_list_unresolved_first_then_newest_first(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Resolved, 300))
         .await?;
@@ -293,9 +371,8 @@ async fn incidents_list_unresolved_first_then_newest_first() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn the_timeline_reads_back_in_sequence_and_pages_by_cursor() -> TestResult {
-    let store = memory_store().await?;
+async fn the_timeline_reads_back_in_sequence_and_pages_by_cursor(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
         .await?;
@@ -327,9 +404,8 @@ async fn the_timeline_reads_back_in_sequence_and_pages_by_cursor() -> TestResult
     Ok(())
 }
 
-#[tokio::test]
-async fn enqueuing_a_duplicate_idem_key_is_skipped() -> TestResult {
-    let store = memory_store().await?;
+async fn enqueuing_a_duplicate_idem_key_is_skipped(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     assert!(store
         .enqueue(&intent("inc-1/pin/brand", None, 0))
         .await?
@@ -351,9 +427,8 @@ async fn enqueuing_a_duplicate_idem_key_is_skipped() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn claim_next_gives_each_row_to_exactly_one_worker() -> TestResult {
-    let (store, _dir, _url) = file_store().await?;
+async fn claim_next_gives_each_row_to_exactly_one_worker(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let rows = 120;
     for i in 0..rows {
         store.enqueue(&intent(&format!("key-{i}"), None, 0)).await?;
@@ -390,9 +465,8 @@ async fn claim_next_gives_each_row_to_exactly_one_worker() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn rows_are_claimed_oldest_first_and_only_once_due() -> TestResult {
-    let store = memory_store().await?;
+async fn rows_are_claimed_oldest_first_and_only_once_due(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let later = store.enqueue(&intent("later", None, 100)).await?;
     let first = store.enqueue(&intent("first", None, 0)).await?;
     let second = store.enqueue(&intent("second", None, 0)).await?;
@@ -413,10 +487,10 @@ async fn rows_are_claimed_oldest_first_and_only_once_due() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused() -> TestResult
-{
-    let store = memory_store().await?;
+async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let id = store
         .enqueue(&intent("k", None, 0))
         .await?
@@ -461,9 +535,8 @@ async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_re
     Ok(())
 }
 
-#[tokio::test]
-async fn retry_later_respects_not_before() -> TestResult {
-    let store = memory_store().await?;
+async fn retry_later_respects_not_before(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let id = store
         .enqueue(&intent("k", None, 0))
         .await?
@@ -495,9 +568,8 @@ async fn retry_later_respects_not_before() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn only_a_pending_row_can_be_cancelled() -> TestResult {
-    let store = memory_store().await?;
+async fn only_a_pending_row_can_be_cancelled(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let pending = store
         .enqueue(&intent("a", None, 0))
         .await?
@@ -519,9 +591,8 @@ async fn only_a_pending_row_can_be_cancelled() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn the_outbox_of_an_incident_lists_its_intents_in_order() -> TestResult {
-    let store = memory_store().await?;
+async fn the_outbox_of_an_incident_lists_its_intents_in_order(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
         .await?;
@@ -538,10 +609,10 @@ async fn the_outbox_of_an_incident_lists_its_intents_in_order() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
 async fn an_account_cannot_hold_two_active_pins_of_one_purpose_until_the_first_is_unpinned(
+    kind: Kind,
 ) -> TestResult {
-    let (store, _dir, _url) = file_store().await?;
+    let (store, _db) = fresh(kind).await?;
     let first = store.record_pin(&pin("brand", "p1")).await?;
     let second = store.record_pin(&pin("brand", "p2")).await;
     assert!(
@@ -568,9 +639,8 @@ async fn an_account_cannot_hold_two_active_pins_of_one_purpose_until_the_first_i
     Ok(())
 }
 
-#[tokio::test]
-async fn a_pin_remembers_what_it_displaced_until_restored() -> TestResult {
-    let store = memory_store().await?;
+async fn a_pin_remembers_what_it_displaced_until_restored(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
         .await?;
@@ -599,9 +669,8 @@ async fn a_pin_remembers_what_it_displaced_until_restored() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_conversation_is_created_once_and_counts_its_mentions() -> TestResult {
-    let store = memory_store().await?;
+async fn a_conversation_is_created_once_and_counts_its_mentions(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store
         .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
         .await?;
@@ -628,10 +697,10 @@ async fn a_conversation_is_created_once_and_counts_its_mentions() -> TestResult 
     Ok(())
 }
 
-#[tokio::test]
-async fn the_draft_queue_is_ordered_by_mention_time_even_when_inserted_out_of_order() -> TestResult
-{
-    let store = memory_store().await?;
+async fn the_draft_queue_is_ordered_by_mention_time_even_when_inserted_out_of_order(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let convs = conversations(&store, &["ann", "bob", "cy", "dee"]).await?;
     store
         .upsert_draft(&draft(convs[0], "m-30", 30, &[]))
@@ -662,9 +731,8 @@ async fn the_draft_queue_is_ordered_by_mention_time_even_when_inserted_out_of_or
     Ok(())
 }
 
-#[tokio::test]
-async fn a_follow_up_updates_the_pending_draft_instead_of_adding_one() -> TestResult {
-    let store = memory_store().await?;
+async fn a_follow_up_updates_the_pending_draft_instead_of_adding_one(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let conv = conversations(&store, &["ann"]).await?[0];
     let first = store
         .upsert_draft(&draft(conv, "m-1", 10, &["abuse"]))
@@ -696,9 +764,8 @@ async fn a_follow_up_updates_the_pending_draft_instead_of_adding_one() -> TestRe
     Ok(())
 }
 
-#[tokio::test]
-async fn a_draft_moves_from_pending_through_approval_to_sent() -> TestResult {
-    let store = memory_store().await?;
+async fn a_draft_moves_from_pending_through_approval_to_sent(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let conv = conversations(&store, &["ann"]).await?[0];
     let id = store.upsert_draft(&draft(conv, "m-1", 10, &[])).await?;
     assert!(
@@ -731,10 +798,10 @@ async fn a_draft_moves_from_pending_through_approval_to_sent() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_discarded_draft_leaves_the_queue_and_the_next_follow_up_starts_a_new_one() -> TestResult
-{
-    let store = memory_store().await?;
+async fn a_discarded_draft_leaves_the_queue_and_the_next_follow_up_starts_a_new_one(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let conv = conversations(&store, &["ann"]).await?[0];
     let first = store.upsert_draft(&draft(conv, "m-1", 10, &[])).await?;
     assert!(store.discard_draft(first, "spam", t(11)).await?);
@@ -767,9 +834,8 @@ async fn the_schema_rejects_a_sent_or_approved_draft_without_an_approver() -> Te
     Ok(())
 }
 
-#[tokio::test]
-async fn apply_commits_a_state_change_and_its_outbox_intent_together() -> TestResult {
-    let store = memory_store().await?;
+async fn apply_commits_a_state_change_and_its_outbox_intent_together(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let outcome = store
         .apply(&[
             Write::UpsertIncident(incident("inc-0001", IncidentState::Open, 0)),
@@ -795,9 +861,10 @@ async fn apply_commits_a_state_change_and_its_outbox_intent_together() -> TestRe
     Ok(())
 }
 
-#[tokio::test]
-async fn apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind() -> TestResult {
-    let (store, _dir, _url) = file_store().await?;
+async fn apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     store.record_pin(&pin("brand", "p0")).await?;
     store
         .insert_mentions(&[mention("1", "ann", 0)], t(1))
@@ -858,9 +925,8 @@ async fn apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind() 
     Ok(())
 }
 
-#[tokio::test]
-async fn a_processed_key_keeps_a_batch_from_being_applied_twice() -> TestResult {
-    let store = memory_store().await?;
+async fn a_processed_key_keeps_a_batch_from_being_applied_twice(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let batch = [
         Write::MarkProcessed {
             key: "human:alice:ack:inc-0001".into(),
@@ -889,9 +955,8 @@ async fn a_processed_key_keeps_a_batch_from_being_applied_twice() -> TestResult 
     Ok(())
 }
 
-#[tokio::test]
-async fn an_approval_and_its_send_intent_commit_together() -> TestResult {
-    let store = memory_store().await?;
+async fn an_approval_and_its_send_intent_commit_together(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     let conv = conversations(&store, &["ann"]).await?[0];
     let id = store.upsert_draft(&draft(conv, "m-1", 10, &[])).await?;
     let approve = |by: &str| {
@@ -950,9 +1015,8 @@ async fn a_database_that_cannot_be_opened_is_reported_with_its_url() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
-async fn a_draft_for_an_unknown_conversation_is_refused_by_the_schema() -> TestResult {
-    let store = memory_store().await?;
+async fn a_draft_for_an_unknown_conversation_is_refused_by_the_schema(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
     conversations(&store, &["ann"]).await?;
     let refused = store.upsert_draft(&draft(999, "m-1", 10, &[])).await;
     assert!(

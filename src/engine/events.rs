@@ -80,19 +80,20 @@ impl EventKind {
     }
 }
 
-/// One timeline entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One timeline entry. Deserialisable so that a cluster instance can hand a
+/// request's events, decided by the engine leader, back to its caller.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Event {
     pub at: Timestamp,
     pub kind: EventKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
     /// Who decided: `engine`, a staff id, `alertmanager`, `outbox`.
     pub actor: String,
     /// A sentence with the reason, for people.
     pub message: String,
     /// Structured facts (observed counts, account, post id...), for machines.
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub detail: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -47,13 +47,40 @@ pub enum Job {
 /// The handlers' side of the queue. Cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
-    jobs: mpsc::Sender<Job>,
+    route: Route,
+}
+
+/// Where jobs go: the local engine task, or (cluster mode) the shared
+/// journal that the engine leader follows.
+#[derive(Clone)]
+enum Route {
+    Local(mpsc::Sender<Job>),
+    Cluster {
+        ingress: Arc<super::cluster::Ingress>,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    },
 }
 
 impl EngineHandle {
+    /// A handle whose jobs are carried out on the shared journal.
+    pub fn cluster(
+        ingress: super::cluster::Ingress,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            route: Route::Cluster {
+                ingress: Arc::new(ingress),
+                stopping,
+            },
+        }
+    }
+
     /// Whether the engine task has stopped taking jobs.
     pub fn is_closed(&self) -> bool {
-        self.jobs.is_closed()
+        match &self.route {
+            Route::Local(jobs) => jobs.is_closed(),
+            Route::Cluster { stopping, .. } => *stopping.borrow(),
+        }
     }
 
     /// Queues the job `make` builds and waits for its outcome.
@@ -67,16 +94,22 @@ impl EngineHandle {
         make: impl FnOnce(oneshot::Sender<Result<T, RuntimeError>>) -> Job,
     ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
-        match self.jobs.try_send(make(tx)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("squall_overload_rejections_total").increment(1);
-                return Err(ApiError::Overloaded);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(ApiError::ShuttingDown),
+        match &self.route {
+            Route::Local(jobs) => match jobs.try_send(make(tx)) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    metrics::counter!("squall_overload_rejections_total").increment(1);
+                    return Err(ApiError::Overloaded);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(ApiError::ShuttingDown),
+            },
+            Route::Cluster { ingress, .. } => ingress.run(make(tx)).await,
         }
         match rx.await {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(RuntimeError::Cluster(e @ crate::cluster::ClusterError::LeaderOnly(_)))) => {
+                Err(ApiError::Unavailable(e.to_string()))
+            }
             Ok(Err(e)) => Err(ApiError::internal(&e)),
             Err(_) => Err(ApiError::ShuttingDown),
         }
@@ -93,7 +126,12 @@ pub fn spawn(
 ) -> (EngineHandle, tokio::task::JoinHandle<Runtime>) {
     let (tx, rx) = mpsc::channel(queue);
     let task = tokio::spawn(run(rt, rx, events));
-    (EngineHandle { jobs: tx }, task)
+    (
+        EngineHandle {
+            route: Route::Local(tx),
+        },
+        task,
+    )
 }
 
 async fn run(

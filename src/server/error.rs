@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The server is shutting down and takes no new work.
     #[error("squall is shutting down")]
     ShuttingDown,
+    /// A part squall depends on (NATS) does not answer: not ready.
+    #[error("{0}")]
+    Unavailable(String),
     /// squall's own failure; the detail went to the log, not to the caller.
     #[error("internal error")]
     Internal,
@@ -56,7 +59,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: `unauthorized`, `forbidden`, `malformed_body`,
     /// `payload_too_large`, `not_found`, `rejected`, `overloaded`,
-    /// `shutting_down`, `internal`.
+    /// `shutting_down`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
 }
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::Rejected(_) => "rejected",
             ApiError::Overloaded => "overloaded",
             ApiError::ShuttingDown => "shutting_down",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -84,7 +88,9 @@ impl ApiError {
             ApiError::TooLarge | ApiError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Rejected(_) => StatusCode::CONFLICT,
-            ApiError::Overloaded | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::ShuttingDown | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,7 +113,7 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (status, axum::Json(body)).into_response();
         match self {
-            ApiError::Overloaded | ApiError::ShuttingDown => {
+            ApiError::Overloaded | ApiError::ShuttingDown | ApiError::Unavailable(_) => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }

@@ -20,6 +20,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod cluster;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -37,7 +38,7 @@ use crate::engine::events::Event;
 use crate::engine::Engine;
 use crate::playbook::Playbook;
 use crate::runtime::{Resumed, Runtime, RuntimeError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreKind};
 use crate::templates::TemplateSet;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
@@ -77,6 +78,10 @@ pub enum ServeError {
     /// naming the account and the variable (never a value).
     #[error("cannot connect to the platforms:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
     Connect(Vec<crate::adapters::ConnectError>),
+    #[error(transparent)]
+    Bus(crate::cluster::nats::BusError),
+    #[error("NATS ingest needs cluster mode: set the store to a postgres:// URL")]
+    NotClustered,
 }
 
 /// What the handlers share. Cheap to clone.
@@ -84,6 +89,8 @@ pub enum ServeError {
 pub struct AppState {
     engine: driver::EngineHandle,
     store: Store,
+    /// The NATS connection, when mentions come through JetStream.
+    bus: Option<crate::cluster::nats::Bus>,
     auth: Arc<auth::Auth>,
     /// Live events for `GET /v1/events`.
     events: broadcast::Sender<Arc<Event>>,
@@ -120,13 +127,18 @@ pub struct ServeOptions {
     pub live: bool,
     /// How often mentions are read from the platforms in live mode.
     pub poll_every: std::time::Duration,
+    /// This instance's name in a cluster (lease owner, leader holder);
+    /// default `serve-<pid>-<start time>`.
+    pub instance: Option<String>,
+    /// Consume mentions from NATS JetStream (cluster mode only).
+    pub nats: Option<crate::cluster::nats::NatsSettings>,
 }
 
 /// A built service: the router's state, the engine task, and the switch
 /// that begins shutdown.
 pub struct Service {
     pub state: AppState,
-    task: tokio::task::JoinHandle<Runtime>,
+    task: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
     pub resumed: Resumed,
     config: Arc<Config>,
@@ -176,21 +188,27 @@ pub async fn build(
         .map(|(name, s)| (name.clone(), s.clone()))
         .collect();
     let store = Store::open(&config.store_url).await?;
-    // One `squall serve` owns its store: whatever the previous process was
-    // doing when it died is void and is taken up again now, not in a minute.
-    let released = store.expire_leases(chrono::Utc::now()).await?;
-    if released > 0 {
-        tracing::warn!(
-            actions = released,
-            "actions interrupted by the last stop will be retried"
-        );
+    let clustered = store.kind() == StoreKind::Postgres;
+    if !clustered {
+        // One `squall serve` owns a SQLite store: whatever the previous
+        // process was doing when it died is void and is taken up again now,
+        // not in a minute. (On Postgres the other instances' leases are
+        // alive; a dead leader's are released by the one taking over.)
+        let released = store.expire_leases(chrono::Utc::now()).await?;
+        if released > 0 {
+            tracing::warn!(
+                actions = released,
+                "actions interrupted by the last stop will be retried"
+            );
+        }
     }
-    let worker = format!(
-        "serve-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let executor = Executor::new(store.clone(), adapters, config.clone(), worker);
+    let worker = opts.instance.clone().unwrap_or_else(|| {
+        format!(
+            "serve-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        )
+    });
     let alert_maps = playbooks
         .iter()
         .flat_map(|p| &p.triggers)
@@ -200,21 +218,91 @@ pub async fn build(
         })
         .collect();
     let engine_config = config.clone();
+    let playbooks = Arc::new(playbooks);
     let make_engine = move |start| {
-        let mut e = Engine::new(engine_config, playbooks, templates, start);
+        let mut e = Engine::new(
+            engine_config.clone(),
+            playbooks.as_ref().clone(),
+            templates.clone(),
+            start,
+        );
         e.set_explain(true); // counted as surge evaluations, never stored
         e
     };
-    let (rt, resumed) =
-        Runtime::resume(make_engine, store.clone(), executor, chrono::Utc::now()).await?;
-    tracing::info!(
-        replayed_inputs = resumed.inputs,
-        pending_actions = resumed.pending_actions,
-        started = ?resumed.started,
-        "engine state rebuilt from the input journal"
-    );
     let (events, _) = broadcast::channel(1024);
-    let (engine, task) = driver::spawn(rt, config.server.queue, events.clone());
+    let (stop, shutdown) = watch::channel(false);
+    let bus = match &opts.nats {
+        Some(settings) => Some(
+            crate::cluster::nats::Bus::connect(settings.clone())
+                .await
+                .map_err(ServeError::Bus)?,
+        ),
+        None => None,
+    };
+    let (engine, task, resumed) = if clustered {
+        let journal = crate::cluster::Journal::new(
+            store
+                .postgres_pool()
+                .cloned()
+                .ok_or(ServeError::NotClustered)?,
+        );
+        let (exec_store, exec_config) = (store.clone(), config.clone());
+        let exec_worker = worker.clone();
+        let candidate = cluster::Candidate {
+            instance: worker.clone(),
+            store: store.clone(),
+            journal: journal.clone(),
+            make_engine: Arc::new(make_engine),
+            make_executor: Arc::new(move || {
+                Executor::new(
+                    exec_store.clone(),
+                    adapters.clone(),
+                    exec_config.clone(),
+                    exec_worker.clone(),
+                )
+            }),
+            events: events.clone(),
+        };
+        let task = tokio::spawn(cluster::lead(candidate, shutdown.clone()));
+        if let Some(bus) = &bus {
+            tokio::spawn(bus.clone().consume(
+                store.clone(),
+                config.accounts.keys().cloned().collect(),
+                shutdown.clone(),
+            ));
+        }
+        let ingress = cluster::Ingress {
+            store: store.clone(),
+            journal,
+            bus: bus.clone(),
+        };
+        tracing::info!(instance = %worker, "cluster mode: following the shared journal");
+        (
+            driver::EngineHandle::cluster(ingress, shutdown.clone()),
+            task,
+            Resumed::default(),
+        )
+    } else {
+        if bus.is_some() {
+            return Err(ServeError::NotClustered);
+        }
+        let executor = Executor::new(store.clone(), adapters, config.clone(), worker);
+        let (rt, resumed) =
+            Runtime::resume(make_engine, store.clone(), executor, chrono::Utc::now()).await?;
+        tracing::info!(
+            replayed_inputs = resumed.inputs,
+            pending_actions = resumed.pending_actions,
+            started = ?resumed.started,
+            "engine state rebuilt from the input journal"
+        );
+        let (engine, task) = driver::spawn(rt, config.server.queue, events.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "engine task ended abnormally");
+            }
+        });
+        (engine, task, resumed)
+    };
     let (auth, missing) = auth::Auth::new(&config.server.tokens, &crate::config::process_env);
     if config.server.tokens.is_empty() {
         tracing::warn!("no API tokens configured (server.tokens): every /v1 endpoint answers 401");
@@ -222,7 +310,6 @@ pub async fn build(
     for token in missing {
         tracing::warn!(token = %token, "API token disabled: its environment variable is not set");
     }
-    let (stop, shutdown) = watch::channel(false);
     if opts.live {
         for (name, source) in sources {
             let Some(account) = config.accounts.get(&name) else {
@@ -241,6 +328,7 @@ pub async fn build(
     let state = AppState {
         engine,
         store,
+        bus,
         auth: Arc::new(auth),
         events,
         metrics,
@@ -320,10 +408,9 @@ impl Service {
 
 /// Every handle to the engine task is gone with the router: it drains what
 /// was queued and ends; then the store closes.
-async fn finish(task: tokio::task::JoinHandle<Runtime>, store: Store) {
-    match task.await {
-        Ok(rt) => drop(rt),
-        Err(e) => tracing::error!(error = %e, "engine task ended abnormally"),
+async fn finish(task: tokio::task::JoinHandle<()>, store: Store) {
+    if let Err(e) = task.await {
+        tracing::error!(error = %e, "engine task ended abnormally");
     }
     store.close().await;
     tracing::info!("squall stopped");
@@ -414,9 +501,10 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the engine task takes work and the store answers.
+/// Readiness: the engine takes work, the store answers and, when mentions
+/// come through NATS, the bus is connected.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready", body = String), (status = 503, description = "Not ready (shutting down, or the store does not answer)", body = error::ErrorBody)))]
+    responses((status = 200, description = "Ready", body = String), (status = 503, description = "Not ready (shutting down, or the store or NATS does not answer)", body = error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     if *state.shutdown.borrow() || state.engine.is_closed() {
         return Err(ApiError::ShuttingDown);
@@ -426,6 +514,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
         .count_mentions()
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    if state.bus.as_ref().is_some_and(|bus| !bus.healthy()) {
+        return Err(ApiError::Unavailable("NATS is not connected".into()));
+    }
     Ok("ready")
 }
 

@@ -39,7 +39,8 @@ pub async fn run(
                 every
             }
             Err(error) => {
-                let next = (wait * 2).clamp(every, MAX_BACKOFF);
+                // Back off up to MAX_BACKOFF, never below the polling period.
+                let next = (wait * 2).clamp(every, MAX_BACKOFF.max(every));
                 tracing::warn!(source = %ingest.key(), %error, retry_in = ?next, "polling mentions failed");
                 next
             }

@@ -13,13 +13,108 @@
 //! the same API with its own migrations directory; see `codec` for the
 //! timestamp format (fixed-width RFC 3339 text in UTC).
 
+mod api;
 mod codec;
+mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
 
+pub(crate) use codec::ts as ts_text;
 pub use rows::*;
-pub use sqlite::Store;
+
+/// Longest outbox lease granted; longer requests are shortened to it, which
+/// keeps `lease_until` in the fixed-width timestamp range.
+pub const MAX_LEASE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// The store. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Which database the store is on; chosen by the URL's scheme.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
+}
+
+/// The database kinds a store URL may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    /// The kind a URL names by its scheme: `postgres://` or `postgresql://`
+    /// is Postgres, anything else SQLite (`sqlite:` URLs and bare paths).
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            StoreKind::Postgres
+        } else {
+            StoreKind::Sqlite
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store at `url` and brings its schema up to date.
+    /// `sqlite://path?mode=rwc` for a file, `sqlite::memory:` for a private
+    /// in-memory database (one connection, kept open for the life of the
+    /// store), `postgres://user@host/db` for a Postgres database shared by
+    /// several `squall serve` instances.
+    pub async fn open(url: &str) -> Result<Self> {
+        let backend = match StoreKind::of(url) {
+            StoreKind::Sqlite => Backend::Sqlite(sqlite::Backend::open(url).await?),
+            StoreKind::Postgres => Backend::Postgres(postgres::Backend::open(url).await?),
+        };
+        Ok(Self { backend })
+    }
+
+    /// Which database this store is on.
+    pub fn kind(&self) -> StoreKind {
+        match self.backend {
+            Backend::Sqlite(_) => StoreKind::Sqlite,
+            Backend::Postgres(_) => StoreKind::Postgres,
+        }
+    }
+
+    /// Closes every connection, waiting for running queries to finish.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(b) => b.close().await,
+            Backend::Postgres(b) => b.close().await,
+        }
+    }
+
+    /// The latest migration applied to this database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+        let what = "read schema version";
+        let map = |source| StoreError::Query { what, source };
+        match &self.backend {
+            Backend::Sqlite(b) => sqlx::query_scalar(sql)
+                .fetch_one(b.pool())
+                .await
+                .map_err(map),
+            Backend::Postgres(b) => sqlx::query_scalar(sql)
+                .fetch_one(b.pool())
+                .await
+                .map_err(map),
+        }
+    }
+
+    /// The Postgres pool, for the cluster coordination that only Postgres
+    /// offers (advisory locks, `LISTEN`); `None` on SQLite.
+    pub(crate) fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(b) => Some(b.pool()),
+        }
+    }
+}
 
 /// Errors a caller of the store branches on.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +145,10 @@ pub enum StoreError {
     /// batch was applied.
     #[error("{what} {id} is missing or no longer in a state that allows this")]
     Stale { what: &'static str, id: String },
+    /// This instance is no longer the cluster's engine leader: another one
+    /// took over (epoch `current`), so nothing of this batch was applied.
+    #[error("leadership lost: this instance holds epoch {epoch}, the cluster is at {current}")]
+    Fenced { epoch: i64, current: i64 },
 }
 
 impl StoreError {

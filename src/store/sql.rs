@@ -189,7 +189,7 @@ private, flags, state, assignee, assigned_at, approved_by, approved_at, sent_at,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
 ON CONFLICT (id) DO UPDATE SET mention_at = excluded.mention_at, lang = excluded.lang, text = excluded.text, \
 private = excluded.private, flags = excluded.flags, state = excluded.state, assignee = excluded.assignee, \
-assigned_at = CASE WHEN excluded.assignee IS drafts.assignee THEN drafts.assigned_at ELSE excluded.assigned_at END, \
+assigned_at = CASE WHEN excluded.assignee IS NOT DISTINCT FROM drafts.assignee THEN drafts.assigned_at ELSE excluded.assigned_at END, \
 approved_by = excluded.approved_by, approved_at = excluded.approved_at, sent_at = excluded.sent_at, \
 discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at";
 
@@ -199,7 +199,10 @@ pub(crate) const REPOINT_PIN: &str =
 pub(crate) const APPEND_INPUT: &str =
     "INSERT INTO inputs (at, kind, payload) VALUES ($1, $2, $3) RETURNING seq";
 
-pub(crate) const INPUTS: &str = "SELECT seq, at, kind, payload FROM inputs ORDER BY seq";
+pub(crate) const INPUTS_AFTER: &str =
+    "SELECT seq, at, kind, payload FROM inputs WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+pub(crate) const LAST_INPUT: &str = "SELECT COALESCE(MAX(seq), 0) FROM inputs";
 
 pub(crate) const OUTBOX_STATES: &str = "SELECT idem_key, state FROM outbox";
 

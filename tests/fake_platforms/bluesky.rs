@@ -74,7 +74,9 @@ fn auth(f: &Fake, h: &HeaderMap) -> Result<(), Response> {
     if w.expired.contains(&token) {
         return Err(error(400, "ExpiredToken", "Token has expired"));
     }
-    if token.is_empty() || token != w.access {
+    // Like a PDS, every session created stays valid until it expires:
+    // several clients (cluster instances) may hold one each.
+    if token.is_empty() || (token != w.access && !w.sessions.contains(&token)) {
         return Err(error(401, "InvalidToken", "Token could not be verified"));
     }
     Ok(())
@@ -120,7 +122,10 @@ async fn create_session(State(f): State<Fake>, body: Bytes) -> Response {
     }
     let mut w = f.world();
     w.sessions_created += 1;
-    json(200, new_tokens(&mut w))
+    let tokens = new_tokens(&mut w);
+    let access = w.access.clone();
+    w.sessions.push(access);
+    json(200, tokens)
 }
 
 async fn refresh_session(State(f): State<Fake>, h: HeaderMap) -> Response {

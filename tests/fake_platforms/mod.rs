@@ -61,6 +61,8 @@ pub struct World {
     pub access: String,
     pub refresh: String,
     pub expired: Vec<String>,
+    /// Bluesky: access tokens of every session created (each client its own).
+    pub sessions: Vec<String>,
     pub sessions_created: u32,
     pub refreshes: u32,
     /// Notifications for the account, oldest first, as the platform shows them.

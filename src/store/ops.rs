@@ -1,0 +1,1163 @@
+// Included by `sqlite.rs` and `postgres.rs` (`include!`): the store's
+// operations, written once and compiled against each backend's concrete
+// types through the aliases `Conn` and `DbPool` and the module's own
+// `begin_write`, `CLAIM_NEXT`.
+
+use super::codec::{
+    self, ts, ts_opt, RawBody, RawConversation, RawDraft, RawIncident, RawMention, RawOutbox,
+    RawPin, RawTimeline,
+};
+use super::rows::*;
+use super::sql;
+use super::MAX_LEASE;
+use crate::clock::Timestamp;
+use crate::mention::Mention;
+use serde_json::Value;
+use sqlx::Transaction;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A write running on a borrowed connection.
+type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
+
+fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { what, source }
+}
+
+impl Backend {
+    /// Runs one write in its own transaction.
+    async fn write_one<T>(
+        &self,
+        what: &'static str,
+        write: impl for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, T>,
+    ) -> Result<T> {
+        let mut tx = self.begin_write(what).await?;
+        let out = write(&mut tx).await?;
+        tx.commit().await.map_err(query(what))?;
+        Ok(out)
+    }
+
+
+    // ----- mentions -------------------------------------------------------
+
+    pub(super) async fn insert_mentions(
+        &self, mentions: &[Mention], received_at: Timestamp
+    ) -> Result<Vec<bool>> {
+        let what = "insert mentions";
+        let mut tx = self.begin_write(what).await?;
+        let mut inserted = Vec::with_capacity(mentions.len());
+        for m in mentions {
+            let body = codec::json("mentions.body", m)?;
+            inserted.push(insert_mention_in(&mut tx, m, &body, received_at, what).await?);
+        }
+        tx.commit().await.map_err(query(what))?;
+        Ok(inserted)
+    }
+
+    pub(super) async fn status_post(
+        &self, incident: &str, account: &str
+    ) -> Result<Option<crate::adapters::PostRef>> {
+        let result: Option<Option<String>> = sqlx::query_scalar(sql::STATUS_POST)
+            .bind(incident)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read status post"))?;
+        Ok(result
+            .flatten()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+            .and_then(|v| serde_json::from_value(v.get("post")?.clone()).ok()))
+    }
+
+    pub(super) async fn ingest_cursor(
+        &self, source: &str
+    ) -> Result<Option<String>> {
+        sqlx::query_scalar(sql::INGEST_CURSOR)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read ingest cursor"))
+    }
+
+    pub(super) async fn save_ingest_cursor(
+        &self, source: &str, cursor: &str, now: Timestamp
+    ) -> Result<()> {
+        sqlx::query(sql::SAVE_INGEST_CURSOR)
+            .bind(source)
+            .bind(cursor)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("save ingest cursor"))?;
+        Ok(())
+    }
+
+    pub(super) async fn mention(
+        &self, platform: &str, id: &str
+    ) -> Result<Option<MentionRow>> {
+        sqlx::query_as::<_, RawMention>(sql::MENTION)
+            .bind(platform)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read mention"))?
+            .map(RawMention::decode)
+            .transpose()
+    }
+
+    pub(super) async fn mentions_by_author(
+        &self, platform: &str, author_id: &str, before: Timestamp, limit: u32
+    ) -> Result<Vec<Mention>> {
+        let rows = sqlx::query_as::<_, RawBody>(sql::MENTIONS_BY_AUTHOR)
+            .bind(platform)
+            .bind(author_id)
+            .bind(ts(before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read mentions by author"))?;
+        codec::decode_all(rows, RawBody::decode)
+    }
+
+    pub(super) async fn count_mentions(
+        &self
+    ) -> Result<i64> {
+        sqlx::query_scalar(sql::COUNT_MENTIONS)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count mentions"))
+    }
+
+    pub(super) async fn attach_mention(
+        &self, platform: &str, id: &str, incident_id: &str
+    ) -> Result<bool> {
+        let (platform, id, incident_id) =
+            (platform.to_owned(), id.to_owned(), incident_id.to_owned());
+        self.write_one("attach mention", move |c| {
+            Box::pin(attach_mention_in(c, platform, id, incident_id))
+        })
+        .await
+    }
+
+    // ----- incidents ------------------------------------------------------
+
+    pub(super) async fn upsert_incident(
+        &self, incident: &IncidentRow
+    ) -> Result<()> {
+        let incident = incident.clone();
+        self.write_one("upsert incident", move |c| {
+            Box::pin(async move { upsert_incident_in(c, &incident).await })
+        })
+        .await
+    }
+
+    pub(super) async fn incident(
+        &self, id: &str
+    ) -> Result<Option<IncidentRow>> {
+        sqlx::query_as::<_, RawIncident>(&sql::incident())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read incident"))?
+            .map(RawIncident::decode)
+            .transpose()
+    }
+
+    pub(super) async fn incidents(
+        &self, only_open: bool
+    ) -> Result<Vec<IncidentRow>> {
+        let rows = sqlx::query_as::<_, RawIncident>(&sql::incidents())
+            .bind(only_open)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list incidents"))?;
+        codec::decode_all(rows, RawIncident::decode)
+    }
+
+    // ----- timeline -------------------------------------------------------
+
+    pub(super) async fn append_timeline(
+        &self, event: &NewTimeline
+    ) -> Result<i64> {
+        let event = event.clone();
+        self.write_one("append timeline", move |c| {
+            Box::pin(async move { append_timeline_in(c, &event).await })
+        })
+        .await
+    }
+
+    pub(super) async fn timeline(
+        &self, incident_id: &str
+    ) -> Result<Vec<TimelineRow>> {
+        let rows = sqlx::query_as::<_, RawTimeline>(sql::TIMELINE)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read timeline"))?;
+        codec::decode_all(rows, RawTimeline::decode)
+    }
+
+    pub(super) async fn timeline_all(
+        &self, after_seq: i64, limit: u32
+    ) -> Result<Vec<TimelineRow>> {
+        let rows = sqlx::query_as::<_, RawTimeline>(sql::TIMELINE_ALL)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read timeline"))?;
+        codec::decode_all(rows, RawTimeline::decode)
+    }
+
+    // ----- outbox ---------------------------------------------------------
+
+    pub(super) async fn enqueue(
+        &self, intent: &NewOutbox
+    ) -> Result<Option<i64>> {
+        let intent = intent.clone();
+        self.write_one("enqueue", move |c| {
+            Box::pin(async move { enqueue_in(c, &intent).await })
+        })
+        .await
+    }
+
+    pub(super) async fn claim_next(
+        &self, worker: &str, now: Timestamp, lease: Duration
+    ) -> Result<Option<OutboxRow>> {
+        let lease_until = lease_end(now, lease)?;
+        let rows = sqlx::query_as::<_, RawOutbox>(CLAIM_NEXT)
+            .bind(worker)
+            .bind(ts(now))
+            .bind(ts(lease_until))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("claim outbox row"))?;
+        let claimed = rows.into_iter().next().map(RawOutbox::decode).transpose()?;
+        if let Some(row) = &claimed {
+            tracing::debug!(
+                outbox_id = row.id,
+                worker,
+                attempts = row.attempts,
+                "outbox row claimed"
+            );
+        }
+        Ok(claimed)
+    }
+
+    pub(super) async fn complete(
+        &self, id: i64, worker: &str, result: &Value, now: Timestamp
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::COMPLETE)
+            .bind(id)
+            .bind(worker)
+            .bind(codec::json("outbox.result", result)?)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("complete outbox row"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn retry_later(
+        &self, id: i64, worker: &str, error: &str, not_before: Timestamp, now: Timestamp
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::RETRY_LATER)
+            .bind(id)
+            .bind(worker)
+            .bind(error)
+            .bind(ts(not_before))
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("reschedule outbox row"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn fail(
+        &self, id: i64, worker: &str, error: &str, now: Timestamp
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::FAIL)
+            .bind(id)
+            .bind(worker)
+            .bind(error)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("fail outbox row"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn cancel(
+        &self, id: i64
+    ) -> Result<bool> {
+        self.write_one("cancel outbox row", move |c| Box::pin(cancel_in(c, id)))
+            .await
+    }
+
+    pub(super) async fn outbox_depth(
+        &self
+    ) -> Result<i64> {
+        sqlx::query_scalar(sql::OUTBOX_DEPTH)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count outbox"))
+    }
+
+    pub(super) async fn outbox_row(
+        &self, id: i64
+    ) -> Result<Option<OutboxRow>> {
+        sqlx::query_as::<_, RawOutbox>(sql::OUTBOX_ROW)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read outbox row"))?
+            .map(RawOutbox::decode)
+            .transpose()
+    }
+
+    pub(super) async fn outbox_by_incident(
+        &self, incident_id: &str
+    ) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query_as::<_, RawOutbox>(sql::OUTBOX_BY_INCIDENT)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox"))?;
+        codec::decode_all(rows, RawOutbox::decode)
+    }
+
+    pub(super) async fn outbox_in_state(
+        &self, state: OutboxState
+    ) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query_as::<_, RawOutbox>(sql::OUTBOX_BY_STATE)
+            .bind(state.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox"))?;
+        codec::decode_all(rows, RawOutbox::decode)
+    }
+
+    pub(super) async fn outbox_counts(
+        &self
+    ) -> Result<Vec<(OutboxState, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql::OUTBOX_COUNTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("count outbox"))?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((OutboxState::parse(&s)?, n)))
+            .collect()
+    }
+
+    pub(super) async fn outbox_states(
+        &self
+    ) -> Result<std::collections::HashMap<String, OutboxState>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(sql::OUTBOX_STATES)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox states"))?;
+        rows.into_iter()
+            .map(|(k, s)| Ok((k, OutboxState::parse(&s)?)))
+            .collect()
+    }
+
+    pub(super) async fn outbox_waiting(
+        &self
+    ) -> Result<Vec<Timestamp>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql::OUTBOX_WAITING)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read outbox"))?;
+        rows.iter()
+            .map(|t| codec::parse_ts("outbox.not_before", t))
+            .collect()
+    }
+
+    pub(super) async fn expire_leases(
+        &self, now: Timestamp
+    ) -> Result<u64> {
+        let done = sqlx::query(sql::EXPIRE_LEASES)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(query("expire leases"))?;
+        Ok(done.rows_affected())
+    }
+
+    // ----- input journal --------------------------------------------------
+
+    pub(super) async fn journal_mentions(
+        &self, mentions: &[Mention], at: Timestamp
+    ) -> Result<Vec<bool>> {
+        let what = "journal mentions";
+        let mut tx = self.begin_write(what).await?;
+        lock_journal(&mut tx, what).await?;
+        let mut inserted = Vec::with_capacity(mentions.len());
+        for m in mentions {
+            let body = codec::json("mentions.body", m)?;
+            let new = insert_mention_in(&mut tx, m, &body, at, what).await?;
+            if new {
+                sqlx::query(sql::APPEND_INPUT)
+                    .bind(ts(at))
+                    .bind("mention")
+                    .bind(&body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(what))?;
+            }
+            inserted.push(new);
+        }
+        tx.commit().await.map_err(query(what))?;
+        Ok(inserted)
+    }
+
+    pub(super) async fn journal(
+        &self, at: Timestamp, kind: &'static str, payload: &Value
+    ) -> Result<i64> {
+        let payload = codec::json("inputs.payload", payload)?;
+        self.write_one("journal input", move |c| {
+            Box::pin(async move {
+                lock_journal(&mut *c, "journal input").await?;
+                sqlx::query_scalar(sql::APPEND_INPUT)
+                    .bind(ts(at))
+                    .bind(kind)
+                    .bind(payload)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(query("journal input"))
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn journal_entries(&self) -> Result<Vec<JournalEntry>> {
+        self.journal_after(0, i64::MAX).await
+    }
+
+    pub(super) async fn journal_after(&self, after_seq: i64, limit: i64) -> Result<Vec<JournalEntry>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(sql::INPUTS_AFTER)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read input journal"))?;
+        rows.into_iter()
+            .map(|(seq, at, kind, payload)| {
+                Ok(JournalEntry {
+                    seq,
+                    at: codec::parse_ts("inputs.at", &at)?,
+                    kind,
+                    payload: codec::parse_json("inputs.payload", &payload)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn journal_tick_if_caught_up(
+        &self,
+        seen_seq: i64,
+        at: Timestamp,
+    ) -> Result<Option<i64>> {
+        let what = "journal tick";
+        let mut tx = self.begin_write(what).await?;
+        lock_journal(&mut tx, what).await?;
+        let last: i64 = sqlx::query_scalar(sql::LAST_INPUT)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(query(what))?;
+        if last != seen_seq {
+            return Ok(None);
+        }
+        let seq = sqlx::query_scalar(sql::APPEND_INPUT)
+            .bind(ts(at))
+            .bind("tick")
+            .bind("null")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(query(what))?;
+        tx.commit().await.map_err(query(what))?;
+        Ok(Some(seq))
+    }
+
+    // ----- pins -----------------------------------------------------------
+
+    pub(super) async fn record_pin(
+        &self, pin: &NewPin
+    ) -> Result<i64> {
+        let pin = pin.clone();
+        self.write_one("record pin", move |c| {
+            Box::pin(async move { record_pin_in(c, &pin).await })
+        })
+        .await
+    }
+
+    pub(super) async fn active_pin(
+        &self, account: &str, purpose: PinPurpose
+    ) -> Result<Option<PinRow>> {
+        sqlx::query_as::<_, RawPin>(sql::ACTIVE_PIN)
+            .bind(account)
+            .bind(purpose.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read active pin"))?
+            .map(RawPin::decode)
+            .transpose()
+    }
+
+    pub(super) async fn active_pins(
+        &self
+    ) -> Result<Vec<PinRow>> {
+        let rows = sqlx::query_as::<_, RawPin>(sql::ACTIVE_PINS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read pins"))?;
+        codec::decode_all(rows, RawPin::decode)
+    }
+
+    pub(super) async fn mark_unpinned(
+        &self, id: i64, at: Timestamp
+    ) -> Result<bool> {
+        self.write_one("mark unpinned", move |c| {
+            Box::pin(mark_unpinned_in(c, id, at))
+        })
+        .await
+    }
+
+    pub(super) async fn mark_restored(
+        &self, id: i64, at: Timestamp
+    ) -> Result<bool> {
+        self.write_one("mark restored", move |c| {
+            Box::pin(mark_restored_in(c, id, at))
+        })
+        .await
+    }
+
+    pub(super) async fn pins_for_incident(
+        &self, incident_id: &str
+    ) -> Result<Vec<PinRow>> {
+        let rows = sqlx::query_as::<_, RawPin>(sql::PINS_FOR_INCIDENT)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read pins"))?;
+        codec::decode_all(rows, RawPin::decode)
+    }
+
+    // ----- conversations --------------------------------------------------
+
+    pub(super) async fn conversation_for(
+        &self, incident_id: &str, platform: &str, author_id: &str, author_handle: &str, at: Timestamp
+    ) -> Result<ConversationRow> {
+        let what = "get or create conversation";
+        let rows = sqlx::query_as::<_, RawConversation>(sql::CONVERSATION_FOR)
+            .bind(incident_id)
+            .bind(platform)
+            .bind(author_id)
+            .bind(author_handle)
+            .bind(ts(at))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query(what))?;
+        rows.into_iter()
+            .next()
+            .ok_or(StoreError::Corrupt {
+                what: "conversations",
+                detail: "upsert returned no row".to_owned(),
+            })?
+            .decode()
+    }
+
+    // ----- drafts ---------------------------------------------------------
+
+    pub(super) async fn upsert_draft(
+        &self, draft: &NewDraft
+    ) -> Result<i64> {
+        let draft = draft.clone();
+        self.write_one("upsert draft", move |c| {
+            Box::pin(async move { upsert_draft_in(c, &draft).await })
+        })
+        .await
+    }
+
+    pub(super) async fn draft(
+        &self, id: i64
+    ) -> Result<Option<DraftRow>> {
+        fetch_draft(&self.pool, sql::DRAFT, id, "read draft").await
+    }
+
+    pub(super) async fn pending_draft_for_conversation(
+        &self, conversation_id: i64
+    ) -> Result<Option<DraftRow>> {
+        fetch_draft(
+            &self.pool,
+            sql::PENDING_DRAFT_FOR_CONVERSATION,
+            conversation_id,
+            "read pending draft",
+        )
+        .await
+    }
+
+    pub(super) async fn assign_draft(
+        &self, id: i64, staff: &str, at: Timestamp
+    ) -> Result<bool> {
+        let staff = staff.to_owned();
+        self.write_one("assign draft", move |c| {
+            Box::pin(async move { assign_draft_in(c, id, &staff, at).await })
+        })
+        .await
+    }
+
+    pub(super) async fn approve_draft(
+        &self, id: i64, by: &str, text: &str, at: Timestamp
+    ) -> Result<bool> {
+        let (by, text) = (by.to_owned(), text.to_owned());
+        self.write_one("approve draft", move |c| {
+            Box::pin(async move { approve_draft_in(c, id, &by, &text, at).await })
+        })
+        .await
+    }
+
+    pub(super) async fn mark_sent(
+        &self, id: i64, at: Timestamp
+    ) -> Result<bool> {
+        self.write_one("mark draft sent", move |c| {
+            Box::pin(mark_sent_in(c, id, at))
+        })
+        .await
+    }
+
+    pub(super) async fn discard_draft(
+        &self, id: i64, reason: &str, at: Timestamp
+    ) -> Result<bool> {
+        let reason = reason.to_owned();
+        self.write_one("discard draft", move |c| {
+            Box::pin(async move { discard_draft_in(c, id, &reason, at).await })
+        })
+        .await
+    }
+
+    pub(super) async fn draft_queue(
+        &self, incident_id: Option<&str>
+    ) -> Result<Vec<DraftRow>> {
+        let rows = sqlx::query_as::<_, RawDraft>(sql::DRAFT_QUEUE)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read draft queue"))?;
+        codec::decode_all(rows, RawDraft::decode)
+    }
+
+    pub(super) async fn drafts_by_assignee_pending(
+        &self, staff: &str
+    ) -> Result<i64> {
+        sqlx::query_scalar(sql::DRAFTS_BY_ASSIGNEE_PENDING)
+            .bind(staff)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count assigned drafts"))
+    }
+
+    // ----- processed ------------------------------------------------------
+
+    pub(super) async fn mark_processed(
+        &self, key: &str, at: Timestamp
+    ) -> Result<bool> {
+        let key = key.to_owned();
+        self.write_one("mark processed", move |c| {
+            Box::pin(async move { mark_processed_in(c, &key, at).await })
+        })
+        .await
+    }
+
+    // ----- batches --------------------------------------------------------
+
+    pub(super) async fn apply(
+        &self, writes: &[Write]
+    ) -> Result<ApplyOutcome> {
+        self.apply_fenced(None, writes).await
+    }
+
+    pub(super) async fn apply_fenced(
+        &self,
+        epoch: Option<i64>,
+        writes: &[Write],
+    ) -> Result<ApplyOutcome> {
+        let what = "apply batch";
+        let mut tx = self.begin_write(what).await?;
+        if let Some(epoch) = epoch {
+            check_fence(&mut tx, epoch).await?;
+        }
+        let mut outcome = ApplyOutcome::default();
+        for write in writes {
+            if !apply_one(&mut tx, write, &mut outcome).await? {
+                tx.rollback().await.map_err(query(what))?;
+                tracing::info!(
+                    writes = writes.len(),
+                    "batch skipped: input already processed"
+                );
+                return Ok(ApplyOutcome {
+                    already_processed: true,
+                    ..ApplyOutcome::default()
+                });
+            }
+        }
+        tx.commit().await.map_err(query(what))?;
+        tracing::debug!(
+            writes = writes.len(),
+            enqueued = outcome.enqueued.len(),
+            duplicates_skipped = outcome.duplicates_skipped,
+            "batch applied"
+        );
+        Ok(outcome)
+    }
+}
+
+/// Stores one mention unless `(platform, id)` is known; `true` if stored.
+async fn insert_mention_in(
+    conn: &mut Conn,
+    m: &Mention,
+    body: &str,
+    received_at: Timestamp,
+    what: &'static str,
+) -> Result<bool> {
+    let done = sqlx::query(sql::INSERT_MENTION)
+        .bind(&m.platform)
+        .bind(&m.id)
+        .bind(&m.account)
+        .bind(&m.author.id)
+        .bind(&m.author.handle)
+        .bind(ts(m.created_at))
+        .bind(ts(received_at))
+        .bind(&m.lang)
+        .bind(body)
+        .execute(&mut *conn)
+        .await
+        .map_err(query(what))?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn lease_end(now: Timestamp, lease: Duration) -> Result<Timestamp> {
+    chrono::Duration::from_std(lease.min(MAX_LEASE))
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .ok_or(StoreError::Corrupt {
+            what: "outbox.lease_until",
+            detail: "lease end out of range".to_owned(),
+        })
+}
+
+async fn fetch_draft(
+    pool: &DbPool,
+    sql: &'static str,
+    key: i64,
+    what: &'static str,
+) -> Result<Option<DraftRow>> {
+    sqlx::query_as::<_, RawDraft>(sql)
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(query(what))?
+        .map(RawDraft::decode)
+        .transpose()
+}
+
+/// Applies one write of a batch. `Ok(false)` means a `MarkProcessed` guard
+/// found its key: the caller abandons the batch.
+async fn apply_one(
+    conn: &mut Conn,
+    write: &Write,
+    outcome: &mut ApplyOutcome,
+) -> Result<bool> {
+    match write {
+        Write::UpsertIncident(incident) => upsert_incident_in(conn, incident).await?,
+        Write::Timeline(event) => outcome
+            .timeline_seqs
+            .push(append_timeline_in(conn, event).await?),
+        Write::Enqueue(intent) => match enqueue_in(conn, intent).await? {
+            Some(id) => outcome.enqueued.push(id),
+            None => outcome.duplicates_skipped += 1,
+        },
+        Write::CancelOutbox { id } => {
+            cancel_in(conn, *id).await?;
+        }
+        Write::AttachMention {
+            platform,
+            mention_id,
+            incident_id,
+        } => {
+            let attached = attach_mention_in(
+                conn,
+                platform.clone(),
+                mention_id.clone(),
+                incident_id.clone(),
+            )
+            .await?;
+            ensure(attached, "mention", || format!("{platform}/{mention_id}"))?;
+        }
+        Write::UpsertDraft(draft) => outcome.draft_ids.push(upsert_draft_in(conn, draft).await?),
+        Write::SaveDraft(draft) => {
+            save_draft_in(conn, draft).await?;
+            outcome.draft_ids.push(draft.id);
+        }
+        Write::AssignDraft { id, staff, at } => ensure(
+            assign_draft_in(conn, *id, staff, *at).await?,
+            "draft",
+            || id.to_string(),
+        )?,
+        Write::ApproveDraft { id, by, text, at } => ensure(
+            approve_draft_in(conn, *id, by, text, *at).await?,
+            "draft",
+            || id.to_string(),
+        )?,
+        Write::MarkSent { id, at } => ensure(mark_sent_in(conn, *id, *at).await?, "draft", || {
+            id.to_string()
+        })?,
+        Write::DiscardDraft { id, reason, at } => ensure(
+            discard_draft_in(conn, *id, reason, *at).await?,
+            "draft",
+            || id.to_string(),
+        )?,
+        Write::RecordPin(pin) => outcome.pin_ids.push(record_pin_in(conn, pin).await?),
+        Write::MarkUnpinned { pin_id, at } => {
+            ensure(mark_unpinned_in(conn, *pin_id, *at).await?, "pin", || {
+                pin_id.to_string()
+            })?
+        }
+        Write::MarkRestored { pin_id, at } => {
+            ensure(mark_restored_in(conn, *pin_id, *at).await?, "pin", || {
+                pin_id.to_string()
+            })?
+        }
+        Write::RepointPin {
+            pin_id,
+            post_id,
+            post_url,
+        } => {
+            let done = sqlx::query(sql::REPOINT_PIN)
+                .bind(pin_id)
+                .bind(post_id)
+                .bind(post_url)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("repoint pin"))?
+                .rows_affected()
+                == 1;
+            ensure(done, "pin", || pin_id.to_string())?
+        }
+        Write::PlanRestore { pin_id, order } => {
+            let done = sqlx::query(sql::PLAN_RESTORE)
+                .bind(pin_id)
+                .bind(codec::json("pins.displaced", order)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("plan restore"))?
+                .rows_affected()
+                == 1;
+            ensure(done, "pin", || pin_id.to_string())?
+        }
+        Write::MarkProcessed { key, at } => return mark_processed_in(conn, key, *at).await,
+    }
+    Ok(true)
+}
+
+/// Turns a transition that did not apply into [`StoreError::Stale`].
+fn ensure(applied: bool, what: &'static str, id: impl FnOnce() -> String) -> Result<()> {
+    if applied {
+        Ok(())
+    } else {
+        Err(StoreError::Stale { what, id: id() })
+    }
+}
+
+async fn attach_mention_in(
+    conn: &mut Conn,
+    platform: String,
+    id: String,
+    incident_id: String,
+) -> Result<bool> {
+    let done = sqlx::query(sql::ATTACH_MENTION)
+        .bind(platform)
+        .bind(id)
+        .bind(incident_id)
+        .execute(conn)
+        .await
+        .map_err(query("attach mention"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn upsert_incident_in(conn: &mut Conn, i: &IncidentRow) -> Result<()> {
+    sqlx::query(sql::UPSERT_INCIDENT)
+        .bind(&i.id)
+        .bind(&i.playbook)
+        .bind(&i.group_key)
+        .bind(codec::incident_state_str(i.state))
+        .bind(&i.title)
+        .bind(&i.trigger_kind)
+        .bind(ts(i.opened_at))
+        .bind(ts_opt(i.acknowledged_at))
+        .bind(ts_opt(i.mitigated_at))
+        .bind(ts_opt(i.resolved_at))
+        .bind(&i.status_text)
+        .bind(&i.status_approved_by)
+        .bind(codec::json("incidents.detail", &i.detail)?)
+        .execute(conn)
+        .await
+        .map_err(query("upsert incident"))?;
+    Ok(())
+}
+
+async fn append_timeline_in(conn: &mut Conn, e: &NewTimeline) -> Result<i64> {
+    sqlx::query_scalar(sql::INSERT_TIMELINE)
+        .bind(&e.incident_id)
+        .bind(ts(e.at))
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(&e.message)
+        .bind(codec::json("timeline.detail", &e.detail)?)
+        .fetch_one(conn)
+        .await
+        .map_err(query("append timeline"))
+}
+
+async fn enqueue_in(conn: &mut Conn, o: &NewOutbox) -> Result<Option<i64>> {
+    let id = sqlx::query_scalar(sql::ENQUEUE)
+        .bind(&o.idem_key)
+        .bind(&o.incident_id)
+        .bind(&o.kind)
+        .bind(&o.account)
+        .bind(codec::json("outbox.payload", &o.payload)?)
+        .bind(ts(o.not_before))
+        .bind(ts(o.created_at))
+        .fetch_optional(conn)
+        .await
+        .map_err(query("enqueue"))?;
+    if id.is_none() {
+        tracing::debug!(idem_key = %o.idem_key, "duplicate outbox intent skipped");
+    }
+    Ok(id)
+}
+
+async fn cancel_in(conn: &mut Conn, id: i64) -> Result<bool> {
+    let done = sqlx::query(sql::CANCEL)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(query("cancel outbox row"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn record_pin_in(conn: &mut Conn, p: &NewPin) -> Result<i64> {
+    sqlx::query_scalar(sql::RECORD_PIN)
+        .bind(&p.account)
+        .bind(&p.post_id)
+        .bind(&p.post_url)
+        .bind(&p.incident_id)
+        .bind(p.purpose.as_str())
+        .bind(ts(p.pinned_at))
+        .bind(codec::json("pins.displaced", &p.displaced)?)
+        .fetch_one(conn)
+        .await
+        .map_err(|source| match &source {
+            // The only unique index on pins besides the id is "one active pin".
+            sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::AlreadyPinned {
+                account: p.account.clone(),
+            },
+            _ => StoreError::Query {
+                what: "record pin",
+                source,
+            },
+        })
+}
+
+async fn mark_unpinned_in(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(sql::MARK_UNPINNED)
+        .bind(id)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("mark unpinned"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn mark_restored_in(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(sql::MARK_RESTORED)
+        .bind(id)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("mark restored"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts a pending draft, or folds the follow-up into the conversation's
+/// pending one: the reply now answers the latest mention with the new text,
+/// flags accumulate, privacy sticks once asked for, and the queue position
+/// stays at the earliest mention time.
+async fn save_draft_in(conn: &mut Conn, d: &DraftSnapshot) -> Result<()> {
+    let what = "save draft";
+    let existing: Option<i64> = sqlx::query_scalar(sql::FIND_CONVERSATION)
+        .bind(&d.incident_id)
+        .bind(&d.platform)
+        .bind(&d.author_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(query(what))?;
+    let conversation_id = match existing {
+        Some(id) => id,
+        None => {
+            let row = sqlx::query_as::<_, RawConversation>(sql::CONVERSATION_FOR)
+                .bind(&d.incident_id)
+                .bind(&d.platform)
+                .bind(&d.author_id)
+                .bind(&d.author_handle)
+                .bind(ts(d.mention_at))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(query(what))?;
+            row.decode()?.id
+        }
+    };
+    let assigned_at = d.assignee.as_ref().map(|_| ts(d.created_at));
+    sqlx::query(sql::SAVE_DRAFT)
+        .bind(d.id)
+        .bind(&d.incident_id)
+        .bind(conversation_id)
+        .bind(&d.platform)
+        .bind(&d.mention_id)
+        .bind(ts(d.mention_at))
+        .bind(&d.lang)
+        .bind(&d.text)
+        .bind(d.private)
+        .bind(codec::json("drafts.flags", &d.flags)?)
+        .bind(d.state.as_str())
+        .bind(&d.assignee)
+        .bind(assigned_at)
+        .bind(&d.approved_by)
+        .bind(d.approved_at.map(ts))
+        .bind(d.sent_at.map(ts))
+        .bind(&d.discarded_reason)
+        .bind(ts(d.created_at))
+        .bind(ts(d.approved_at.or(d.sent_at).unwrap_or(d.created_at)))
+        .execute(&mut *conn)
+        .await
+        .map_err(query(what))?;
+    Ok(())
+}
+
+async fn upsert_draft_in(conn: &mut Conn, d: &NewDraft) -> Result<i64> {
+    let what = "upsert draft";
+    let pending = sqlx::query_as::<_, RawDraft>(sql::PENDING_DRAFT_FOR_CONVERSATION)
+        .bind(d.conversation_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(query(what))?
+        .map(RawDraft::decode)
+        .transpose()?;
+    let Some(existing) = pending else {
+        return sqlx::query_scalar(sql::INSERT_DRAFT)
+            .bind(&d.incident_id)
+            .bind(d.conversation_id)
+            .bind(&d.mention_platform)
+            .bind(&d.mention_id)
+            .bind(ts(d.mention_at))
+            .bind(&d.lang)
+            .bind(&d.text)
+            .bind(d.private)
+            .bind(codec::json("drafts.flags", &d.flags)?)
+            .bind(ts(d.created_at))
+            .fetch_one(conn)
+            .await
+            .map_err(query(what));
+    };
+    let mut flags = existing.flags;
+    for flag in &d.flags {
+        if !flags.contains(flag) {
+            flags.push(flag.clone());
+        }
+    }
+    sqlx::query(sql::FOLD_DRAFT)
+        .bind(existing.id)
+        .bind(&d.mention_platform)
+        .bind(&d.mention_id)
+        .bind(&d.lang)
+        .bind(&d.text)
+        .bind(existing.private || d.private)
+        .bind(codec::json("drafts.flags", &flags)?)
+        .bind(ts(d.created_at))
+        .bind(ts(existing.mention_at.min(d.mention_at)))
+        .execute(conn)
+        .await
+        .map_err(query(what))?;
+    Ok(existing.id)
+}
+
+async fn assign_draft_in(
+    conn: &mut Conn,
+    id: i64,
+    staff: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(sql::ASSIGN_DRAFT)
+        .bind(id)
+        .bind(staff)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("assign draft"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn approve_draft_in(
+    conn: &mut Conn,
+    id: i64,
+    by: &str,
+    text: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(sql::APPROVE_DRAFT)
+        .bind(id)
+        .bind(by)
+        .bind(text)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("approve draft"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn mark_sent_in(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(sql::MARK_SENT)
+        .bind(id)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("mark draft sent"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn discard_draft_in(
+    conn: &mut Conn,
+    id: i64,
+    reason: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(sql::DISCARD_DRAFT)
+        .bind(id)
+        .bind(reason)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("discard draft"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn mark_processed_in(conn: &mut Conn, key: &str, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(sql::MARK_PROCESSED)
+        .bind(key)
+        .bind(ts(at))
+        .execute(conn)
+        .await
+        .map_err(query("mark processed"))?;
+    Ok(done.rows_affected() == 1)
+}
