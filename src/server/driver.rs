@@ -17,6 +17,8 @@
 use super::error::ApiError;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::input::{Alert, Command, Input};
+use crate::engine::triggers::RateSeries;
+use crate::engine::StatusPreview;
 use crate::mention::Mention;
 use crate::playbook::IncidentState;
 use crate::runtime::{Runtime, RuntimeError};
@@ -38,6 +40,20 @@ pub enum Job {
         oneshot::Sender<Result<Vec<Event>, RuntimeError>>,
     ),
     Command(Command, oneshot::Sender<Result<Vec<Event>, RuntimeError>>),
+    /// A read of state only the engine holds (detector rates, status texts
+    /// per account), answered between inputs; nothing is journaled.
+    Read(Read),
+}
+
+/// What a [`Job::Read`] asks the engine.
+pub enum Read {
+    /// The recent rate of every surge trigger.
+    Rates(oneshot::Sender<Result<Vec<RateSeries>, RuntimeError>>),
+    /// The status text of an incident as each of its accounts posts it.
+    StatusPreviews(
+        String,
+        oneshot::Sender<Result<Vec<StatusPreview>, RuntimeError>>,
+    ),
 }
 
 /// The handlers' side of the queue. Cheap to clone.
@@ -164,6 +180,12 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
             let published = out.as_ref().map(|e| e.clone()).unwrap_or_default();
             let _ = reply.send(out);
             publish(rt, events, Ok(published)).await;
+        }
+        Job::Read(Read::Rates(reply)) => {
+            let _ = reply.send(Ok(rt.engine.rates()));
+        }
+        Job::Read(Read::StatusPreviews(id, reply)) => {
+            let _ = reply.send(Ok(rt.engine.status_previews(now, &id)));
         }
     }
 }

@@ -10,8 +10,10 @@
 //! - [`driver`]: the one task that owns the [`Runtime`]; handlers send it
 //!   jobs through a bounded queue and get an answer once the input is durable.
 //! - [`auth`]: bearer tokens (stored hashed) and roles.
-//! - [`ingest`], [`alerts`], [`incidents`], [`events`], [`metrics`]: the
-//!   endpoints; [`error`]: the one API error type; [`shutdown`]: signals.
+//! - [`ingest`], [`alerts`], [`incidents`], [`events`], [`rates`], [`me`],
+//!   [`metrics`]: the endpoints; [`error`]: the one API error type;
+//!   [`shutdown`]: signals.
+//! - [`web`]: the dashboard at `/`, its files compiled in from `web/`.
 //!
 //! **Architecture Invariant:** handlers never call the engine or an adapter.
 //! Every change is an input to the engine task, journaled before the engine
@@ -25,9 +27,12 @@ pub mod error;
 pub mod events;
 pub mod incidents;
 pub mod ingest;
+pub mod me;
 pub mod metrics;
 pub mod pollers;
+pub mod rates;
 pub mod shutdown;
+pub mod web;
 
 use crate::actions::executor::Executor;
 use crate::adapters::sim::{sim_adapters, SimWorld};
@@ -94,6 +99,8 @@ pub struct AppState {
     alert_maps: Arc<Vec<crate::playbook::AlertMap>>,
     /// Becomes `true` when shutdown begins (ends live streams).
     shutdown: watch::Receiver<bool>,
+    /// What the brand configured (staff names, accounts' languages).
+    config: Arc<Config>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +256,7 @@ pub async fn build(
         accounts: Arc::new(config.accounts.keys().cloned().collect()),
         alert_maps: Arc::new(alert_maps),
         shutdown,
+        config: config.clone(),
     };
     Ok(Service {
         state,
@@ -377,7 +385,15 @@ pub fn app(state: AppState, config: &Config) -> Router {
             post(incidents::approve_status),
         )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
+        .route(
+            "/v1/incidents/{id}/status/previews",
+            get(incidents::previews),
+        )
         .route("/v1/events", get(events::events))
+        .route("/v1/me", get(me::me))
+        .route("/v1/triggers", get(rates::triggers))
+        .route("/", get(web::index))
+        .route("/ui/{*path}", get(web::asset))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -443,7 +459,9 @@ pub async fn openapi_json() -> impl IntoResponse {
         alerts::alertmanager, alerts::grafana, alerts::generic,
         incidents::list, incidents::declare, incidents::show, incidents::ack,
         incidents::set_state, incidents::edit_status, incidents::approve_status, incidents::resolve,
+        incidents::previews,
         events::events,
+        me::me, rates::triggers,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -451,6 +469,8 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "alerts", description = "Monitoring webhooks (role `monitor`)"),
         (name = "incidents", description = "Commanders' API (read: `viewer`, `staff`, `commander`; change: `commander`)"),
         (name = "events", description = "Live Server-Sent Events"),
+        (name = "session", description = "Who the caller is (any valid token)"),
+        (name = "triggers", description = "Surge triggers' recent rate (role `viewer`)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no token)"),
     )
 )]
