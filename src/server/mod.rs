@@ -20,6 +20,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod drafts;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -94,6 +95,8 @@ pub struct AppState {
     alert_maps: Arc<Vec<crate::playbook::AlertMap>>,
     /// Becomes `true` when shutdown begins (ends live streams).
     shutdown: watch::Receiver<bool>,
+    /// Staff, schedules and teams (`GET /v1/staff`).
+    config: Arc<Config>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +252,7 @@ pub async fn build(
         accounts: Arc::new(config.accounts.keys().cloned().collect()),
         alert_maps: Arc::new(alert_maps),
         shutdown,
+        config: config.clone(),
     };
     Ok(Service {
         state,
@@ -377,6 +381,12 @@ pub fn app(state: AppState, config: &Config) -> Router {
             post(incidents::approve_status),
         )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/v1/drafts", get(drafts::list))
+        .route("/v1/drafts/{id}", get(drafts::show).put(drafts::edit))
+        .route("/v1/drafts/{id}/claim", post(drafts::claim))
+        .route("/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/v1/drafts/{id}/discard", post(drafts::discard))
+        .route("/v1/staff", get(drafts::staff))
         .route("/v1/events", get(events::events))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -443,6 +453,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         alerts::alertmanager, alerts::grafana, alerts::generic,
         incidents::list, incidents::declare, incidents::show, incidents::ack,
         incidents::set_state, incidents::edit_status, incidents::approve_status, incidents::resolve,
+        drafts::list, drafts::show, drafts::claim, drafts::edit, drafts::approve, drafts::discard, drafts::staff,
         events::events,
     ),
     modifiers(&BearerAuth),
@@ -450,6 +461,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "ingest", description = "Mentions from platforms (role `ingest`)"),
         (name = "alerts", description = "Monitoring webhooks (role `monitor`)"),
         (name = "incidents", description = "Commanders' API (read: `viewer`, `staff`, `commander`; change: `commander`)"),
+        (name = "drafts", description = "The reply queue (read: `viewer`, `staff`, `commander`; act: `staff`, `commander`)"),
         (name = "events", description = "Live Server-Sent Events"),
         (name = "operations", description = "Health, readiness, metrics, this document (no token)"),
     )
