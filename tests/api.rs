@@ -33,6 +33,13 @@ const GUARDED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/incidents/x/status/approve", "commander"),
     ("POST", "/v1/incidents/x/resolve", "commander"),
     ("GET", "/v1/events", "viewer"),
+    ("GET", "/v1/drafts", "viewer"),
+    ("GET", "/v1/drafts/x", "viewer"),
+    ("PUT", "/v1/drafts/x", "staff"),
+    ("POST", "/v1/drafts/x/claim", "staff"),
+    ("POST", "/v1/drafts/x/approve", "staff"),
+    ("POST", "/v1/drafts/x/discard", "staff"),
+    ("GET", "/v1/staff", "viewer"),
 ];
 
 #[tokio::test]
@@ -67,7 +74,8 @@ async fn every_guarded_endpoint_refuses_a_token_without_its_role() {
         let method: Method = method.parse().unwrap();
         for (holder, token) in tokens {
             let allowed = holder == *role
-                || (*role == "viewer" && (holder == "commander" || holder == "staff"));
+                || (*role == "viewer" && (holder == "commander" || holder == "staff"))
+                || (*role == "staff" && holder == "commander");
             if allowed {
                 continue;
             }

@@ -158,7 +158,8 @@ pub enum ApiRole {
     Monitor,
     /// Declares, acknowledges, changes state, approves status text, resolves.
     Commander,
-    /// Support staff: reads incidents and the live feed.
+    /// Support staff: reads incidents and the live feed, works the reply
+    /// queue (commanders may too).
     Staff,
     /// Reads incidents, timelines and the live feed.
     Viewer,
@@ -169,6 +170,8 @@ impl ApiRole {
     pub fn grants(self, required: ApiRole) -> bool {
         self == required
             || (required == ApiRole::Viewer && matches!(self, ApiRole::Commander | ApiRole::Staff))
+            // Leads answer customers too.
+            || (required == ApiRole::Staff && self == ApiRole::Commander)
     }
 }
 

@@ -45,10 +45,15 @@ pub struct Draft {
     pub author_id: String,
     pub author_handle: String,
     pub author_name: String,
+    /// Shown as the `influential` flag; never a sort key.
+    pub author_followers: u64,
     pub mention_text: String,
     pub mention_url: Option<String>,
     pub lang: String,
     pub text: String,
+    /// Who last rewrote the text by hand; a customer's follow-up then no
+    /// longer re-renders it over their words.
+    pub edited_by: Option<String>,
     pub private: bool,
     pub flags: Vec<&'static str>,
     pub state: DraftState,

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod incident;
 pub mod input;
 mod respond;
+mod staffing;
 mod steps;
 pub use steps::StatusPreview;
 pub mod triggers;
@@ -771,6 +772,8 @@ impl Engine {
             CommandKind::DiscardDraft { draft, reason } => {
                 self.discard_draft(now, &by, draft, reason, out)
             }
+            CommandKind::ClaimDraft { draft } => self.claim_draft(now, &by, draft, out),
+            CommandKind::EditDraft { draft, text } => self.edit_draft(now, &by, draft, text, out),
         }
     }
 

@@ -141,7 +141,11 @@ impl Engine {
                 }
             }
             let d = d.clone();
-            if let Some(text) = self.render_draft(now, id, &d, &r.template, out) {
+            let rendered = match d.edited_by {
+                Some(_) => None,
+                None => self.render_draft(now, id, &d, &r.template, out),
+            };
+            if let Some(text) = rendered {
                 if let Some(d) = self.drafts.drafts.get_mut(&did) {
                     d.text = text;
                 }
@@ -173,10 +177,12 @@ impl Engine {
                 .name
                 .clone()
                 .unwrap_or_else(|| m.author.handle.trim_start_matches('@').to_string()),
+            author_followers: m.author.followers.unwrap_or(0),
             mention_text: m.text.clone(),
             mention_url: m.url.clone(),
             lang,
             text: String::new(),
+            edited_by: None,
             private: can_dm && (m.direct || !pii.is_empty()),
             flags,
             state: DraftState::Pending,
@@ -454,6 +460,7 @@ impl Engine {
         if let Some(dm) = self.drafts.drafts.get_mut(&did) {
             dm.escalations += 1;
         }
+        out.drafts.insert(did);
         let waited = humantime::format_duration(std::time::Duration::from_secs(
             (at - d.mention_at).num_seconds().max(0) as u64,
         ));

@@ -384,13 +384,24 @@ async fn on_incident(
     Ok(Json(detail(state, id).await?))
 }
 
-/// Hands a person's command to the engine as the token's actor.
+/// Hands a commander's command to the engine as the token's actor.
 async fn command(
     state: &AppState,
     headers: &HeaderMap,
     kind: CommandKind,
 ) -> Result<Vec<Event>, ApiError> {
-    let who = state.auth.require(headers, ApiRole::Commander)?;
+    command_as(state, headers, ApiRole::Commander, kind).await
+}
+
+/// Hands a person's command to the engine as the token's actor, if the
+/// token holds `role`; the engine's refusal is 409 with its reason.
+pub(super) async fn command_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: ApiRole,
+    kind: CommandKind,
+) -> Result<Vec<Event>, ApiError> {
+    let who = state.auth.require(headers, role)?;
     let c = Command {
         by: who.actor,
         kind,
@@ -485,7 +496,7 @@ fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Re
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::MalformedBody(format!("not a valid request: {e}")))
 }

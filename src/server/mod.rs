@@ -22,6 +22,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod drafts;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -99,7 +100,7 @@ pub struct AppState {
     alert_maps: Arc<Vec<crate::playbook::AlertMap>>,
     /// Becomes `true` when shutdown begins (ends live streams).
     shutdown: watch::Receiver<bool>,
-    /// What the brand configured (staff names, accounts' languages).
+    /// Staff, schedules and teams (`GET /v1/staff`).
     config: Arc<Config>,
 }
 
@@ -389,6 +390,12 @@ pub fn app(state: AppState, config: &Config) -> Router {
             "/v1/incidents/{id}/status/previews",
             get(incidents::previews),
         )
+        .route("/v1/drafts", get(drafts::list))
+        .route("/v1/drafts/{id}", get(drafts::show).put(drafts::edit))
+        .route("/v1/drafts/{id}/claim", post(drafts::claim))
+        .route("/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/v1/drafts/{id}/discard", post(drafts::discard))
+        .route("/v1/staff", get(drafts::staff))
         .route("/v1/events", get(events::events))
         .route("/v1/me", get(me::me))
         .route("/v1/triggers", get(rates::triggers))
@@ -460,6 +467,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         incidents::list, incidents::declare, incidents::show, incidents::ack,
         incidents::set_state, incidents::edit_status, incidents::approve_status, incidents::resolve,
         incidents::previews,
+        drafts::list, drafts::show, drafts::claim, drafts::edit, drafts::approve, drafts::discard, drafts::staff,
         events::events,
         me::me, rates::triggers,
     ),
@@ -468,6 +476,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "ingest", description = "Mentions from platforms (role `ingest`)"),
         (name = "alerts", description = "Monitoring webhooks (role `monitor`)"),
         (name = "incidents", description = "Commanders' API (read: `viewer`, `staff`, `commander`; change: `commander`)"),
+        (name = "drafts", description = "The reply queue (read: `viewer`, `staff`, `commander`; act: `staff`, `commander`)"),
         (name = "events", description = "Live Server-Sent Events"),
         (name = "session", description = "Who the caller is (any valid token)"),
         (name = "triggers", description = "Surge triggers' recent rate (role `viewer`)"),
