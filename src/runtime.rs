@@ -94,6 +94,10 @@ impl Runtime {
         let started = match entries.iter().find(|e| e.kind == "boot") {
             Some(boot) => boot.at,
             None => {
+                // The store keeps microseconds: the first run starts where a
+                // replay will, so keys and "since" times derived from the
+                // start are the same after a restart.
+                let now = chrono::SubsecRound::trunc_subsecs(now, 6);
                 store.journal(now, "boot", &serde_json::Value::Null).await?;
                 now
             }

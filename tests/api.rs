@@ -40,6 +40,7 @@ const GUARDED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/drafts/x/approve", "staff"),
     ("POST", "/v1/drafts/x/discard", "staff"),
     ("GET", "/v1/staff", "viewer"),
+    ("GET", "/v1/off-hours", "viewer"),
 ];
 
 #[tokio::test]
@@ -936,4 +937,81 @@ async fn a_playbook_maps_the_fields_of_any_json_webhook_to_an_alert() {
         err["error"]["message"].as_str().unwrap().contains("map"),
         "{err}"
     );
+}
+
+/// acme-main with standing off-hours on a schedule that never opens: closed
+/// from the first instant, its note pinned at once.
+fn closed_desk(config: &mut squall::config::Config) {
+    let raw: squall::config::schedule::RawSchedule =
+        serde_yaml::from_str("timezone: Europe/Warsaw").unwrap();
+    let schedule = squall::config::schedule::Schedule::build("closed", &raw).unwrap();
+    config.schedules.insert("closed".into(), schedule);
+    if let Some(main) = config.accounts.get_mut("acme-main") {
+        main.off_hours = Some(squall::config::OffHours {
+            schedule: "closed".into(),
+            template: "autoreply/closed".into(),
+            note: Some("autoreply/closed-note".into()),
+            public_mentions: false,
+        });
+    }
+}
+
+#[tokio::test]
+async fn off_hours_shows_each_account_closed_with_its_note_pinned_and_a_restart_pins_nothing_twice()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let first = TestApp::start_in(dir.path(), closed_desk, std::time::Duration::ZERO).await;
+    let (status, body) = first
+        .call(Method::GET, "/v1/off-hours", Some(VIEWER), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let accounts = body["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "{body}");
+    let main = &accounts[0];
+    assert_eq!(main["account"], "acme-main");
+    assert_eq!(main["platform"], "mastodon");
+    assert_eq!(main["schedule"], "closed");
+    assert_eq!(main["open"], false);
+    assert_eq!(main["pinned_note"], true);
+    assert_eq!(main["override"], false);
+    assert!(main["since"].is_string(), "{main}");
+    assert!(main["next_open"].is_null(), "never opens: {main}");
+    let metrics = first.text("/metrics").await;
+    assert!(
+        metrics.contains(r#"squall_off_hours_open{account="acme-main"} 0"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"squall_off_hours_note_pinned{account="acme-main"} 1"#),
+        "{metrics}"
+    );
+    first.stop().await;
+
+    let second = TestApp::start_in(dir.path(), closed_desk, std::time::Duration::ZERO).await;
+    let (_, body) = second
+        .call(Method::GET, "/v1/off-hours", Some(VIEWER), None)
+        .await;
+    assert_eq!(body["accounts"][0]["pinned_note"], true, "{body}");
+    assert_eq!(
+        body["accounts"][0]["since"], main["since"],
+        "the replay restores when it closed"
+    );
+    let store = second.open_store().await;
+    let pins = store.active_pins().await.unwrap();
+    let notes: Vec<_> = pins
+        .iter()
+        .filter(|p| p.purpose == squall::store::PinPurpose::OffHours)
+        .collect();
+    assert_eq!(notes.len(), 1, "{pins:#?}");
+    let done = store
+        .outbox_in_state(squall::store::OutboxState::Done)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.iter().filter(|r| r.kind == "pin_note").count(),
+        1,
+        "the replayed closing enqueued its pin once"
+    );
+    store.close().await;
+    second.stop().await;
 }

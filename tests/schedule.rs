@@ -864,3 +864,140 @@ close_cron: "0 0 12,17 * * *"
         Some(utc("2026-01-06T09:00:00Z"))
     );
 }
+
+const TEL_AVIV_DESK: &str = r#"
+timezone: Asia/Jerusalem
+weekly:
+  sun-thu: ["09:00-17:00"]
+  fri: ["08:00-13:00"]
+"#;
+
+#[test]
+fn jerusalem_springs_forward_on_a_friday_and_the_short_friday_keeps_its_local_hours() {
+    // Israel moves from IST (UTC+2) to IDT (UTC+3) on Friday 27 March 2026 at 02:00.
+    let desk = schedule(TEL_AVIV_DESK);
+    let the_friday_before =
+        desk.intervals(utc("2026-03-20T00:00:00Z"), utc("2026-03-21T00:00:00Z"));
+    let switch_friday = desk.intervals(utc("2026-03-27T00:00:00Z"), utc("2026-03-28T00:00:00Z"));
+    assert_eq!(
+        open_hours(&the_friday_before),
+        vec![(utc("2026-03-20T06:00:00Z"), 5 * 60)]
+    );
+    assert_eq!(
+        open_hours(&switch_friday),
+        vec![(utc("2026-03-27T05:00:00Z"), 5 * 60)]
+    );
+    // Closed on Friday afternoon and Saturday; back on Sunday, already in IDT.
+    assert_eq!(
+        desk.next_open(utc("2026-03-27T12:00:00Z")),
+        Some(utc("2026-03-29T06:00:00Z"))
+    );
+    assert_eq!(
+        desk.describe_next_open(utc("2026-03-27T12:00:00Z"), "he")
+            .as_deref(),
+        Some("ביום ראשון ב-9:00 IDT")
+    );
+}
+
+#[test]
+fn jerusalem_falls_back_on_a_sunday_and_opening_moves_an_hour_later_in_utc() {
+    // IDT (UTC+3) ends on Sunday 25 October 2026 at 02:00; 09:00 IST is 07:00Z.
+    let desk = schedule(TEL_AVIV_DESK);
+    assert_openness(
+        &desk,
+        &[
+            ("2026-10-22T06:00:00Z", true),  // Thu 09:00 IDT
+            ("2026-10-22T13:59:59Z", true),  // Thu 16:59 IDT
+            ("2026-10-22T14:00:00Z", false), // Thu 17:00 IDT
+            ("2026-10-24T10:00:00Z", false), // Saturday
+            ("2026-10-25T06:30:00Z", false), // Sun 08:30 IST
+            ("2026-10-25T07:00:00Z", true),  // Sun 09:00 IST
+            ("2026-10-25T15:00:00Z", false), // Sun 17:00 IST
+        ],
+    );
+    assert_eq!(
+        desk.next_open(utc("2026-10-23T12:00:00Z")),
+        Some(utc("2026-10-25T07:00:00Z"))
+    );
+    assert_eq!(
+        desk.describe_next_open(utc("2026-10-23T12:00:00Z"), "he")
+            .as_deref(),
+        Some("ביום ראשון ב-9:00 IST")
+    );
+}
+
+#[test]
+fn a_japanese_public_holiday_closes_the_tokyo_desk_and_customers_read_the_next_working_day() {
+    // Labour Thanksgiving Day (勤労感謝の日), Monday 23 November 2026.
+    let tokyo = schedule(
+        r#"
+timezone: Asia/Tokyo
+weekly:
+  mon-fri: ["09:00-18:00"]
+holidays: [2026-11-23, 2027-01-01]
+"#,
+    );
+    assert_openness(
+        &tokyo,
+        &[
+            ("2026-11-20T01:00:00Z", true),  // Fri 10:00 JST
+            ("2026-11-23T01:00:00Z", false), // Mon 10:00 JST, the holiday
+            ("2026-11-24T00:00:00Z", true),  // Tue 09:00 JST
+        ],
+    );
+    // Friday evening: back on Tuesday, not on Monday.
+    assert_eq!(
+        tokyo.next_open(utc("2026-11-20T10:00:00Z")),
+        Some(utc("2026-11-24T00:00:00Z"))
+    );
+    assert_eq!(
+        tokyo
+            .describe_next_open(utc("2026-11-20T10:00:00Z"), "ja")
+            .as_deref(),
+        Some("火曜日9:00 (JST)")
+    );
+    // The pinned note never says "tomorrow": it is read all night.
+    assert_eq!(
+        tokyo
+            .describe_opening(utc("2026-11-23T10:00:00Z"), "ja")
+            .as_deref(),
+        Some("火曜日9:00 (JST)")
+    );
+    assert_eq!(
+        tokyo
+            .describe_next_open(utc("2026-11-23T10:00:00Z"), "ja")
+            .as_deref(),
+        Some("明日9:00 (JST)")
+    );
+}
+
+#[test]
+fn the_pinned_note_names_the_weekday_where_a_reply_says_today_or_tomorrow() {
+    let warsaw = schedule(WARSAW_OFFICE);
+    // Tuesday 24 November 2026, 18:00 CET: back on Wednesday at 9:00.
+    let evening = utc("2026-11-24T17:00:00Z");
+    let cases = [
+        ("en", "tomorrow at 9:00 CET", "on Wednesday at 9:00 CET"),
+        ("pl", "jutro o 9:00 CET", "w środę o 9:00 CET"),
+        ("ru", "завтра в 9:00 CET", "в среду в 9:00 CET"),
+        ("ja", "明日9:00 (CET)", "水曜日9:00 (CET)"),
+        ("he", "מחר ב-9:00 CET", "ביום רביעי ב-9:00 CET"),
+    ];
+    for (lang, reply, note) in cases {
+        assert_eq!(
+            warsaw.describe_next_open(evening, lang).as_deref(),
+            Some(reply),
+            "{lang}"
+        );
+        assert_eq!(
+            warsaw.describe_opening(evening, lang).as_deref(),
+            Some(note),
+            "{lang}"
+        );
+    }
+    assert_eq!(
+        warsaw.describe_opening(utc("2026-11-24T10:00:00Z"), "en"),
+        None,
+        "open"
+    );
+}

@@ -317,7 +317,7 @@ impl Executor {
                 at_pin_limit,
             } => {
                 let plan = StatusPlan {
-                    incident,
+                    owner: PinOwner::status(incident),
                     account,
                     text,
                     pin: *pin,
@@ -409,7 +409,22 @@ impl Executor {
                 Ok(None)
             }
             ActionIntent::RestorePins { incident, account } => self
-                .restore(incident, account, now, events)
+                .restore(PinOwner::status(incident), account, now, events)
+                .await
+                .map(|()| None),
+            ActionIntent::PinNote { account, text } => {
+                let plan = StatusPlan {
+                    owner: PinOwner::NOTE,
+                    account,
+                    text,
+                    pin: true,
+                    at_pin_limit: AtPinLimit::UnpinOldest,
+                    key,
+                };
+                self.post_status(plan, now, events).await.map(Some)
+            }
+            ActionIntent::UnpinNote { account } => self
+                .restore(PinOwner::NOTE, account, now, events)
                 .await
                 .map(|()| None),
             ActionIntent::PostFinal {
@@ -516,7 +531,7 @@ impl Executor {
         events: &mut Vec<Event>,
     ) -> Result<PostRef, StepError> {
         let StatusPlan {
-            incident,
+            owner,
             account,
             text,
             pin,
@@ -525,15 +540,12 @@ impl Executor {
         } = plan;
         let p = self.platform(account)?;
         let caps = p.capabilities();
-        let ev = |kind, msg: String| {
-            Event::new(now, kind, "outbox", msg)
-                .incident(incident)
-                .with("account", account)
-        };
-        let existing = self.store.active_pin(account, PinPurpose::Status).await?;
+        let what = owner.what();
+        let ev = |kind, msg: String| owner.event(now, kind, account, msg);
+        let existing = self.store.active_pin(account, owner.purpose).await?;
         let (post, displaced) = match existing {
             // Resuming after a crash: the pin row is the plan; finish it.
-            Some(row) if row.incident_id.as_deref() == Some(incident) => (
+            Some(row) if row.incident_id.as_deref() == owner.incident => (
                 PostRef {
                     id: row.post_id.clone(),
                     url: row.post_url.clone(),
@@ -554,7 +566,7 @@ impl Executor {
                     events.push(
                         ev(
                             EventKind::StatusPosted,
-                            format!("Status posted on {account}."),
+                            format!("{what} posted on {account}."),
                         )
                         .with("post", &post.id),
                     );
@@ -580,7 +592,7 @@ impl Executor {
                 events.push(
                     ev(
                         EventKind::StatusPosted,
-                        format!("Status posted on {account}."),
+                        format!("{what} posted on {account}."),
                     )
                     .with("post", &post.id),
                 );
@@ -591,8 +603,8 @@ impl Executor {
                     account: account.to_string(),
                     post_id: post.id.clone(),
                     post_url: post.url.clone(),
-                    incident_id: Some(incident.to_string()),
-                    purpose: PinPurpose::Status,
+                    incident_id: owner.incident.map(str::to_string),
+                    purpose: owner.purpose,
                     pinned_at: now,
                     displaced: displaced.clone(),
                 };
@@ -615,14 +627,14 @@ impl Executor {
         }
         p.pin(&post).await?;
         events.push(
-            ev(EventKind::Pinned, format!("Status pinned on {account}.")).with("post", &post.id),
+            ev(EventKind::Pinned, format!("{what} pinned on {account}.")).with("post", &post.id),
         );
         Ok(post)
     }
 
     async fn restore(
         &self,
-        incident: &str,
+        owner: PinOwner<'_>,
         account: &str,
         now: Timestamp,
         events: &mut Vec<Event>,
@@ -630,9 +642,9 @@ impl Executor {
         let p = self.platform(account)?;
         let Some(row) = self
             .store
-            .active_pin(account, PinPurpose::Status)
+            .active_pin(account, owner.purpose)
             .await?
-            .filter(|r| r.incident_id.as_deref() == Some(incident))
+            .filter(|r| r.incident_id.as_deref() == owner.incident)
         else {
             return Ok(()); // nothing of ours pinned there (never pinned, or already restored)
         };
@@ -642,31 +654,30 @@ impl Executor {
         })
         .await?;
         events.push(
-            Event::new(
-                now,
-                EventKind::Unpinned,
-                "outbox",
-                format!("Status unpinned on {account}."),
-            )
-            .incident(incident)
-            .with("account", account)
-            .with("post", &row.post_id),
+            owner
+                .event(
+                    now,
+                    EventKind::Unpinned,
+                    account,
+                    format!("{} unpinned on {account}.", owner.what()),
+                )
+                .with("post", &row.post_id),
         );
         let restored = self.restore_order(p.as_ref(), &row).await?;
         for d in &restored {
             events.push(
-                Event::new(
-                    now,
-                    EventKind::PinRestored,
-                    "outbox",
-                    format!(
-                        "Re-pinned {} on {account}, as it was before the incident.",
-                        d.id
-                    ),
-                )
-                .incident(incident)
-                .with("account", account)
-                .with("post", &d.id),
+                owner
+                    .event(
+                        now,
+                        EventKind::PinRestored,
+                        account,
+                        format!(
+                            "Re-pinned {} on {account}, as it was before {}.",
+                            d.id,
+                            owner.before()
+                        ),
+                    )
+                    .with("post", &d.id),
             );
         }
         let mut writes = vec![Write::MarkUnpinned {
@@ -743,9 +754,61 @@ impl Executor {
     }
 }
 
-/// One `PostStatus` intent, unpacked.
+/// Whose pin an intent is about: an incident's status post, or the
+/// account's standing off-hours note. Both use the same bookkeeping (the
+/// pin row is written before the platform is touched, displaced posts are
+/// restored); the store keeps at most one active pin per account and purpose.
+#[derive(Debug, Clone, Copy)]
+struct PinOwner<'a> {
+    purpose: PinPurpose,
+    incident: Option<&'a str>,
+}
+
+impl<'a> PinOwner<'a> {
+    const NOTE: PinOwner<'static> = PinOwner {
+        purpose: PinPurpose::OffHours,
+        incident: None,
+    };
+
+    fn status(incident: &'a str) -> Self {
+        Self {
+            purpose: PinPurpose::Status,
+            incident: Some(incident),
+        }
+    }
+
+    /// The post, as a sentence starts with it.
+    fn what(self) -> &'static str {
+        match self.purpose {
+            PinPurpose::Status => "Status",
+            PinPurpose::OffHours => "Off-hours note",
+        }
+    }
+
+    /// What displaced pins go back to being "as it was before".
+    fn before(self) -> &'static str {
+        match self.purpose {
+            PinPurpose::Status => "the incident",
+            PinPurpose::OffHours => "the off-hours note",
+        }
+    }
+
+    /// A timeline event about this pin on `account`.
+    fn event(self, now: Timestamp, kind: EventKind, account: &str, msg: String) -> Event {
+        let mut ev = Event::new(now, kind, "outbox", msg).with("account", account);
+        if let Some(incident) = self.incident {
+            ev = ev.incident(incident);
+        }
+        if self.purpose == PinPurpose::OffHours {
+            ev = ev.with("purpose", self.purpose);
+        }
+        ev
+    }
+}
+
+/// One `PostStatus` or `PinNote` intent, unpacked.
 struct StatusPlan<'a> {
-    incident: &'a str,
+    owner: PinOwner<'a>,
     account: &'a str,
     text: &'a str,
     pin: bool,

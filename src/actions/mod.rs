@@ -53,6 +53,12 @@ pub enum ActionIntent {
         text: String,
         private: bool,
     },
+    /// Post the off-hours note on one account and pin it, with the same pin
+    /// bookkeeping as a status post (purpose `off_hours`, what it displaced
+    /// recorded for restoring).
+    PinNote { account: String, text: String },
+    /// Unpin the account's off-hours note and re-pin what it displaced.
+    UnpinNote { account: String },
     /// Tell a staff member by email or chat.
     Notify {
         incident: Option<String>,
@@ -78,6 +84,8 @@ impl ActionIntent {
             ActionIntent::RestorePins { .. } => "restore_pins",
             ActionIntent::PostFinal { .. } => "post_final",
             ActionIntent::SendReply { .. } => "send_reply",
+            ActionIntent::PinNote { .. } => "pin_note",
+            ActionIntent::UnpinNote { .. } => "unpin_note",
             ActionIntent::Notify { .. } => "notify",
             ActionIntent::Webhook { .. } => "webhook",
         }
@@ -92,6 +100,7 @@ impl ActionIntent {
             ActionIntent::SendReply { incident, .. }
             | ActionIntent::Notify { incident, .. }
             | ActionIntent::Webhook { incident, .. } => incident.as_deref(),
+            ActionIntent::PinNote { .. } | ActionIntent::UnpinNote { .. } => None,
         }
     }
 
@@ -101,7 +110,9 @@ impl ActionIntent {
             | ActionIntent::EditStatus { account, .. }
             | ActionIntent::RestorePins { account, .. }
             | ActionIntent::PostFinal { account, .. }
-            | ActionIntent::SendReply { account, .. } => Some(account),
+            | ActionIntent::SendReply { account, .. }
+            | ActionIntent::PinNote { account, .. }
+            | ActionIntent::UnpinNote { account } => Some(account),
             ActionIntent::Notify { .. } | ActionIntent::Webhook { .. } => None,
         }
     }

@@ -169,33 +169,34 @@ pub fn check_templates(
         let Some(off_hours) = &account.off_hours else {
             continue;
         };
-        if !templates.contains(&off_hours.template) {
-            let path = section_path("accounts", &account.name, ["off_hours", "template"]);
-            let message = format!("no template named `{}`", off_hours.template);
-            let hint = format!(
-                "templates are files under {}: `{}` is `{}.<language>.hbs`",
-                config.templates_dir.display(),
-                off_hours.template,
-                off_hours.template
+        let named = [
+            ("template", Some(&off_hours.template), "auto-reply"),
+            ("note", off_hours.note.as_ref(), "pinned note"),
+        ];
+        for (field, template, what) in named {
+            let Some(template) = template else { continue };
+            if !templates.contains(template) {
+                let path = section_path("accounts", &account.name, ["off_hours", field]);
+                let message = format!("no template named `{template}`");
+                let hint = format!(
+                    "templates are files under {}: `{template}` is `{template}.<language>.hbs`",
+                    config.templates_dir.display(),
+                );
+                diags.push(
+                    locator
+                        .at_value(Severity::Error, "config::unknown-template", &path, message)
+                        .with_hint(hint),
+                );
+                continue;
+            }
+            let used_by = format!(
+                "the off-hours {what} of account `{}` in {}",
+                account.name,
+                file.display()
             );
-            diags.push(
-                locator
-                    .at_value(Severity::Error, "config::unknown-template", &path, message)
-                    .with_hint(hint),
-            );
-            continue;
-        }
-        let used_by = format!(
-            "the off-hours auto-reply of account `{}` in {}",
-            account.name,
-            file.display()
-        );
-        for problem in templates.check_variables(&off_hours.template, StepContext::Autoreply) {
-            diags.push(template_problem_diagnostic(
-                &problem,
-                &off_hours.template,
-                &used_by,
-            ));
+            for problem in templates.check_variables(template, StepContext::Autoreply) {
+                diags.push(template_problem_diagnostic(&problem, template, &used_by));
+            }
         }
     }
     diags
@@ -518,6 +519,8 @@ impl Builder<'_, '_> {
             Some(OffHours {
                 schedule,
                 template: off.template.clone(),
+                note: off.note.clone(),
+                public_mentions: off.public_mentions,
             })
         });
         if let Some(url) = &raw.base_url {

@@ -71,10 +71,17 @@ pub struct Account {
     pub off_hours: Option<OffHours>,
 }
 
+/// An account's standing off-hours: every time its schedule closes, squall
+/// pins `note` (if any) and auto-replies with `template`, until it opens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffHours {
     pub schedule: String,
+    /// The auto-reply (autoreply context).
     pub template: String,
+    /// The pinned note (autoreply context, without an author).
+    pub note: Option<String>,
+    /// Direct messages are always answered; public mentions only when set.
+    pub public_mentions: bool,
 }
 
 /// A person who can be assigned drafts or notified.

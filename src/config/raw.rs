@@ -158,6 +158,13 @@ pub struct RawOffHours {
     pub schedule: String,
     /// Template for the off-hours auto-reply (`autoreply/closed`).
     pub template: String,
+    /// Template of the note pinned on the account while it is closed and
+    /// unpinned at opening (`autoreply/closed-note`); no note when absent.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Also auto-reply to public mentions, not only to direct messages.
+    #[serde(default)]
+    pub public_mentions: bool,
 }
 
 /// A person who answers for the brand.

@@ -194,7 +194,31 @@ impl Schedule {
             return Some(language.now().to_owned());
         }
         let next = self.next_change(at)?;
-        Some(phrase::when_back(language, self.timezone, at, next))
+        Some(phrase::when_back(
+            language,
+            self.timezone,
+            at,
+            next,
+            phrase::Wording::Relative,
+        ))
+    }
+
+    /// Like [`describe_next_open`](Self::describe_next_open), without "today"
+    /// or "tomorrow": "on Tuesday at 9:00 CET", "we wtorek o 9:00 CET". For
+    /// a pinned off-hours note, which is read all night long and must stay
+    /// true after midnight. `None` when open or never opening again.
+    pub fn describe_opening(&self, at: Timestamp, lang: &str) -> Option<String> {
+        if self.is_open(at) {
+            return None;
+        }
+        let next = self.next_change(at)?;
+        Some(phrase::when_back(
+            phrase::Language::from_tag(lang),
+            self.timezone,
+            at,
+            next,
+            phrase::Wording::Absolute,
+        ))
     }
 
     /// One-line human summary for `squall schedule list`, e.g.

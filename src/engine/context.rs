@@ -8,15 +8,20 @@ use crate::clock::Timestamp;
 use crate::config::Config;
 use serde_json::{json, Value};
 
+/// The brand as templates see it.
+fn brand(config: &Config) -> Value {
+    json!({
+        "name": config.brand.name,
+        "status_page": config.brand.status_page.clone().unwrap_or_default(),
+        "support_email": config.brand.support_email.clone().unwrap_or_default(),
+        "support_phone": config.brand.support_phone.clone().unwrap_or_default(),
+    })
+}
+
 /// Variables common to every step.
 pub fn common(config: &Config, incident: &Incident, lang: &str, now: Timestamp) -> Value {
     json!({
-        "brand": {
-            "name": config.brand.name,
-            "status_page": config.brand.status_page.clone().unwrap_or_default(),
-            "support_email": config.brand.support_email.clone().unwrap_or_default(),
-            "support_phone": config.brand.support_phone.clone().unwrap_or_default(),
-        },
+        "brand": brand(config),
         "incident": {
             "id": incident.id,
             "title": incident.title,
@@ -83,6 +88,25 @@ pub fn autoreply(
             "author": {"name": f.author_name, "handle": f.author_handle},
         }),
     )
+}
+
+/// The autoreply context outside any incident: an account's standing
+/// off-hours reply or pinned note. The incident variables are there, empty
+/// (`incident.link` is the status page), so one template serves both.
+pub fn off_hours(config: &Config, lang: &str, f: &AutoreplyFacts<'_>, now: Timestamp) -> Value {
+    let status_page = config.brand.status_page.clone().unwrap_or_default();
+    json!({
+        "brand": brand(config),
+        "incident": {
+            "id": "", "title": "", "state": "", "phase": "", "opened_at": "",
+            "link": status_page, "eta": "", "update": "", "trigger": "",
+        },
+        "playbook": "",
+        "lang": lang,
+        "now": now.to_rfc3339(),
+        "back_at": f.back_at, "back_at_iso": f.back_at_iso, "schedule": f.schedule, "on_call": f.on_call,
+        "author": {"name": f.author_name, "handle": f.author_handle},
+    })
 }
 
 pub fn notify(

@@ -47,7 +47,15 @@ pub enum EventKind {
     FinalPosted,
     AutoresponderEnabled,
     AutoresponderDisabled,
+    /// An account's standing off-hours began (its schedule closed).
+    OffHoursOn,
+    /// An account's standing off-hours ended (its schedule opened).
+    OffHoursOff,
+    /// The off-hours note stepped aside for an incident's status, came back
+    /// after it, or waits for it (`action`: yielded, restored, held).
+    OffHoursNote,
     AutoReplySent,
+    /// No auto-reply, with the `reason` code in the detail.
     AutoReplyHeld,
     MentionSkipped,
     DraftCreated,

@@ -47,10 +47,10 @@ pub struct AutoresponderState {
     pub schedule: String,
     pub template: String,
     pub on_call: Option<String>,
+    /// Also answer public mentions, not only direct messages.
+    pub public_mentions: bool,
+    /// Outside the schedule right now: auto-replies go out.
     pub enabled: bool,
-    /// Authors already answered in the current closed period.
-    #[serde(skip)]
-    pub answered: std::collections::BTreeSet<String>,
 }
 
 /// An incident as the engine holds it.

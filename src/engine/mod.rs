@@ -15,6 +15,7 @@ pub mod events;
 pub mod guard;
 pub mod incident;
 pub mod input;
+pub mod off_hours;
 mod respond;
 mod staffing;
 mod steps;
@@ -78,11 +79,26 @@ struct RenderJob<'a> {
 /// Deferred work, fired by [`Engine::tick`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    ApprovalTimeout { incident: String },
-    StaleCheck { incident: String },
-    AutoResolve { incident: String },
-    DraftSla { draft: u64 },
-    ScheduleBoundary { incident: String, account: String },
+    ApprovalTimeout {
+        incident: String,
+    },
+    StaleCheck {
+        incident: String,
+    },
+    AutoResolve {
+        incident: String,
+    },
+    DraftSla {
+        draft: u64,
+    },
+    ScheduleBoundary {
+        incident: String,
+        account: String,
+    },
+    /// The standing off-hours schedule of an account opens or closes.
+    OffHours {
+        account: String,
+    },
 }
 
 /// Why a trigger fired, carried into the incident and its timeline.
@@ -121,6 +137,8 @@ pub struct Engine {
     /// Recent mentions, so that a `reply_drafts` step also answers the
     /// mentions that made the surge, written before the incident opened.
     recent: VecDeque<Mention>,
+    /// Standing off-hours desks and who got an auto-reply when.
+    off_hours: off_hours::OffHoursBook,
 }
 
 impl Engine {
@@ -142,7 +160,8 @@ impl Engine {
             .values()
             .map(|a| normalize_handle(&a.handle))
             .collect();
-        Self {
+        let off_hours = off_hours::OffHoursBook::new(&config);
+        let mut engine = Self {
             config,
             templates,
             playbooks,
@@ -157,7 +176,10 @@ impl Engine {
             own_handles,
             explain: false,
             recent: VecDeque::new(),
-        }
+            off_hours,
+        };
+        engine.start_off_hours(start);
+        engine
     }
 
     /// Also report every trigger evaluation (`simulate --explain`).
@@ -986,6 +1008,7 @@ impl Engine {
             Timer::ScheduleBoundary { incident, account } => {
                 self.schedule_boundary(at, &incident, &account, out)
             }
+            Timer::OffHours { account } => self.off_hours_boundary(at, &account, out),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Answering people: reply drafts (one conversation per author, routed to
-//! staff) and auto-replies while an autoresponder is on.
+//! staff). Auto-replies while closed live in `off_hours.rs`.
 
 use super::drafts::{Draft, DraftState, Unassigned, INFLUENTIAL_FOLLOWERS};
 use super::events::{Event, EventKind};
@@ -73,9 +73,10 @@ impl Engine {
             })
             .min_by_key(|i| (i.opened_at, i.id.clone()))
             .map(|i| i.id.clone());
-        let Some(id) = target else { return };
-        self.draft_for(now, &id, m, out);
-        self.auto_reply(now, &id, m, out);
+        if let Some(id) = &target {
+            self.draft_for(now, id, m, out);
+        }
+        self.off_hours_reply(now, target.as_deref(), m, out);
     }
 
     /// Whether squall must never answer this author.
@@ -192,7 +193,10 @@ impl Engine {
             previous_contacts: previous,
             mentions: 1,
             escalations: 0,
-            team: r.team.clone(),
+            // The crisis override: on-call staff take the night's drafts.
+            team: self
+                .on_call_team(id, &m.account)
+                .unwrap_or_else(|| r.team.clone()),
             escalate_to: r.escalate_to.clone(),
             skills: r.skills.clone(),
             match_language: r.match_language,
@@ -496,110 +500,6 @@ impl Engine {
             .insert((at + sla, Timer::DraftSla { draft: did }));
     }
 
-    fn auto_reply(&mut self, now: Timestamp, id: &str, m: &Mention, out: &mut Decisions) {
-        let Some(inc) = self.incidents.get(id) else {
-            return;
-        };
-        let Some(st) = inc
-            .autoresponders
-            .iter()
-            .find(|s| s.enabled && s.account == m.account)
-        else {
-            return;
-        };
-        let key_author = format!("{}/{}", m.platform, m.author.id);
-        if let Some(why) = self.skip_reason(m) {
-            out.event(
-                Event::new(
-                    now,
-                    EventKind::AutoReplyHeld,
-                    "engine",
-                    format!("No auto-reply to {}: {why}.", m.author.handle),
-                )
-                .incident(id),
-            );
-            return;
-        }
-        if st.answered.contains(&key_author) {
-            out.event(
-                Event::new(
-                    now,
-                    EventKind::AutoReplyHeld,
-                    "engine",
-                    format!(
-                        "No auto-reply to {}: already answered once while closed.",
-                        m.author.handle
-                    ),
-                )
-                .incident(id),
-            );
-            return;
-        }
-        let Some(schedule) = self.config.schedules.get(&st.schedule) else {
-            return;
-        };
-        let lang = m
-            .language()
-            .unwrap_or_else(|| self.config.default_language.clone());
-        let back_at = schedule.describe_next_open(now, &lang).unwrap_or_default();
-        let back_iso = schedule
-            .next_open(now)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        let facts = context::AutoreplyFacts {
-            back_at,
-            back_at_iso: back_iso,
-            schedule: &st.schedule,
-            on_call: st.on_call.is_some(),
-            author_name: m.author.name.as_deref().unwrap_or(&m.author.handle),
-            author_handle: &m.author.handle,
-        };
-        let data = context::autoreply(&self.config, inc, &lang, &facts, now);
-        let job = RenderJob {
-            template: &st.template,
-            lang: &lang,
-            data,
-            seed: phrasing_seed(&m.author.id, id),
-            escape: Escape::Text,
-            what: "Auto-reply",
-        };
-        let Some(text) = self.render_or_report(now, id, job, out) else {
-            return;
-        };
-        let account = st.account.clone();
-        if let Some(inc) = self.incidents.get_mut(id) {
-            inc.engaged.insert(key_author.clone());
-            if let Some(st) = inc.autoresponders.iter_mut().find(|s| s.account == account) {
-                st.answered.insert(key_author);
-            }
-        }
-        out.event(
-            Event::new(
-                now,
-                EventKind::AutoReplySent,
-                "engine",
-                format!(
-                    "Auto-reply to {} in {lang}: the autoresponder on {account} is on.",
-                    m.author.handle
-                ),
-            )
-            .incident(id)
-            .with("account", &account),
-        );
-        out.actions.push(Keyed {
-            key: format!("{id}/autoreply/{}/{}", m.platform, m.id),
-            intent: ActionIntent::SendReply {
-                incident: Some(id.to_string()),
-                account,
-                draft: None,
-                in_reply_to: m.id.clone(),
-                author_id: m.author.id.clone(),
-                text,
-                private: m.direct,
-            },
-        });
-    }
-
     /// The outcome of an action the engine asked for.
     pub fn action_done(&mut self, now: Timestamp, intent: &ActionIntent, ok: bool) -> Decisions {
         let mut out = Decisions::default();
@@ -615,6 +515,7 @@ impl Engine {
                         at: now,
                     };
                     let author = format!("{}/{}", d.platform, d.author_id);
+                    self.off_hours.staff_replied(author.clone(), now);
                     let incident = d.incident.clone();
                     if let Some(inc) = self.incidents.get_mut(&incident) {
                         inc.engaged.insert(author);
@@ -647,7 +548,7 @@ impl Engine {
 
 /// Picks a phrasing per author and incident, so that two customers rarely
 /// get the same sentence (BRIEF lesson 4). Stable across runs.
-fn phrasing_seed(author: &str, incident: &str) -> u64 {
+pub(super) fn phrasing_seed(author: &str, incident: &str) -> u64 {
     // FNV-1a: std's DefaultHasher is not guaranteed stable across releases.
     let mut h: u64 = 0xcbf29ce484222325;
     for b in author.bytes().chain([0u8]).chain(incident.bytes()) {

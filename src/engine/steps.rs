@@ -101,21 +101,34 @@ impl Engine {
         job: RenderJob<'_>,
         out: &mut Decisions,
     ) -> Option<String> {
+        self.render_for(now, Some(id), job, out)
+    }
+
+    /// [`render_or_report`](Self::render_or_report) for texts that may
+    /// belong to no incident (standing off-hours).
+    pub(super) fn render_for(
+        &self,
+        now: Timestamp,
+        id: Option<&str>,
+        job: RenderJob<'_>,
+        out: &mut Decisions,
+    ) -> Option<String> {
         match self
             .templates
             .render(job.template, job.lang, &job.data, job.seed, job.escape)
         {
             Ok(r) => Some(r.text),
             Err(e) => {
-                out.event(
-                    Event::new(
-                        now,
-                        EventKind::ActionFailed,
-                        "engine",
-                        format!("{} not rendered: {e}.", job.what),
-                    )
-                    .incident(id),
+                let ev = Event::new(
+                    now,
+                    EventKind::ActionFailed,
+                    "engine",
+                    format!("{} not rendered: {e}.", job.what),
                 );
+                out.event(match id {
+                    Some(id) => ev.incident(id),
+                    None => ev,
+                });
                 None
             }
         }
@@ -335,6 +348,7 @@ impl Engine {
                                 account: a.clone(),
                             },
                         );
+                        self.off_hours_return(now, a, out);
                     }
                 }
                 let text = match &p.final_template {
@@ -391,6 +405,7 @@ impl Engine {
             .and_then(|i| i.status_template.clone());
         for a in &accounts {
             let text = self.text_for_account(now, id, a, template.as_deref(), &text, out);
+            self.off_hours_yield(now, a, id, out);
             out.action(
                 format!("{id}/status/{a}/post"),
                 ActionIntent::PostStatus {
@@ -751,8 +766,8 @@ impl Engine {
                 schedule: a.schedule.clone(),
                 template: a.template.clone(),
                 on_call: a.on_call.clone(),
+                public_mentions: a.public_mentions,
                 enabled: false,
-                answered: Default::default(),
             };
             if let Some(inc) = self.incidents.get_mut(id) {
                 inc.autoresponders.push(st);
@@ -785,7 +800,6 @@ impl Engine {
         let closed = !schedule.is_open(at);
         if closed != st.enabled {
             st.enabled = closed;
-            st.answered.clear();
             let back = schedule
                 .describe_next_open(at, &config.default_language)
                 .unwrap_or_default();

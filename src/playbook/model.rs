@@ -356,6 +356,8 @@ pub struct Autoresponder {
     pub template: String,
     /// Crisis override: this team stays on call for the incident.
     pub on_call: Option<String>,
+    /// Direct messages are always answered; public mentions only when set.
+    pub public_mentions: bool,
 }
 
 /// Who receives drafts or notifications.

@@ -444,9 +444,14 @@ pub struct RawAutoresponder {
     pub schedule: String,
     /// Template of the auto-reply.
     pub template: String,
-    /// Team that stays on call for the incident, whatever the schedule says.
+    /// Team that stays on call for the incident, whatever the schedule says:
+    /// new drafts go to it while the schedule is closed, and the auto-reply
+    /// says a team is on it (`on_call` is true in the template).
     #[serde(default)]
     pub on_call: Option<String>,
+    /// Also auto-reply to public mentions, not only to direct messages.
+    #[serde(default)]
+    pub public_mentions: bool,
 }
 
 /// Draft personal replies and route them to staff.

@@ -1185,6 +1185,7 @@ impl Validator<'_, '_> {
             schedule: raw.schedule,
             template: raw.template,
             on_call: raw.on_call,
+            public_mentions: raw.public_mentions,
         }
     }
 

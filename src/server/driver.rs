@@ -17,6 +17,7 @@
 use super::error::ApiError;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::input::{Alert, Command, Input};
+use crate::engine::off_hours::DeskStatus;
 use crate::engine::triggers::RateSeries;
 use crate::engine::StatusPreview;
 use crate::mention::Mention;
@@ -40,6 +41,9 @@ pub enum Job {
         oneshot::Sender<Result<Vec<Event>, RuntimeError>>,
     ),
     Command(Command, oneshot::Sender<Result<Vec<Event>, RuntimeError>>),
+    /// Reads each account's off-hours as the engine holds it (nothing is
+    /// journaled: the engine does not change).
+    OffHours(oneshot::Sender<Result<Vec<DeskStatus>, RuntimeError>>),
     /// A read of state only the engine holds (detector rates, status texts
     /// per account), answered between inputs; nothing is journaled.
     Read(Read),
@@ -187,6 +191,9 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
         Job::Read(Read::StatusPreviews(id, reply)) => {
             let _ = reply.send(Ok(rt.engine.status_previews(now, &id)));
         }
+        Job::OffHours(reply) => {
+            let _ = reply.send(Ok(rt.engine.off_hours_status(now)));
+        }
     }
 }
 
@@ -208,6 +215,7 @@ async fn publish(
             metrics::counter!("squall_surge_evaluations_total").increment(1);
             continue;
         }
+        count_auto_reply(&e);
         // No subscriber is fine: the timeline in the store is the record.
         let _ = events.send(Arc::new(e));
     }
@@ -219,6 +227,15 @@ async fn publish(
     ] {
         let n = rt.engine.incidents().filter(|i| i.state == state).count();
         metrics::gauge!("squall_incidents", "state" => state.as_str()).set(n as f64);
+    }
+    for desk in rt.engine.off_hours_status(chrono::Utc::now()) {
+        let account = desk.account;
+        metrics::gauge!("squall_off_hours_open", "account" => account.clone())
+            .set(f64::from(u8::from(desk.open)));
+        metrics::gauge!("squall_off_hours_note_pinned", "account" => account.clone())
+            .set(f64::from(u8::from(desk.pinned_note)));
+        metrics::gauge!("squall_off_hours_override", "account" => account)
+            .set(f64::from(u8::from(desk.on_call_override)));
     }
     match rt.store.outbox_counts().await {
         Ok(counts) => {
@@ -238,4 +255,23 @@ async fn publish(
         }
         Err(e) => tracing::warn!(error = %e, "outbox depth not measured"),
     }
+}
+
+/// `squall_autoreplies_total{outcome,reason}`: every auto-reply sent
+/// (reason `closed` or `on_call`) or held back (reason `own_account`, `bot`,
+/// `public_mention`, `same_thread`, `already_answered`, `staff_replied`).
+fn count_auto_reply(e: &Event) {
+    let outcome = match e.kind {
+        EventKind::AutoReplySent => "sent",
+        EventKind::AutoReplyHeld => "held",
+        _ => return,
+    };
+    let reason = e
+        .detail
+        .get("reason")
+        .and_then(|r| r.as_str())
+        .unwrap_or("unknown")
+        .to_owned();
+    metrics::counter!("squall_autoreplies_total", "outcome" => outcome, "reason" => reason)
+        .increment(1);
 }

@@ -30,6 +30,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod me;
 pub mod metrics;
+pub mod off_hours;
 pub mod pollers;
 pub mod rates;
 pub mod shutdown;
@@ -401,6 +402,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .route("/v1/triggers", get(rates::triggers))
         .route("/", get(web::index))
         .route("/ui/{*path}", get(web::asset))
+        .route("/v1/off-hours", get(off_hours::list))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -470,6 +472,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         drafts::list, drafts::show, drafts::claim, drafts::edit, drafts::approve, drafts::discard, drafts::staff,
         events::events,
         me::me, rates::triggers,
+        off_hours::list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -480,6 +483,7 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "events", description = "Live Server-Sent Events"),
         (name = "session", description = "Who the caller is (any valid token)"),
         (name = "triggers", description = "Surge triggers' recent rate (role `viewer`)"),
+        (name = "off-hours", description = "Support hours per account: open or closed, the pinned note, crisis overrides (read: `viewer`)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no token)"),
     )
 )]

@@ -176,6 +176,13 @@ impl TestApp {
         n
     }
 
+    /// The store, over a separate connection (close it when done).
+    pub async fn open_store(&self) -> squall::store::Store {
+        squall::store::Store::open(&format!("sqlite://{}", self.db.display()))
+            .await
+            .expect("store")
+    }
+
     /// Stops the service and waits until the engine task has drained.
     pub async fn stop(self) {
         let TestApp {

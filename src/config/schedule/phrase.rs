@@ -66,14 +66,29 @@ enum Day {
     },
 }
 
+/// How the day is named: relative to today ("tomorrow"), for a reply read
+/// at once, or without relative words ("on Tuesday"), for a pinned note that
+/// stays up all night and must stay true after midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wording {
+    Relative,
+    Absolute,
+}
+
 /// "When people are back" for an opening at `next`, seen at `at`.
-pub(super) fn when_back(language: Language, tz: Tz, at: Timestamp, next: Timestamp) -> String {
+pub(super) fn when_back(
+    language: Language,
+    tz: Tz,
+    at: Timestamp,
+    next: Timestamp,
+    wording: Wording,
+) -> String {
     let today = at.with_timezone(&tz).date_naive();
     let next = next.with_timezone(&tz);
-    let day = match (next.date_naive() - today).num_days() {
-        ..=0 => Day::Today,
-        1 => Day::Tomorrow,
-        2..=6 => Day::ThisWeek(next.weekday()),
+    let day = match ((next.date_naive() - today).num_days(), wording) {
+        (..=0, Wording::Relative) => Day::Today,
+        (1, Wording::Relative) => Day::Tomorrow,
+        (..=6, _) => Day::ThisWeek(next.weekday()),
         _ => Day::Date {
             day: next.day(),
             month: next.month(),
