@@ -41,6 +41,8 @@ const GUARDED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/drafts/x/discard", "staff"),
     ("GET", "/v1/staff", "viewer"),
     ("GET", "/v1/off-hours", "viewer"),
+    ("GET", "/v1/triggers", "viewer"),
+    ("GET", "/v1/incidents/x/status/previews", "viewer"),
 ];
 
 #[tokio::test]

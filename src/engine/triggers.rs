@@ -251,3 +251,51 @@ pub fn lookback(playbook: &Playbook) -> chrono::Duration {
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .unwrap_or_else(chrono::Duration::zero)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Bound;
+
+    fn ev(minute: i64, observed: u64, decision: Decision) -> Evaluation {
+        Evaluation {
+            at: chrono::DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap(),
+            observed,
+            baseline: 2.0,
+            band: 5.0,
+            threshold: 10.0,
+            recent_peak: None,
+            bound: Bound::MinCount,
+            window: std::time::Duration::from_secs(300),
+            decision,
+            early: false,
+        }
+    }
+
+    #[test]
+    fn the_rate_keeps_the_last_six_hours_and_marks_the_surge() {
+        let mut h = RateHistory::default();
+        for m in 0..(7 * 60) {
+            h.record(&ev(m, 1, Decision::Quiet));
+        }
+        h.record(&ev(7 * 60, 30, Decision::Surge));
+        h.record(&ev(7 * 60 + 1, 25, Decision::Ongoing));
+        let points: Vec<&RatePoint> = h.points().collect();
+        assert_eq!(points.len(), 6 * 60 + 1, "six hours of minutes, both ends");
+        let last = points[points.len() - 1];
+        assert_eq!((last.observed, last.surge), (25, true));
+        assert!(!points[0].surge);
+        assert_eq!(points[0].expected, 2.0);
+        assert_eq!(points[0].threshold, 10.0);
+    }
+
+    #[test]
+    fn a_second_word_on_the_same_instant_replaces_the_first() {
+        let mut h = RateHistory::default();
+        h.record(&ev(0, 12, Decision::Surge));
+        h.record(&ev(0, 14, Decision::Ongoing));
+        let points: Vec<&RatePoint> = h.points().collect();
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].observed, 14);
+    }
+}
