@@ -120,11 +120,12 @@ pub enum Command {
         #[command(flatten)]
         tuning: DetectTuning,
     },
-    /// Run squall as a service: ingest, alerts, the incident API, live events.
+    /// Run squall as a service: ingest, alerts, the incident API, live events, the dashboard.
     ///
     /// Loads config and playbooks (with no flags: the embedded defaults),
     /// opens the store, replays its input journal to rebuild the engine's
-    /// state, and serves the HTTP API until SIGTERM or SIGINT, then shuts
+    /// state, and serves the HTTP API and the command-centre dashboard (at
+    /// `/`, sign in with an API token) until SIGTERM or SIGINT, then shuts
     /// down gracefully. Platforms are simulated (`--sim-log` keeps their
     /// record across restarts) unless `--live` is given. See README "squall
     /// serve".

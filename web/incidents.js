@@ -152,7 +152,7 @@ function pinsBlock(d) {
   return h('section', { class: 'card block', 'aria-label': 'Pins' },
     h('h3', {}, 'Pins per account'),
     rows.length ? h('table', { class: 'pins' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Pinned now'), h('th', {}, 'Displaced'), h('th', {}, 'Restore'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Status pin'), h('th', {}, 'Displaced'), h('th', {}, 'Restore'))),
       h('tbody', {}, ...rows)) : h('p', { class: 'muted' }, 'Nothing pinned for this incident.'),
     skipped.length ? h('ul', { class: 'plain muted' }, ...skipped.map((t) => h('li', {}, t.message))) : null);
 }

@@ -49,7 +49,9 @@ function surge() {
         followers: i === 0 ? 250000 : 40 + i,
       },
       text: i === 5 ? `${text} — write me at jan.kowalski${i}@example.com` : `${text} (#${i})`,
-      lang, created_at: new Date(now - (25 - i) * 1000).toISOString(),
+      // Written just now, in the detector's open bucket: a mention for a
+      // bucket already closed would be late and not counted.
+      lang, created_at: new Date(now - (25 - i)).toISOString(),
     });
   }
   return out;
