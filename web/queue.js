@@ -215,7 +215,7 @@ function keys(e) {
   const pageRows = Math.max(1, Math.floor(list.clientHeight / ROW) - 1);
   const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: pageRows, PageUp: -pageRows, Home: -Infinity, End: Infinity };
   if (e.key in moves) {
-    active = Math.max(0, Math.min(drafts.length - 1, (active < 0 ? 0 : active + moves[e.key])));
+    active = Math.max(0, Math.min(drafts.length - 1, (active < 0 ? -1 : active) + moves[e.key]));
     if (active * ROW < list.scrollTop) list.scrollTop = active * ROW;
     else if ((active + 1) * ROW > list.scrollTop + list.clientHeight) list.scrollTop = (active + 1) * ROW - list.clientHeight;
     render();
