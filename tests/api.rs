@@ -580,7 +580,7 @@ async fn the_openapi_document_describes_every_route_with_its_security() {
         .iter()
         .map(|(m, p, _)| (m.to_string(), p.replace("/x", "/{id}")))
         .chain(
-            ["/healthz", "/readyz", "/metrics", "/openapi.json"]
+            ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/me"]
                 .map(|p| ("GET".to_string(), p.to_string())),
         )
         .collect();
