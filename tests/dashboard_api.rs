@@ -114,6 +114,12 @@ async fn declared(app: &TestApp) -> String {
     inc["id"].as_str().unwrap().to_string()
 }
 
+/// A commander's POST with no body, which must succeed.
+async fn command(app: &TestApp, path: &str) {
+    let (status, body) = app.call(Method::POST, path, Some(COMMANDER), None).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+}
+
 #[tokio::test]
 async fn the_status_text_is_previewed_per_account_before_approval() {
     let app = TestApp::start().await;
@@ -148,15 +154,7 @@ async fn an_incident_shows_its_pins_per_account_until_they_are_taken_down() {
     let app = TestApp::start().await;
     let id = declared(&app).await;
     assert_eq!(app.incident(&id).await["pins"], serde_json::json!([]));
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("/v1/incidents/{id}/status/approve"),
-            Some(COMMANDER),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    command(&app, &format!("/v1/incidents/{id}/status/approve")).await;
     let pins = |inc: &Value| -> Vec<(String, String)> {
         inc["pins"]
             .as_array()
@@ -181,15 +179,7 @@ async fn an_incident_shows_its_pins_per_account_until_they_are_taken_down() {
         ],
         "{inc:#}"
     );
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("/v1/incidents/{id}/resolve"),
-            Some(COMMANDER),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    command(&app, &format!("/v1/incidents/{id}/resolve")).await;
     let inc = app.incident(&id).await;
     assert!(pins(&inc).iter().all(|(_, s)| s != "pinned"), "{inc:#}");
 }

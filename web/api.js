@@ -42,6 +42,16 @@ export async function api(method, path, body) {
   return json;
 }
 
+/** GET of an endpoint a squall may not have (older or partial builds): null on 404. */
+export async function optional(path) {
+  try {
+    return await api('GET', path);
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
 /**
  * Follows /v1/events; calls onEvent(kind, data) for each event and
  * onState('live' | 'reconnecting' | 'signed-out'). Reconnects with backoff.

@@ -2,7 +2,7 @@
 // again (with any crisis override and the pinned off-hours note). Data:
 // GET /v1/off-hours, read again on off_hours_* events and every minute.
 
-import { api } from './api.js';
+import { optional } from './api.js';
 import { h, fill, time, badge } from './dom.js';
 
 let accounts = null;
@@ -14,12 +14,7 @@ export function init() {
 }
 
 export async function refresh() {
-  try {
-    accounts = (await api('GET', '/v1/off-hours')).accounts;
-  } catch (e) {
-    if (e.status !== 404) throw e;
-    accounts = null;
-  }
+  accounts = (await optional('/v1/off-hours'))?.accounts ?? null;
   draw();
 }
 

@@ -68,7 +68,9 @@ function chart(s, W, H) {
   const x = (at) => PAD.l + ((Date.parse(at) - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
   const y = (v) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
   const barW = Math.max(1, ((s.bucket_seconds * 1000) / (t1 - t0)) * (W - PAD.l - PAD.r) - 1);
-  const line = (key) => pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.at).toFixed(1)},${y(p[key]).toFixed(1)}`).join('');
+  // Steps over each bar: a level holds for its whole window, and a single
+  // point still shows its expected count and threshold.
+  const line = (key) => pts.map((p, i) => `${i ? 'L' : 'M'}${(x(p.at) - barW).toFixed(1)},${y(p[key]).toFixed(1)}H${x(p.at).toFixed(1)}`).join('');
   const bars = pts.map((p) => svg('rect', {
     class: p.surge ? 'bar surge' : 'bar', x: (x(p.at) - barW).toFixed(1), y: y(p.observed).toFixed(1),
     width: barW.toFixed(1), height: Math.max(0, H - PAD.b - y(p.observed)).toFixed(1),

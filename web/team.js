@@ -2,7 +2,7 @@
 // and how many answers went past the SLA. Data: GET /v1/staff, read again
 // when drafts are assigned, sent, discarded or escalated.
 
-import { api } from './api.js';
+import { optional } from './api.js';
 import { h, fill, badge } from './dom.js';
 
 let staff = null;
@@ -11,12 +11,7 @@ let pending = null;
 export function init() {}
 
 export async function refresh() {
-  try {
-    staff = (await api('GET', '/v1/staff')).staff;
-  } catch (e) {
-    if (e.status !== 404) throw e;
-    staff = null;
-  }
+  staff = (await optional('/v1/staff'))?.staff ?? null;
   draw();
 }
 
