@@ -26,16 +26,19 @@ export async function refresh() {
 
 export function onEvent(kind, ev) {
   if (!ev || typeof ev !== 'object' || !ev.incident) return;
-  // Many events come at once in a surge: read again once they settle.
+  // Reply drafts are the queue's business: in a surge there are thousands,
+  // and they change nothing this screen shows but a timeline line.
+  if (kind.startsWith('draft_')) return;
+  // Many events come at once: read again once they settle.
   clearTimeout(pending);
-  pending = setTimeout(() => refresh().catch(() => {}), 150);
+  pending = setTimeout(() => refresh().catch(() => {}), 200);
 }
 
 async function load(id) {
-  const [d, p] = await Promise.all([
-    api('GET', `/v1/incidents/${encodeURIComponent(id)}`),
-    api('GET', `/v1/incidents/${encodeURIComponent(id)}/status/previews`).catch(() => ({ previews: [] })),
-  ]);
+  const d = await api('GET', `/v1/incidents/${encodeURIComponent(id)}`);
+  // Previews are rendered by the engine: asked only when there is a status.
+  const p = d.status.state === 'none' ? { previews: [] }
+    : await api('GET', `/v1/incidents/${encodeURIComponent(id)}/status/previews`).catch(() => ({ previews: [] }));
   if (selected !== id) return;
   detail = d;
   previews = p.previews;
