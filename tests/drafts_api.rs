@@ -394,3 +394,58 @@ async fn bad_requests_are_refused_with_a_reason() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "viewers read, never answer");
 }
+
+#[tokio::test]
+async fn the_drafts_client_lists_claims_edits_and_approves_against_a_server() {
+    use squall::client::{call, render, ClientError, Request, Target};
+    let (app, _) = queue_of_five().await;
+    let url = app.listen().await;
+    let kim = Target {
+        url,
+        token: Some(KIM.into()),
+    };
+    let list = Request::Drafts {
+        state: "pending".into(),
+        assignee: Some("none".into()),
+        incident: None,
+        limit: 10,
+        after: None,
+    };
+    let table = render(&list, &call(&kim, &list).await.unwrap()).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("ASSIGNEE"),
+        "{table}"
+    );
+    assert!(lines[1].contains("@late@example.social"), "{table}");
+    assert_eq!(lines[2], "1 of 1", "{table}");
+    let id: i64 = lines[1].split_whitespace().next().unwrap().parse().unwrap();
+
+    let claimed = call(&kim, &Request::Claim { id }).await.unwrap();
+    assert_eq!(claimed["assignee"], "kim");
+    let edited = Request::Edit {
+        id,
+        text: "We are on it, thank you for waiting.".into(),
+    };
+    let shown = render(&edited, &call(&kim, &edited).await.unwrap()).unwrap();
+    assert!(
+        shown.contains("public reply: We are on it, thank you for waiting."),
+        "{shown}"
+    );
+    let sent = call(&kim, &Request::Approve { id }).await.unwrap();
+    assert_eq!(sent["state"], "sent");
+    match call(
+        &kim,
+        &Request::Discard {
+            id,
+            reason: "too late".into(),
+        },
+    )
+    .await
+    {
+        Err(ClientError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (409, "rejected"));
+        }
+        other => panic!("a sent draft cannot be discarded: {other:?}"),
+    }
+}
