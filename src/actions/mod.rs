@@ -61,6 +61,15 @@ pub enum ActionIntent {
         subject: String,
         text: String,
     },
+    /// One e-mail to a staff member listing the drafts assigned to them
+    /// since their last digest (plain text and HTML).
+    Digest {
+        staff: String,
+        subject: String,
+        text: String,
+        html: String,
+        drafts: Vec<u64>,
+    },
     /// POST a rendered JSON body to a URL.
     Webhook {
         incident: Option<String>,
@@ -79,6 +88,7 @@ impl ActionIntent {
             ActionIntent::PostFinal { .. } => "post_final",
             ActionIntent::SendReply { .. } => "send_reply",
             ActionIntent::Notify { .. } => "notify",
+            ActionIntent::Digest { .. } => "digest",
             ActionIntent::Webhook { .. } => "webhook",
         }
     }
@@ -92,6 +102,7 @@ impl ActionIntent {
             ActionIntent::SendReply { incident, .. }
             | ActionIntent::Notify { incident, .. }
             | ActionIntent::Webhook { incident, .. } => incident.as_deref(),
+            ActionIntent::Digest { .. } => None,
         }
     }
 
@@ -102,7 +113,9 @@ impl ActionIntent {
             | ActionIntent::RestorePins { account, .. }
             | ActionIntent::PostFinal { account, .. }
             | ActionIntent::SendReply { account, .. } => Some(account),
-            ActionIntent::Notify { .. } | ActionIntent::Webhook { .. } => None,
+            ActionIntent::Notify { .. }
+            | ActionIntent::Digest { .. }
+            | ActionIntent::Webhook { .. } => None,
         }
     }
 }

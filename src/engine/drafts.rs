@@ -95,6 +95,8 @@ pub struct DraftBook {
     next_id: u64,
     /// Round-robin cursor per team.
     cursor: BTreeMap<String, usize>,
+    /// Staff id → drafts assigned since their last digest e-mail.
+    pub digests: BTreeMap<String, Vec<u64>>,
 }
 
 impl DraftBook {

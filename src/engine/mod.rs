@@ -10,6 +10,7 @@
 //! opened or attached (grouping, cooldown, rate limit) → steps → intents.
 
 pub mod context;
+mod digest;
 pub mod drafts;
 pub mod events;
 pub mod guard;
@@ -17,6 +18,7 @@ pub mod incident;
 pub mod input;
 mod respond;
 mod staffing;
+pub use digest::escape_html;
 mod steps;
 pub mod triggers;
 
@@ -81,6 +83,7 @@ enum Timer {
     StaleCheck { incident: String },
     AutoResolve { incident: String },
     DraftSla { draft: u64 },
+    Digest { staff: String },
     ScheduleBoundary { incident: String, account: String },
 }
 
@@ -968,6 +971,7 @@ impl Engine {
                 }
             }
             Timer::DraftSla { draft } => self.draft_sla(at, draft, out),
+            Timer::Digest { staff } => self.send_digest(at, &staff, out),
             Timer::ScheduleBoundary { incident, account } => {
                 self.schedule_boundary(at, &incident, &account, out)
             }

@@ -283,6 +283,7 @@ impl Engine {
                 if let Some(dm) = self.drafts.drafts.get_mut(&did) {
                     dm.assignee = Some(staff.clone());
                 }
+                self.queue_digest(now, &staff, did);
                 out.drafts.insert(did);
                 out.event(
                     Event::new(
