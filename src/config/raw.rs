@@ -80,6 +80,7 @@ pub struct RawNotify {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
+    /// Host name of the relay (`smtp.acme.example`).
     pub host: String,
     /// Default 587 with `starttls`, 465 with `tls`, 25 with `none`.
     #[serde(default)]
