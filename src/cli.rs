@@ -166,6 +166,19 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// After an incident: timeline, mention volume, drafts created, sent
+    /// and discarded, first-response times (p50, p90, max), SLA breaches and
+    /// the estimated call-centre cost saved (the playbook's `report:`).
+    ///
+    /// Reads the store `squall serve` wrote (the config's `store`, or
+    /// SQUALL_STORE).
+    Report {
+        incident: String,
+        #[arg(long, value_enum, default_value_t = crate::report::ReportFormat::Md)]
+        format: crate::report::ReportFormat,
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Inspect the configured schedules.
     Schedule {
         #[command(subcommand)]
@@ -451,6 +464,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Incident { command, server } => incident(command, server).await,
         Command::Drafts { command, server } => drafts(command, server).await,
+        Command::Report {
+            incident,
+            format,
+            config,
+        } => incident_report(&incident, format, config).await,
         Command::Detect {
             inputs,
             out,
@@ -489,6 +507,55 @@ async fn incident(command: IncidentCommand, server: ServerArgs) -> anyhow::Resul
         IncidentCommand::Resolve { id, note } => Request::Resolve { id, note },
     };
     ask(req, server).await
+}
+
+async fn incident_report(
+    id: &str,
+    format: crate::report::ReportFormat,
+    config: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    let loaded = setup::load(config.as_deref(), &[]);
+    let Some(cfg) = loaded
+        .config
+        .as_ref()
+        .filter(|_| !crate::diagnostics::has_errors(&loaded.diagnostics))
+    else {
+        return Ok(report(&loaded, Format::Human));
+    };
+    let store = crate::store::Store::open(&cfg.store_url)
+        .await
+        .with_context(|| "cannot open the store (set `store:` in the config or SQUALL_STORE)")?;
+    let Some(inc) = store.incident(id).await? else {
+        eprintln!("error: no incident {id} in the store");
+        store.close().await;
+        return Ok(1);
+    };
+    let timeline = store.timeline(id).await?;
+    let mut drafts = Vec::new();
+    let mut filter = crate::store::DraftFilter {
+        incident: Some(id.to_string()),
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let (page, _) = store.drafts(&filter).await?;
+        let full = page.len() == filter.limit as usize;
+        filter.after = page.last().map(|d| (d.mention_at, d.id));
+        drafts.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let times = store.mention_times(id).await?;
+    store.close().await;
+    let policy = loaded
+        .playbooks
+        .iter()
+        .find(|p| p.name == inc.playbook)
+        .and_then(|p| p.incident.report);
+    let r = crate::report::Report::build(&inc, &timeline, &drafts, &times, policy);
+    print!("{}", r.render(format));
+    Ok(0)
 }
 
 async fn drafts(command: DraftsCommand, server: ServerArgs) -> anyhow::Result<i32> {

@@ -99,6 +99,10 @@ pub struct DraftBook {
     pub digests: BTreeMap<String, Vec<u64>>,
     /// (incident, FNV hash of a rendered text) → the draft that has it.
     texts: BTreeMap<(String, u64), u64>,
+    /// Staff id → drafts given to them (some since answered or moved on:
+    /// [`Self::load`] checks, routing prunes). Keeps load O(capacity)
+    /// rather than O(all drafts) during a surge.
+    held: BTreeMap<String, std::collections::BTreeSet<u64>>,
     /// Abusive mentions per (incident, platform, author).
     abuse: BTreeMap<(String, String, String), u32>,
 }
@@ -169,12 +173,38 @@ impl DraftBook {
         self.drafts.insert(d.id, d);
     }
 
+    /// Gives draft `did` to `staff`.
+    pub fn set_assignee(&mut self, did: u64, staff: &str) {
+        if let Some(d) = self.drafts.get_mut(&did) {
+            d.assignee = Some(staff.to_string());
+            self.held.entry(staff.to_string()).or_default().insert(did);
+        }
+    }
+
+    fn holds(&self, staff: &str, did: u64) -> bool {
+        self.drafts
+            .get(&did)
+            .is_some_and(|d| d.is_pending() && d.assignee.as_deref() == Some(staff))
+    }
+
     /// Pending drafts held by `staff`.
     pub fn load(&self, staff: &str) -> u32 {
-        self.drafts
-            .values()
-            .filter(|d| d.is_pending() && d.assignee.as_deref() == Some(staff))
-            .count() as u32
+        self.held.get(staff).map_or(0, |ids| {
+            ids.iter().filter(|id| self.holds(staff, **id)).count() as u32
+        })
+    }
+
+    /// Forgets drafts `staff` no longer holds.
+    fn prune(&mut self, staff: &str) {
+        let Some(ids) = self.held.get(staff) else {
+            return;
+        };
+        let keep: std::collections::BTreeSet<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.holds(staff, *id))
+            .collect();
+        self.held.insert(staff.to_string(), keep);
     }
 
     /// Pending drafts in queue order: by when the customer wrote, then id.
@@ -235,6 +265,9 @@ impl DraftBook {
         } else {
             on_duty
         };
+        for id in &pool {
+            self.prune(id);
+        }
         let with_room: Vec<(&str, u32)> = pool
             .iter()
             .map(|id| (*id, self.load(id)))

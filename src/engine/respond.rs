@@ -336,9 +336,7 @@ impl Engine {
                 } else {
                     format!("on duty and least loaded; nobody on duty speaks {}", d.lang)
                 };
-                if let Some(dm) = self.drafts.drafts.get_mut(&did) {
-                    dm.assignee = Some(staff.clone());
-                }
+                self.drafts.set_assignee(did, &staff);
                 self.queue_digest(now, &staff, did);
                 out.drafts.insert(did);
                 out.event(
