@@ -394,3 +394,134 @@ async fn bad_requests_are_refused_with_a_reason() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "viewers read, never answer");
 }
+
+#[tokio::test]
+async fn the_drafts_client_lists_claims_edits_and_approves_against_a_server() {
+    use squall::client::{call, render, ClientError, Request, Target};
+    let (app, _) = queue_of_five().await;
+    let url = app.listen().await;
+    let kim = Target {
+        url,
+        token: Some(KIM.into()),
+    };
+    let list = Request::Drafts {
+        state: "pending".into(),
+        assignee: Some("none".into()),
+        incident: None,
+        limit: 10,
+        after: None,
+    };
+    let table = render(&list, &call(&kim, &list).await.unwrap()).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("ASSIGNEE"),
+        "{table}"
+    );
+    assert!(lines[1].contains("@late@example.social"), "{table}");
+    assert_eq!(lines[2], "1 of 1", "{table}");
+    let id: i64 = lines[1].split_whitespace().next().unwrap().parse().unwrap();
+
+    let claimed = call(&kim, &Request::Claim { id }).await.unwrap();
+    assert_eq!(claimed["assignee"], "kim");
+    let edited = Request::Edit {
+        id,
+        text: "We are on it, thank you for waiting.".into(),
+    };
+    let shown = render(&edited, &call(&kim, &edited).await.unwrap()).unwrap();
+    assert!(
+        shown.contains("public reply: We are on it, thank you for waiting."),
+        "{shown}"
+    );
+    let sent = call(&kim, &Request::Approve { id }).await.unwrap();
+    assert_eq!(sent["state"], "sent");
+    match call(
+        &kim,
+        &Request::Discard {
+            id,
+            reason: "too late".into(),
+        },
+    )
+    .await
+    {
+        Err(ClientError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (409, "rejected"));
+        }
+        other => panic!("a sent draft cannot be discarded: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_report_counts_drafts_response_times_and_customers_answered() {
+    let (app, incident) = queue_of_five().await;
+    let page = get(&app, "/v1/drafts", STAFF).await;
+    let id = |author: &str| by_author(&page, author)["id"].as_i64().unwrap();
+    for (author, token) in [("small", STAFF), ("pol", KIM)] {
+        let (status, d) = app
+            .call(
+                Method::POST,
+                &format!("/v1/drafts/{}/approve", id(author)),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{d}");
+    }
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/drafts/{}/discard", id("star")),
+            Some(STAFF),
+            Some(r#"{"reason": "a <b>bot</b> after all"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let db = app.db_path().to_path_buf();
+    app.stop().await;
+
+    let run = |format: &str| {
+        let out = assert_cmd::Command::cargo_bin("squall")
+            .unwrap()
+            .args(["report", &incident, "--format", format])
+            .args(["--config", "tests/data/serve/squall.yaml"])
+            .env("SQUALL_STORE", format!("sqlite://{}", db.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let r: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(r["incident"], incident.as_str());
+    assert_eq!(r["mentions"], 5);
+    assert_eq!(
+        r["drafts"],
+        json!({"created": 5, "pending": 2, "approved": 0, "sent": 2, "discarded": 1})
+    );
+    assert_eq!(r["customers_answered"], 2);
+    // small wrote 300 s before, pol 180 s before the test approved them.
+    let p = &r["first_response"];
+    assert!(p["max"].as_i64().unwrap() >= 300, "{p}");
+    assert!(p["p50"].as_i64().unwrap() >= 180, "{p}");
+    assert_eq!(r["sla_breaches"], 0);
+    assert!(r["cost_saved"].is_null(), "no report: in this playbook");
+    let total: u64 = r["volume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["mentions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 5);
+
+    let md = run("md");
+    assert!(
+        md.contains("Drafts: 5 created, 2 sent, 1 discarded"),
+        "{md}"
+    );
+    assert!(md.contains("## Timeline"), "{md}");
+    let html = run("html");
+    assert!(html.contains("&lt;b&gt;bot&lt;/b&gt;"), "{html}");
+    assert!(!html.contains("<b>bot</b>"), "{html}");
+}

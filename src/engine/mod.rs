@@ -10,6 +10,7 @@
 //! opened or attached (grouping, cooldown, rate limit) → steps → intents.
 
 pub mod context;
+mod digest;
 pub mod drafts;
 pub mod events;
 pub mod guard;
@@ -18,6 +19,7 @@ pub mod input;
 pub mod off_hours;
 mod respond;
 mod staffing;
+pub use digest::escape_html;
 mod steps;
 pub use steps::StatusPreview;
 pub mod triggers;
@@ -90,6 +92,9 @@ enum Timer {
     },
     DraftSla {
         draft: u64,
+    },
+    Digest {
+        staff: String,
     },
     ScheduleBoundary {
         incident: String,
@@ -1005,6 +1010,7 @@ impl Engine {
                 }
             }
             Timer::DraftSla { draft } => self.draft_sla(at, draft, out),
+            Timer::Digest { staff } => self.send_digest(at, &staff, out),
             Timer::ScheduleBoundary { incident, account } => {
                 self.schedule_boundary(at, &incident, &account, out)
             }

@@ -71,9 +71,7 @@ impl Engine {
             }
             None => {}
         }
-        if let Some(dm) = self.drafts.drafts.get_mut(&did) {
-            dm.assignee = Some(by.to_string());
-        }
+        self.drafts.set_assignee(did, by);
         out.drafts.insert(did);
         out.event(
             Event::new(

@@ -83,6 +83,9 @@ pub enum ServeError {
     /// naming the account and the variable (never a value).
     #[error("cannot connect to the platforms:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
     Connect(Vec<crate::adapters::ConnectError>),
+    /// `notify.smtp` is configured but cannot be used.
+    #[error("cannot set up e-mail: {0}")]
+    Smtp(#[from] crate::adapters::email::SmtpSetupError),
 }
 
 /// What the handlers share. Cheap to clone.
@@ -178,6 +181,17 @@ pub async fn build(
     } else {
         sim_adapters(&config, &world, false)
     };
+    // E-mail goes out through SMTP whenever a relay is configured, with
+    // simulated platforms as with real ones.
+    let mut adapters = adapters;
+    if let Some(smtp) = &config.notify.smtp {
+        adapters.notifier = Arc::new(crate::adapters::email::SmtpNotifier::new(
+            smtp,
+            &crate::config::process_env,
+            adapters.notifier.clone(),
+            LIVE_TIMEOUT,
+        )?);
+    }
     let sources: Vec<(String, Arc<dyn crate::adapters::ingest::MentionSource>)> = adapters
         .sources
         .iter()

@@ -218,6 +218,10 @@ ORDER BY mention_at, id LIMIT $7"
 pub(crate) const DRAFTS_TOTAL: &str =
     concat!("SELECT COUNT(*) FROM drafts WHERE ", draft_filter!());
 
+/// When each mention of an incident was written (the report's volume).
+pub(crate) const MENTION_TIMES: &str =
+    "SELECT created_at FROM mentions WHERE incident_id = $1 ORDER BY created_at";
+
 /// Pending drafts per assignee, and how many of them are past their SLA at `$1`.
 pub(crate) const STAFF_LOAD: &str = "\
 SELECT assignee, COUNT(*), SUM(CASE WHEN sla_deadline < $1 THEN 1 ELSE 0 END) \

@@ -753,6 +753,18 @@ impl Store {
         Ok((codec::decode_all(rows, RawDraft::decode)?, total))
     }
 
+    /// When each mention attached to `incident_id` was written, oldest first.
+    pub async fn mention_times(&self, incident_id: &str) -> Result<Vec<Timestamp>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql::MENTION_TIMES)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read mention times"))?;
+        rows.iter()
+            .map(|t| codec::parse_ts("mentions.created_at", t))
+            .collect()
+    }
+
     /// Pending drafts held by each staff member, and those past their SLA at `now`.
     pub async fn staff_load(
         &self,
