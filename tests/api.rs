@@ -978,6 +978,11 @@ async fn off_hours_shows_each_account_closed_with_its_note_pinned_and_a_restart_
     assert_eq!(main["override"], false);
     assert!(main["since"].is_string(), "{main}");
     assert!(main["next_open"].is_null(), "never opens: {main}");
+    let (_, doc) = first.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(
+        doc["paths"]["/v1/off-hours"]["get"].is_object(),
+        "documented in the OpenAPI"
+    );
     let metrics = first.text("/metrics").await;
     assert!(
         metrics.contains(r#"squall_off_hours_open{account="acme-main"} 0"#),
@@ -985,6 +990,10 @@ async fn off_hours_shows_each_account_closed_with_its_note_pinned_and_a_restart_
     );
     assert!(
         metrics.contains(r#"squall_off_hours_note_pinned{account="acme-main"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("squall_off_hours_switches_total{") && metrics.contains(r#"to="closed""#),
         "{metrics}"
     );
     first.stop().await;

@@ -361,7 +361,7 @@ const NIGHT: &str = r#"
 name: night
 triggers: [{manual: {}}]
 on_open:
-  - autoresponder: {accounts: [acme-help], schedule: support-hours, template: autoreply/site-down}
+  - autoresponder: {accounts: [acme-help], schedule: support-hours, template: autoreply/site-down, public_mentions: true}
   - reply_drafts: {template: drafts/site-down, to: {team: care}, sla: 1h}
 "#;
 

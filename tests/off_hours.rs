@@ -440,3 +440,90 @@ fn every_off_hours_template_renders_the_next_opening_in_its_language() {
         }
     }
 }
+
+/// One pin on Bluesky: the note, the status and the brand's own post take
+/// turns, and a failed unpin of the note never leaves two squall pins.
+const BSKY_CONFIG: &str = r#"
+brand: {name: Acme, status_page: https://status.acme.example, support_email: help@acme.example}
+accounts:
+  acme-bsky:
+    platform: bluesky
+    handle: acme.bsky.social
+    off_hours: {schedule: support-hours, template: autoreply/closed, note: autoreply/closed-note}
+schedules:
+  support-hours:
+    timezone: Europe/Warsaw
+    weekly: {mon-fri: ["09:00-17:00"]}
+staff:
+  ana: {name: Ana Nowak, languages: [en]}
+teams:
+  care: {members: [ana]}
+roles:
+  commander: [ana]
+"#;
+
+const BSKY_OUTAGE: &str = r#"
+name: night-outage
+title: Outage at night
+triggers:
+  - manual: {}
+on_open:
+  - pin_status: {accounts: [acme-bsky], template: status/site-down, approval: none}
+on_resolve:
+  - pin_status: {restore_previous: true, final_template: status/resolved}
+"#;
+
+#[tokio::test]
+async fn on_a_one_pin_platform_a_failed_note_unpin_still_lets_the_status_win_and_the_note_return() {
+    let mut r = Rehearsal::with_config(BSKY_CONFIG, &[BSKY_OUTAGE], day(0, 0, 0)).await;
+    r.advance(day(0, 0, 1)).await;
+    let note = r.pins("acme-bsky");
+    assert_eq!(note.len(), 1);
+    assert_ne!(
+        note[0], "acme-bsky-welcome",
+        "the note displaced the brand's pin"
+    );
+
+    // The note's unpin fails once (the platform is down for a moment).
+    r.accounts["acme-bsky"].fail_next(
+        squall::adapters::sim::Op::Unpin,
+        squall::adapters::AdapterError::Transient("503".into()),
+    );
+    r.declare(day(0, 1, 0), "night-outage").await;
+    let id = r.incident();
+    let status = r.pins("acme-bsky");
+    assert_eq!(status.len(), 1);
+    assert!(
+        !note.contains(&status[0]),
+        "the status holds the pin: {status:?}"
+    );
+    assert_eq!(
+        r.count("action_retry"),
+        1,
+        "the note's unpin failed once: {:?}",
+        r.kinds()
+    );
+    r.advance(day(0, 1, 20)).await; // the unpin's retry finds nothing left to do
+
+    r.command(
+        day(0, 1, 30),
+        "ana",
+        CommandKind::Resolve {
+            incident: id,
+            note: None,
+        },
+    )
+    .await;
+    r.advance(day(0, 1, 40)).await;
+    let back = r.pins("acme-bsky");
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert!(
+        back[0] != status[0] && back[0] != "acme-bsky-welcome",
+        "a fresh note is pinned again: {back:?}"
+    );
+    assert_eq!(r.count("action_failed"), 0, "{:?}", r.kinds());
+
+    // Monday 09:00 CET: the note goes, the brand's own post comes back.
+    r.advance(day(0, 8, 1)).await;
+    assert_eq!(r.pins("acme-bsky"), vec!["acme-bsky-welcome".to_string()]);
+}

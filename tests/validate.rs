@@ -662,3 +662,40 @@ fn a_pin_limit_policy_outside_the_opening_step_is_a_warning_that_it_does_nothing
     assert_eq!(diag.severity, Severity::Warning);
     assert!(playbook.is_some() && !has_errors(&diags), "{diags:#?}");
 }
+
+#[test]
+fn unknown_off_hours_templates_are_reported_at_the_reply_and_at_the_note() {
+    let src = "\
+schedules:
+  desk: {timezone: Europe/Warsaw, weekly: {mon-fri: [\"09:00-17:00\"]}}
+accounts:
+  help:
+    platform: mastodon
+    handle: \"@help@mastodon.social\"
+    off_hours: {schedule: desk, template: autoreply/site-down, note: autoreply/nope}
+  main:
+    platform: mastodon
+    handle: \"@main@mastodon.social\"
+    off_hours: {schedule: desk, template: autoreply/missing, public_mentions: true}
+";
+    let file = Path::new("squall.yaml");
+    let (config, diags) = config::parse(src, file, &no_env);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let config = config.unwrap_or_else(|| panic!("config"));
+    let help = config.accounts["help"].off_hours.clone();
+    assert_eq!(
+        help.map(|o| (o.note, o.public_mentions)),
+        Some((Some("autoreply/nope".to_string()), false))
+    );
+    let diags = config::check_templates(&config, src, file, &FakeCatalog);
+    let mut places: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.code)).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            (7, "config::unknown-template"),
+            (11, "config::unknown-template")
+        ],
+        "{diags:#?}"
+    );
+}

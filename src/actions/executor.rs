@@ -73,6 +73,10 @@ enum StepError {
     NoAccount(String),
     #[error("the outbox payload cannot be read: {0}")]
     Corrupt(String),
+    /// The off-hours note waits until the incident's status pin on the
+    /// account is restored (an earlier restore is being retried).
+    #[error("the status of incident {incident} is still pinned on {account}; the off-hours note waits for its restore")]
+    StatusStillPinned { account: String, incident: String },
     #[error("{account} already has {pinned} pinned posts, the most {platform} allows, and the playbook says `at_pin_limit: fail`")]
     PinLimit {
         account: String,
@@ -234,7 +238,7 @@ impl Executor {
             Err(e) => {
                 let retryable = match &e {
                     StepError::Adapter(a) => a.is_retryable(),
-                    StepError::Store(_) => true,
+                    StepError::Store(_) | StepError::StatusStillPinned { .. } => true,
                     _ => false,
                 };
                 let mut ev = |kind, msg: String| {
@@ -413,6 +417,14 @@ impl Executor {
                 .await
                 .map(|()| None),
             ActionIntent::PinNote { account, text } => {
+                // Normally the incident's restore ran just before, in outbox
+                // order; if it is being retried, the note waits for it.
+                if let Some(status) = self.store.active_pin(account, PinPurpose::Status).await? {
+                    return Err(StepError::StatusStillPinned {
+                        account: account.clone(),
+                        incident: status.incident_id.unwrap_or_default(),
+                    });
+                }
                 let plan = StatusPlan {
                     owner: PinOwner::NOTE,
                     account,
@@ -570,6 +582,13 @@ impl Executor {
         let caps = p.capabilities();
         let what = owner.what();
         let ev = |kind, msg: String| owner.event(now, kind, account, msg);
+        if owner.purpose == PinPurpose::Status {
+            // The status wins the pin. The engine unpinned the note just
+            // before (in outbox order); if that unpin is being retried, lift
+            // the note here, so that it is never counted as a displaced
+            // post of the incident and pinned back by its restore.
+            self.restore(PinOwner::NOTE, account, now, events).await?;
+        }
         let existing = self.store.active_pin(account, owner.purpose).await?;
         let (post, displaced) = match existing {
             // Resuming after a crash: the pin row is the plan; finish it.

@@ -112,7 +112,7 @@ impl OffHoursBook {
 
     /// Forgets what can no longer matter at `now`: answers and threads of
     /// closed periods that are over, staff replies older than the quiet time.
-    fn prune(&mut self, now: Timestamp) {
+    pub(super) fn prune(&mut self, now: Timestamp) {
         self.answered.retain(|_, (_, ends)| *ends > now);
         self.threads.retain(|_, ends| *ends > now);
         self.staff_replied

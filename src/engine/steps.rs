@@ -800,6 +800,9 @@ impl Engine {
         let closed = !schedule.is_open(at);
         if closed != st.enabled {
             st.enabled = closed;
+            // Answers of periods that are over can go (standing desks do
+            // the same at their own boundaries).
+            self.off_hours.prune(at);
             let back = schedule
                 .describe_next_open(at, &config.default_language)
                 .unwrap_or_default();

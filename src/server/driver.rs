@@ -259,19 +259,34 @@ async fn publish(
 
 /// `squall_autoreplies_total{outcome,reason}`: every auto-reply sent
 /// (reason `closed` or `on_call`) or held back (reason `own_account`, `bot`,
-/// `public_mention`, `same_thread`, `already_answered`, `staff_replied`).
+/// `public_mention`, `same_thread`, `already_answered`, `staff_replied`);
+/// `squall_off_hours_switches_total{account,to,source}`: every switch of a
+/// standing desk or an incident's autoresponder to `closed` or `open`.
 fn count_auto_reply(e: &Event) {
-    let outcome = match e.kind {
-        EventKind::AutoReplySent => "sent",
-        EventKind::AutoReplyHeld => "held",
+    let detail = |k: &str| {
+        e.detail
+            .get(k)
+            .and_then(|r| r.as_str())
+            .unwrap_or("unknown")
+            .to_owned()
+    };
+    let (to, source) = match e.kind {
+        EventKind::AutoReplySent | EventKind::AutoReplyHeld => {
+            let outcome = if e.kind == EventKind::AutoReplySent {
+                "sent"
+            } else {
+                "held"
+            };
+            metrics::counter!("squall_autoreplies_total", "outcome" => outcome, "reason" => detail("reason"))
+                .increment(1);
+            return;
+        }
+        EventKind::OffHoursOn => ("closed", "standing"),
+        EventKind::OffHoursOff => ("open", "standing"),
+        EventKind::AutoresponderEnabled => ("closed", "incident"),
+        EventKind::AutoresponderDisabled => ("open", "incident"),
         _ => return,
     };
-    let reason = e
-        .detail
-        .get("reason")
-        .and_then(|r| r.as_str())
-        .unwrap_or("unknown")
-        .to_owned();
-    metrics::counter!("squall_autoreplies_total", "outcome" => outcome, "reason" => reason)
+    metrics::counter!("squall_off_hours_switches_total", "account" => detail("account"), "to" => to, "source" => source)
         .increment(1);
 }

@@ -12,6 +12,11 @@
 //! `squall_incidents{state}`, `squall_actions_total{kind,result}`,
 //! `squall_outbox_rows{state}`, `squall_outbox_depth`,
 //! `squall_overload_rejections_total`,
+//! `squall_autoreplies_total{outcome,reason}` (sent: `closed`, `on_call`;
+//! held: `own_account`, `bot`, `public_mention`, `same_thread`,
+//! `already_answered`, `staff_replied`), `squall_off_hours_open{account}`,
+//! `squall_off_hours_note_pinned{account}`, `squall_off_hours_override{account}`,
+//! `squall_off_hours_switches_total{account,to,source}`,
 //! `squall_http_request_duration_seconds{method,route,status}` (histogram).
 
 use axum::extract::{MatchedPath, Request, State};
