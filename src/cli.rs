@@ -120,11 +120,12 @@ pub enum Command {
         #[command(flatten)]
         tuning: DetectTuning,
     },
-    /// Run squall as a service: ingest, alerts, the incident API, live events.
+    /// Run squall as a service: ingest, alerts, the incident API, live events, the dashboard.
     ///
     /// Loads config and playbooks (with no flags: the embedded defaults),
     /// opens the store, replays its input journal to rebuild the engine's
-    /// state, and serves the HTTP API until SIGTERM or SIGINT, then shuts
+    /// state, and serves the HTTP API and the command-centre dashboard (at
+    /// `/`, sign in with an API token) until SIGTERM or SIGINT, then shuts
     /// down gracefully. Platforms are simulated (`--sim-log` keeps their
     /// record across restarts) unless `--live` is given. See README "squall
     /// serve".
@@ -169,20 +170,29 @@ pub enum Command {
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
-        /// Base URL of the server.
-        #[arg(
-            long,
-            env = "SQUALL_URL",
-            default_value = "http://127.0.0.1:8080",
-            global = true
-        )]
-        url: String,
-        /// API token (a `commander` token to change things, `viewer` to read).
-        #[arg(long, env = "SQUALL_TOKEN", hide_env_values = true, global = true)]
-        token: Option<String>,
-        /// Print the server's JSON instead of a table.
-        #[arg(long, global = true)]
-        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Work the reply queue of a running `squall serve`: list, show, claim,
+    /// edit, approve (and send), discard.
+    Drafts {
+        #[command(subcommand)]
+        command: DraftsCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// After an incident: timeline, mention volume, drafts created, sent
+    /// and discarded, first-response times (p50, p90, max), SLA breaches and
+    /// the estimated call-centre cost saved (the playbook's `report:`).
+    ///
+    /// Reads the store `squall serve` wrote (the config's `store`, or
+    /// SQUALL_STORE).
+    Report {
+        incident: String,
+        #[arg(long, value_enum, default_value_t = crate::report::ReportFormat::Md)]
+        format: crate::report::ReportFormat,
+        #[arg(long, short, env = "SQUALL_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Inspect the configured schedules.
     Schedule {
@@ -236,6 +246,60 @@ pub enum IncidentCommand {
         id: String,
         #[arg(long)]
         note: Option<String>,
+    },
+}
+
+/// Where the server is, who asks, and how to print its answer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Base URL of the server.
+    #[arg(
+        long,
+        env = "SQUALL_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// API token (`commander` to run incidents, `staff` to answer drafts,
+    /// `viewer` to read).
+    #[arg(long, env = "SQUALL_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DraftsCommand {
+    /// The queue in the order customers wrote (default: pending drafts).
+    List {
+        /// pending, approved, sent, discarded or all.
+        #[arg(long, default_value = "pending")]
+        state: String,
+        /// `me`, a staff id, or `none` (unassigned).
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        incident: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// The cursor printed after a full page.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// One draft in full.
+    Show { id: i64 },
+    /// Take a draft into your queue.
+    Claim { id: i64 },
+    /// Replace a draft's text.
+    Edit { id: i64, text: String },
+    /// Approve a draft: it is sent at once through the platform.
+    Approve { id: i64 },
+    /// Discard a draft; the reason goes on the timeline and in the report.
+    Discard {
+        id: i64,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -436,12 +500,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             .context("squall serve failed")?;
             Ok(0)
         }
-        Command::Incident {
-            command,
-            url,
-            token,
-            json,
-        } => incident(command, url, token, json).await,
+        Command::Incident { command, server } => incident(command, server).await,
+        Command::Drafts { command, server } => drafts(command, server).await,
+        Command::Report {
+            incident,
+            format,
+            config,
+        } => incident_report(&incident, format, config).await,
         Command::Detect {
             inputs,
             out,
@@ -461,13 +526,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-async fn incident(
-    command: IncidentCommand,
-    url: String,
-    token: Option<String>,
-    json: bool,
-) -> anyhow::Result<i32> {
-    use crate::client::{self, Request};
+async fn incident(command: IncidentCommand, server: ServerArgs) -> anyhow::Result<i32> {
+    use crate::client::Request;
     let req = match command {
         IncidentCommand::Declare { playbook, note } => Request::Declare { playbook, note },
         IncidentCommand::List { all } => Request::List { all },
@@ -484,6 +544,88 @@ async fn incident(
         },
         IncidentCommand::Resolve { id, note } => Request::Resolve { id, note },
     };
+    ask(req, server).await
+}
+
+async fn incident_report(
+    id: &str,
+    format: crate::report::ReportFormat,
+    config: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    let loaded = setup::load(config.as_deref(), &[]);
+    let Some(cfg) = loaded
+        .config
+        .as_ref()
+        .filter(|_| !crate::diagnostics::has_errors(&loaded.diagnostics))
+    else {
+        return Ok(report(&loaded, Format::Human));
+    };
+    let store = crate::store::Store::open(&cfg.store_url)
+        .await
+        .with_context(|| "cannot open the store (set `store:` in the config or SQUALL_STORE)")?;
+    let Some(inc) = store.incident(id).await? else {
+        eprintln!("error: no incident {id} in the store");
+        store.close().await;
+        return Ok(1);
+    };
+    let timeline = store.timeline(id).await?;
+    let mut drafts = Vec::new();
+    let mut filter = crate::store::DraftFilter {
+        incident: Some(id.to_string()),
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let (page, _) = store.drafts(&filter).await?;
+        let full = page.len() == filter.limit as usize;
+        filter.after = page.last().map(|d| (d.mention_at, d.id));
+        drafts.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let times = store.mention_times(id).await?;
+    store.close().await;
+    let policy = loaded
+        .playbooks
+        .iter()
+        .find(|p| p.name == inc.playbook)
+        .and_then(|p| p.incident.report);
+    let r = crate::report::Report::build(&inc, &timeline, &drafts, &times, policy);
+    print!("{}", r.render(format));
+    Ok(0)
+}
+
+async fn drafts(command: DraftsCommand, server: ServerArgs) -> anyhow::Result<i32> {
+    use crate::client::Request;
+    let req = match command {
+        DraftsCommand::List {
+            state,
+            assignee,
+            incident,
+            limit,
+            after,
+        } => Request::Drafts {
+            state,
+            assignee,
+            incident,
+            limit,
+            after,
+        },
+        DraftsCommand::Show { id } => Request::Draft { id },
+        DraftsCommand::Claim { id } => Request::Claim { id },
+        DraftsCommand::Edit { id, text } => Request::Edit { id, text },
+        DraftsCommand::Approve { id } => Request::Approve { id },
+        DraftsCommand::Discard { id, reason } => Request::Discard { id, reason },
+    };
+    ask(req, server).await
+}
+
+/// Sends one request and prints the answer (a table, or `--json`); an API
+/// error is printed with its code and exits 1.
+async fn ask(req: crate::client::Request, server: ServerArgs) -> anyhow::Result<i32> {
+    use crate::client;
+    let ServerArgs { url, token, json } = server;
     let target = client::Target { url, token };
     match client::call(&target, &req).await {
         Ok(answer) if json => {

@@ -1,10 +1,12 @@
-//! `squall incident ...`: the commanders' client of a running `squall serve`.
+//! `squall incident ...` and `squall drafts ...`: the commanders' and
+//! staff's client of a running `squall serve`.
 //!
-//! A thin layer over the HTTP API (`/v1/incidents`): it sends the request
+//! A thin layer over the HTTP API (`/v1/incidents`, `/v1/drafts`): it sends the request
 //! with the bearer token, and prints either a readable table or, with
 //! `--json`, the server's JSON unchanged (for scripts). The server's error
 //! code and message are shown as they are; the token is never printed.
 
+use crate::server::drafts::{DraftPage, DraftView};
 use crate::server::incidents::{IncidentDetail, IncidentView};
 use serde_json::{json, Value};
 
@@ -62,6 +64,30 @@ pub enum Request {
         id: String,
         note: Option<String>,
     },
+    Drafts {
+        state: String,
+        assignee: Option<String>,
+        incident: Option<String>,
+        limit: u32,
+        after: Option<String>,
+    },
+    Draft {
+        id: i64,
+    },
+    Claim {
+        id: i64,
+    },
+    Edit {
+        id: i64,
+        text: String,
+    },
+    Approve {
+        id: i64,
+    },
+    Discard {
+        id: i64,
+        reason: String,
+    },
 }
 
 /// Sends `req` and returns the server's JSON answer.
@@ -72,6 +98,7 @@ pub async fn call(target: &Target, req: &Request) -> Result<Value, ClientError> 
     let base = target.url.trim_end_matches('/');
     let http = reqwest::Client::new();
     let inc = |id: &str, tail: &str| format!("{base}/v1/incidents/{id}{tail}");
+    let draft = |id: i64, tail: &str| format!("{base}/v1/drafts/{id}{tail}");
     let builder = match req {
         Request::Declare { playbook, note } => http
             .post(format!("{base}/v1/incidents"))
@@ -83,6 +110,26 @@ pub async fn call(target: &Target, req: &Request) -> Result<Value, ClientError> 
         Request::Resolve { id, note } => {
             http.post(inc(id, "/resolve")).json(&json!({"note": note}))
         }
+        Request::Drafts {
+            state,
+            assignee,
+            incident,
+            limit,
+            after,
+        } => {
+            let mut q = vec![("state", state.clone()), ("limit", limit.to_string())];
+            q.extend(assignee.clone().map(|a| ("assignee", a)));
+            q.extend(incident.clone().map(|i| ("incident", i)));
+            q.extend(after.clone().map(|a| ("after", a)));
+            http.get(format!("{base}/v1/drafts")).query(&q)
+        }
+        Request::Draft { id } => http.get(draft(*id, "")),
+        Request::Claim { id } => http.post(draft(*id, "/claim")),
+        Request::Edit { id, text } => http.put(draft(*id, "")).json(&json!({"text": text})),
+        Request::Approve { id } => http.post(draft(*id, "/approve")),
+        Request::Discard { id, reason } => http
+            .post(draft(*id, "/discard"))
+            .json(&json!({"reason": reason})),
     };
     let builder = match &target.token {
         Some(t) => builder.bearer_auth(t),
@@ -128,6 +175,18 @@ pub fn render(req: &Request, answer: &Value) -> Result<String, ClientError> {
         Request::List { .. } => {
             let list: Vec<IncidentView> = serde_json::from_value(answer.clone()).map_err(decode)?;
             Ok(table(&list))
+        }
+        Request::Drafts { .. } => {
+            let page: DraftPage = serde_json::from_value(answer.clone()).map_err(decode)?;
+            Ok(draft_table(&page))
+        }
+        Request::Draft { .. }
+        | Request::Claim { .. }
+        | Request::Edit { .. }
+        | Request::Approve { .. }
+        | Request::Discard { .. } => {
+            let d: DraftView = serde_json::from_value(answer.clone()).map_err(decode)?;
+            Ok(draft_detail(&d))
         }
         _ => {
             let d: IncidentDetail = serde_json::from_value(answer.clone()).map_err(decode)?;
@@ -220,6 +279,63 @@ fn detail(d: &IncidentDetail) -> String {
                     .unwrap_or_default()
             ));
         }
+    }
+    out
+}
+
+fn draft_table(page: &DraftPage) -> String {
+    if page.drafts.is_empty() {
+        return "No drafts.\n".to_string();
+    }
+    let mut out = format!(
+        "{:<6} {:<17} {:<9} {:<10} {:<4} {:<28} FLAGS\n",
+        "ID", "WROTE (UTC)", "STATE", "ASSIGNEE", "LANG", "AUTHOR"
+    );
+    for d in &page.drafts {
+        out.push_str(&format!(
+            "{:<6} {:<17} {:<9} {:<10} {:<4} {:<28} {}\n",
+            d.id,
+            d.mention_at.format("%Y-%m-%d %H:%M"),
+            d.state,
+            d.assignee.as_deref().unwrap_or("-"),
+            d.lang.as_deref().unwrap_or("-"),
+            d.author.handle,
+            d.flags.join(",")
+        ));
+    }
+    out.push_str(&format!("{} of {}", page.drafts.len(), page.total));
+    match &page.next {
+        Some(next) => out.push_str(&format!("; next page: --after {next}\n")),
+        None => out.push('\n'),
+    }
+    out
+}
+
+fn draft_detail(d: &DraftView) -> String {
+    let mut out = format!(
+        "Draft #{} ({}) for {} ({}) on {}/{}, incident {}\n",
+        d.id, d.state, d.author.handle, d.author.name, d.platform, d.account, d.incident
+    );
+    out.push_str(&format!(
+        "  wrote {} ({} mention(s), {} earlier contact(s)), waiting {}s, assignee {}\n",
+        d.mention_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        d.mentions,
+        d.previous_contacts,
+        d.waiting_seconds,
+        d.assignee.as_deref().unwrap_or("-")
+    ));
+    if !d.flags.is_empty() {
+        out.push_str(&format!("  flags: {}\n", d.flags.join(", ")));
+    }
+    out.push_str(&format!("  they wrote: {}\n", d.mention_text));
+    let how = if d.private {
+        "private message"
+    } else {
+        "public reply"
+    };
+    out.push_str(&format!("  {how}: {}\n", d.text));
+    if let Some(r) = &d.discard_reason {
+        out.push_str(&format!("  discarded: {r}\n"));
     }
     out
 }

@@ -45,6 +45,7 @@ pub mod embedded;
 pub mod engine;
 pub mod mention;
 pub mod playbook;
+pub mod report;
 pub mod runtime;
 pub mod schema;
 pub mod server;

@@ -543,5 +543,25 @@ fn draft_snapshot(d: &Draft) -> crate::store::DraftSnapshot {
         sent_at,
         discarded_reason,
         created_at: d.created_at,
+        sla_deadline: d.sla_deadline,
+        detail: crate::store::DraftDetail {
+            account: d.account.clone(),
+            author: crate::store::DraftAuthor {
+                id: d.author_id.clone(),
+                handle: d.author_handle.clone(),
+                name: d.author_name.clone(),
+                followers: d.author_followers,
+            },
+            // Staff read the customer's words, never their personal data.
+            mention_text: crate::engine::guard::mask(&d.mention_text),
+            previous_contacts: d.previous_contacts,
+            mentions: d.mentions,
+            escalations: d.escalations,
+            discarded_by: match &d.state {
+                EngineDraftState::Discarded { by, .. } => Some(by.clone()),
+                _ => None,
+            },
+            edited_by: d.edited_by.clone(),
+        },
     }
 }

@@ -33,7 +33,16 @@ const GUARDED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/incidents/x/status/approve", "commander"),
     ("POST", "/v1/incidents/x/resolve", "commander"),
     ("GET", "/v1/events", "viewer"),
+    ("GET", "/v1/drafts", "viewer"),
+    ("GET", "/v1/drafts/x", "viewer"),
+    ("PUT", "/v1/drafts/x", "staff"),
+    ("POST", "/v1/drafts/x/claim", "staff"),
+    ("POST", "/v1/drafts/x/approve", "staff"),
+    ("POST", "/v1/drafts/x/discard", "staff"),
+    ("GET", "/v1/staff", "viewer"),
     ("GET", "/v1/off-hours", "viewer"),
+    ("GET", "/v1/triggers", "viewer"),
+    ("GET", "/v1/incidents/x/status/previews", "viewer"),
 ];
 
 #[tokio::test]
@@ -68,7 +77,8 @@ async fn every_guarded_endpoint_refuses_a_token_without_its_role() {
         let method: Method = method.parse().unwrap();
         for (holder, token) in tokens {
             let allowed = holder == *role
-                || (*role == "viewer" && (holder == "commander" || holder == "staff"));
+                || (*role == "viewer" && (holder == "commander" || holder == "staff"))
+                || (*role == "staff" && holder == "commander");
             if allowed {
                 continue;
             }
@@ -570,7 +580,7 @@ async fn the_openapi_document_describes_every_route_with_its_security() {
         .iter()
         .map(|(m, p, _)| (m.to_string(), p.replace("/x", "/{id}")))
         .chain(
-            ["/healthz", "/readyz", "/metrics", "/openapi.json"]
+            ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/me"]
                 .map(|p| ("GET".to_string(), p.to_string())),
         )
         .collect();

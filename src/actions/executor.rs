@@ -476,6 +476,34 @@ impl Executor {
                 }
                 Ok(None)
             }
+            ActionIntent::Digest {
+                staff,
+                subject,
+                text,
+                html,
+                drafts,
+            } => {
+                let Some(person) = self.config.staff.get(staff) else {
+                    return Err(StepError::Corrupt(format!("no staff {staff}")));
+                };
+                self.adapters
+                    .notifier
+                    .send_digest(person, subject, text, html, key)
+                    .await?;
+                let ev = Event::new(
+                    now,
+                    EventKind::Notified,
+                    "outbox",
+                    format!(
+                        "{} e-mailed a digest of {}.",
+                        person.name,
+                        crate::engine::plural(drafts.len() as u32, "draft")
+                    ),
+                )
+                .with("staff", staff);
+                events.push(ev);
+                Ok(None)
+            }
             ActionIntent::Notify {
                 incident,
                 staff,

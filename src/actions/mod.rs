@@ -67,6 +67,15 @@ pub enum ActionIntent {
         subject: String,
         text: String,
     },
+    /// One e-mail to a staff member listing the drafts assigned to them
+    /// since their last digest (plain text and HTML).
+    Digest {
+        staff: String,
+        subject: String,
+        text: String,
+        html: String,
+        drafts: Vec<u64>,
+    },
     /// POST a rendered JSON body to a URL.
     Webhook {
         incident: Option<String>,
@@ -87,6 +96,7 @@ impl ActionIntent {
             ActionIntent::PinNote { .. } => "pin_note",
             ActionIntent::UnpinNote { .. } => "unpin_note",
             ActionIntent::Notify { .. } => "notify",
+            ActionIntent::Digest { .. } => "digest",
             ActionIntent::Webhook { .. } => "webhook",
         }
     }
@@ -101,6 +111,7 @@ impl ActionIntent {
             | ActionIntent::Notify { incident, .. }
             | ActionIntent::Webhook { incident, .. } => incident.as_deref(),
             ActionIntent::PinNote { .. } | ActionIntent::UnpinNote { .. } => None,
+            ActionIntent::Digest { .. } => None,
         }
     }
 
@@ -113,7 +124,9 @@ impl ActionIntent {
             | ActionIntent::SendReply { account, .. }
             | ActionIntent::PinNote { account, .. }
             | ActionIntent::UnpinNote { account } => Some(account),
-            ActionIntent::Notify { .. } | ActionIntent::Webhook { .. } => None,
+            ActionIntent::Notify { .. }
+            | ActionIntent::Digest { .. }
+            | ActionIntent::Webhook { .. } => None,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod bluesky;
 pub mod discord;
+pub mod email;
 pub mod http;
 pub mod ingest;
 pub mod mastodon;
@@ -183,6 +184,26 @@ pub trait Notifier: Send + Sync {
         text: &str,
         idempotency_key: &str,
     ) -> Result<(), AdapterError>;
+
+    /// A digest e-mail (plain text and HTML). Notifiers without e-mail of
+    /// their own send the plain text as an ordinary e-mail notification.
+    async fn send_digest(
+        &self,
+        staff: &crate::config::Staff,
+        subject: &str,
+        text: &str,
+        _html: &str,
+        idempotency_key: &str,
+    ) -> Result<(), AdapterError> {
+        self.send(
+            staff,
+            crate::playbook::Channel::Email,
+            subject,
+            text,
+            idempotency_key,
+        )
+        .await
+    }
 }
 
 /// POSTs a rendered body to a webhook URL.

@@ -80,6 +80,7 @@ impl Config {
             templates_dir: PathBuf::from("templates"),
             default_language: "en".to_owned(),
             server: ServerConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -328,6 +329,7 @@ impl Builder<'_, '_> {
                 support_phone: b.support_phone,
             },
         );
+        let server = self.server(raw.server.unwrap_or_default());
         Config {
             store_url: raw.store.unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             brand,
@@ -339,8 +341,51 @@ impl Builder<'_, '_> {
             playbooks_dir: tidy(&base.join(raw.playbooks.as_deref().unwrap_or("playbooks"))),
             templates_dir: tidy(&base.join(raw.templates.as_deref().unwrap_or("templates"))),
             default_language,
-            server: self.server(raw.server.unwrap_or_default()),
+            notify: self.notify(raw.notify.unwrap_or_default(), &server),
+            server,
         }
+    }
+
+    /// `notify:`: digest period, link base, SMTP relay (variable names only).
+    fn notify(&mut self, raw: raw::RawNotify, server: &ServerConfig) -> NotifyConfig {
+        let mut out = NotifyConfig {
+            link_base: format!("http://{}", server.listen),
+            ..NotifyConfig::default()
+        };
+        if let Some(t) = &raw.digest_every {
+            match humantime::parse_duration(t) {
+                Ok(d) if !d.is_zero() => out.digest_every = d,
+                _ => self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Error,
+                            CODES.invalid_value,
+                            &[PathSeg::from("notify"), PathSeg::from("digest_every")],
+                            format!("`{t}` is not a duration"),
+                        )
+                        .with_hint("write it as `60s` or `5m`"),
+                ),
+            }
+        }
+        if let Some(base) = raw.link_base {
+            out.link_base = base.trim_end_matches('/').to_string();
+        }
+        out.smtp = raw.smtp.map(|s| {
+            let tls = s.tls.unwrap_or_default();
+            SmtpConfig {
+                port: s.port.unwrap_or(match tls {
+                    SmtpTls::Starttls => 587,
+                    SmtpTls::Tls => 465,
+                    SmtpTls::None => 25,
+                }),
+                host: s.host,
+                tls,
+                from: s.from,
+                username_env: s.username_env,
+                password_env: s.password_env,
+            }
+        });
+        out
     }
 
     /// `server:`: addresses, limits and tokens. Token secrets are never

@@ -138,6 +138,62 @@ pub struct Config {
     pub default_language: String,
     /// `squall serve` settings.
     pub server: ServerConfig,
+    /// Digest e-mails to staff.
+    pub notify: NotifyConfig,
+}
+
+/// How staff hear about new drafts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    /// At most one digest per staff member this often.
+    pub digest_every: std::time::Duration,
+    /// Base of the links in digests (no trailing slash).
+    pub link_base: String,
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            digest_every: std::time::Duration::from_secs(60),
+            link_base: "http://127.0.0.1:8080".into(),
+            smtp: None,
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: a relay on the same host or a test server only.
+    None,
+}
+
+/// An SMTP relay; credentials are environment variable NAMES.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub from: String,
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
 }
 
 /// What an API token may do. `commander` and `staff` also read (`viewer`).
@@ -165,7 +221,8 @@ pub enum ApiRole {
     Monitor,
     /// Declares, acknowledges, changes state, approves status text, resolves.
     Commander,
-    /// Support staff: reads incidents and the live feed.
+    /// Support staff: reads incidents and the live feed, works the reply
+    /// queue (commanders may too).
     Staff,
     /// Reads incidents, timelines and the live feed.
     Viewer,
@@ -176,6 +233,8 @@ impl ApiRole {
     pub fn grants(self, required: ApiRole) -> bool {
         self == required
             || (required == ApiRole::Viewer && matches!(self, ApiRole::Commander | ApiRole::Staff))
+            // Leads answer customers too.
+            || (required == ApiRole::Staff && self == ApiRole::Commander)
     }
 }
 

@@ -54,6 +54,50 @@ pub struct RawConfig {
     /// `squall serve`: where it listens, request limits, API tokens.
     #[serde(default)]
     pub server: Option<RawServer>,
+    /// How staff hear about new drafts: digest e-mails over SMTP.
+    #[serde(default)]
+    pub notify: Option<RawNotify>,
+}
+
+/// Staff notifications.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// One digest per staff member at most this often, listing the drafts
+    /// assigned to them since the last one (`60s`). Default 60 seconds.
+    #[serde(default)]
+    pub digest_every: Option<String>,
+    /// Where links in digests point (the dashboard's base URL). Default
+    /// `http://` + `server.listen`.
+    #[serde(default)]
+    pub link_base: Option<String>,
+    /// SMTP server for e-mail; without it e-mails are only recorded.
+    #[serde(default)]
+    pub smtp: Option<RawSmtp>,
+}
+
+/// An SMTP relay. Credentials are NAMES of environment variables.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    /// Host name of the relay (`smtp.acme.example`).
+    pub host: String,
+    /// Default 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (local relays only).
+    #[serde(default)]
+    pub tls: Option<super::model::SmtpTls>,
+    /// Sender address, e.g. `squall <squall@acme.example>`.
+    pub from: String,
+    /// NAME of the variable holding the SMTP user (AUTH only when set).
+    #[serde(default)]
+    #[schemars(with = "Option<EnvVarName>")]
+    pub username_env: Option<String>,
+    /// NAME of the variable holding the SMTP password.
+    #[serde(default)]
+    #[schemars(with = "Option<EnvVarName>")]
+    pub password_env: Option<String>,
 }
 
 /// `squall serve` settings.

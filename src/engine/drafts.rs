@@ -45,10 +45,15 @@ pub struct Draft {
     pub author_id: String,
     pub author_handle: String,
     pub author_name: String,
+    /// Shown as the `influential` flag; never a sort key.
+    pub author_followers: u64,
     pub mention_text: String,
     pub mention_url: Option<String>,
     pub lang: String,
     pub text: String,
+    /// Who last rewrote the text by hand; a customer's follow-up then no
+    /// longer re-renders it over their words.
+    pub edited_by: Option<String>,
     pub private: bool,
     pub flags: Vec<&'static str>,
     pub state: DraftState,
@@ -90,7 +95,21 @@ pub struct DraftBook {
     next_id: u64,
     /// Round-robin cursor per team.
     cursor: BTreeMap<String, usize>,
+    /// Staff id → drafts assigned since their last digest e-mail.
+    pub digests: BTreeMap<String, Vec<u64>>,
+    /// (incident, FNV hash of a rendered text) → the draft that has it.
+    texts: BTreeMap<(String, u64), u64>,
+    /// Staff id → drafts given to them (some since answered or moved on:
+    /// [`Self::load`] checks, routing prunes). Keeps load O(capacity)
+    /// rather than O(all drafts) during a surge.
+    held: BTreeMap<String, std::collections::BTreeSet<u64>>,
+    /// Abusive mentions per (incident, platform, author).
+    abuse: BTreeMap<(String, String, String), u32>,
 }
+
+/// From this many abusive mentions in one incident, an author's further
+/// mentions get no new draft (the conversation stays flagged for people).
+pub const ABUSE_LIMIT: u32 = 2;
 
 impl DraftBook {
     pub fn next_id(&mut self) -> u64 {
@@ -106,6 +125,33 @@ impl DraftBook {
             author.to_string(),
         ))?;
         self.drafts.get(id).filter(|d| d.is_pending()).map(|d| d.id)
+    }
+
+    /// Whether another draft of this incident already has this text.
+    pub fn text_taken(&self, incident: &str, text: &str, draft: u64) -> bool {
+        self.texts
+            .get(&(incident.to_string(), fnv(text)))
+            .is_some_and(|owner| *owner != draft)
+    }
+
+    /// Records that `draft` has this text in its incident.
+    pub fn take_text(&mut self, incident: &str, text: &str, draft: u64) {
+        self.texts.insert((incident.to_string(), fnv(text)), draft);
+    }
+
+    /// Counts one more abusive mention by this author in this incident;
+    /// returns how many there have been, this one included.
+    pub fn count_abuse(&mut self, incident: &str, platform: &str, author: &str) -> u32 {
+        let n = self
+            .abuse
+            .entry((
+                incident.to_string(),
+                platform.to_string(),
+                author.to_string(),
+            ))
+            .or_insert(0);
+        *n += 1;
+        *n
     }
 
     /// Records one more contact by this author; returns how many came before.
@@ -127,12 +173,38 @@ impl DraftBook {
         self.drafts.insert(d.id, d);
     }
 
+    /// Gives draft `did` to `staff`.
+    pub fn set_assignee(&mut self, did: u64, staff: &str) {
+        if let Some(d) = self.drafts.get_mut(&did) {
+            d.assignee = Some(staff.to_string());
+            self.held.entry(staff.to_string()).or_default().insert(did);
+        }
+    }
+
+    fn holds(&self, staff: &str, did: u64) -> bool {
+        self.drafts
+            .get(&did)
+            .is_some_and(|d| d.is_pending() && d.assignee.as_deref() == Some(staff))
+    }
+
     /// Pending drafts held by `staff`.
     pub fn load(&self, staff: &str) -> u32 {
-        self.drafts
-            .values()
-            .filter(|d| d.is_pending() && d.assignee.as_deref() == Some(staff))
-            .count() as u32
+        self.held.get(staff).map_or(0, |ids| {
+            ids.iter().filter(|id| self.holds(staff, **id)).count() as u32
+        })
+    }
+
+    /// Forgets drafts `staff` no longer holds.
+    fn prune(&mut self, staff: &str) {
+        let Some(ids) = self.held.get(staff) else {
+            return;
+        };
+        let keep: std::collections::BTreeSet<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.holds(staff, *id))
+            .collect();
+        self.held.insert(staff.to_string(), keep);
     }
 
     /// Pending drafts in queue order: by when the customer wrote, then id.
@@ -193,6 +265,9 @@ impl DraftBook {
         } else {
             on_duty
         };
+        for id in &pool {
+            self.prune(id);
+        }
         let with_room: Vec<(&str, u32)> = pool
             .iter()
             .map(|id| (*id, self.load(id)))
@@ -225,4 +300,19 @@ impl DraftBook {
         }
         Ok(pick.to_string())
     }
+}
+
+fn fnv(text: &str) -> u64 {
+    fnv1a(text.bytes())
+}
+
+/// FNV-1a: std's DefaultHasher is not guaranteed stable across releases,
+/// and `simulate` must print the same bytes every run.
+pub(super) fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
 }

@@ -26,16 +26,64 @@ fn iban() -> &'static Regex {
     })
 }
 
+/// An account, customer or contract number announced as such ("account
+/// no. 12345678", "nr konta 1234...", "номер счёта ..."): a labelled run of
+/// at least six digits.
+fn account_number() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:account|acct|a/c|customer|client|member|contract|konto|konta|klienta|umowy|счёт|счет|счета|счёта|клиента|договора|חשבון|לקוח|口座|会員|顧客)(?:\s*(?:no\.?|number|nr\.?|numer|номер|番号|מספר|id))?\s*[:#№.]?\s*(\d[\d -]{4,}\d)",
+        )
+        .unwrap_or_else(|_| unreachable!())
+    })
+}
+
+/// Words that make a message abusive whatever else it says. Deliberately
+/// short: a flag for people to look at, not a verdict.
+const ABUSE: &[&str] = &[
+    "fuck",
+    "shit",
+    "idiot",
+    "moron",
+    "scum",
+    "kurwa",
+    "chuj",
+    "spierdalaj",
+    "debil",
+    "сука",
+    "блять",
+    "блядь",
+    "идиот",
+    "мудак",
+    "זבל",
+    "מטומטם",
+    "バカ",
+    "クソ",
+    "死ね",
+];
+
+/// Whether the text insults someone (case-insensitive, any script).
+pub fn abusive(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ABUSE.iter().any(|w| lower.contains(w))
+}
+
 /// Kinds of personal data found in a text.
 pub fn personal_data(text: &str) -> Vec<&'static str> {
     let mut found = Vec::new();
     if email().is_match(text) {
         found.push("email");
     }
+    let account = account_number().is_match(text);
+    if account {
+        found.push("account_number");
+    }
     let iban = iban().is_match(text);
     if card_number(text) {
         found.push("card_number");
     } else if !iban
+        && !account
         && phone()
             .find_iter(text)
             .map(|m| m.as_str().chars().filter(char::is_ascii_digit).count())
@@ -56,11 +104,18 @@ fn digit_run() -> &'static Regex {
 }
 
 /// The text with personal data replaced by placeholders (`[email]`,
-/// `[card]`, `[iban]`, `[phone]`), for anything that may be shown in public
+/// `[card]`, `[iban]`, `[account]`, `[phone]`), for anything that may be shown in public
 /// or outside the reply queue: quotes in replies, logs, notifications.
 pub fn mask(text: &str) -> String {
     let t = email().replace_all(text, "[email]");
     let t = iban().replace_all(&t, "[iban]");
+    let t = account_number().replace_all(&t, |c: &regex::Captures<'_>| {
+        let whole = &c[0];
+        let number = c.get(1).map_or(whole.len(), |m| {
+            m.start() - c.get(0).map_or(0, |m| m.start())
+        });
+        format!("{}[account]", &whole[..number])
+    });
     let t = digit_run().replace_all(&t, |c: &regex::Captures<'_>| {
         let digits: Vec<u32> = c[0].chars().filter_map(|ch| ch.to_digit(10)).collect();
         if luhn(&digits) {
@@ -147,6 +202,12 @@ mod tests {
                 "order 1234 5678 9012 3456 failed",
             ),
             ("site is down since 8:00", "site is down since 8:00"),
+            (
+                "my account no. 12345678 is locked",
+                "my account no. [account] is locked",
+            ),
+            ("nr konta klienta: 9876 5432", "nr konta klienta: [account]"),
+            ("номер счёта 40817810", "номер счёта [account]"),
         ];
         for (input, expected) in cases {
             assert_eq!(super::mask(input), expected, "{input}");
@@ -164,5 +225,15 @@ mod tests {
         check("call me +48 601 234 567", &["phone"]);
         check("IBAN PL61 1090 1014 0000 0712 1981 2874", &["iban"]);
         check("order 1234 5678 9012 3456 failed", &[]);
+        check("account number 00123456 locked", &["account_number"]);
+        check("my account was charged 20 times", &[]);
+    }
+
+    #[test]
+    fn insults_are_recognised_in_any_script_and_complaints_are_not() {
+        assert!(super::abusive("you IDIOTS broke it again"));
+        assert!(super::abusive("kurwa, znowu nie działa"));
+        assert!(super::abusive("опять сука не работает"));
+        assert!(!super::abusive("the site is down and I am angry"));
     }
 }

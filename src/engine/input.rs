@@ -112,6 +112,15 @@ pub enum CommandKind {
         draft: u64,
         reason: String,
     },
+    /// Take a pending draft into one's own queue (the caller becomes its assignee).
+    ClaimDraft {
+        draft: u64,
+    },
+    /// Replace a pending draft's text; it stays pending until approved.
+    EditDraft {
+        draft: u64,
+        text: String,
+    },
     Resolve {
         incident: IncidentRef,
         #[serde(default)]

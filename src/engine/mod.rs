@@ -10,6 +10,7 @@
 //! opened or attached (grouping, cooldown, rate limit) → steps → intents.
 
 pub mod context;
+mod digest;
 pub mod drafts;
 pub mod events;
 pub mod guard;
@@ -17,7 +18,10 @@ pub mod incident;
 pub mod input;
 pub mod off_hours;
 mod respond;
+mod staffing;
+pub use digest::escape_html;
 mod steps;
+pub use steps::StatusPreview;
 pub mod triggers;
 
 use crate::actions::{ActionIntent, Keyed};
@@ -88,6 +92,9 @@ enum Timer {
     },
     DraftSla {
         draft: u64,
+    },
+    Digest {
+        staff: String,
     },
     ScheduleBoundary {
         incident: String,
@@ -205,6 +212,15 @@ impl Engine {
         &self.drafts
     }
 
+    /// The recent rate of every surge trigger against its expected count
+    /// and threshold, in playbook order (the dashboard's chart).
+    pub fn rates(&self) -> Vec<triggers::RateSeries> {
+        self.triggers
+            .iter()
+            .filter_map(TriggerRuntime::rate)
+            .collect()
+    }
+
     /// The earliest instant at which [`tick`](Self::tick) has work to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let timer = self.timers.iter().next().map(|(t, _)| *t);
@@ -251,8 +267,12 @@ impl Engine {
             let playbook = self.triggers[i].playbook.clone();
             let index = self.triggers[i].index;
             match &mut self.triggers[i].state {
-                TriggerState::Surge(det) => {
-                    for ev in det.advance(t) {
+                TriggerState::Surge(det, rate) => {
+                    let evaluations = det.advance(t);
+                    for ev in &evaluations {
+                        rate.record(ev);
+                    }
+                    for ev in evaluations {
                         if let Some(f) = self.on_evaluation(&playbook, &ev, out) {
                             fired.push((f, ev.at));
                         }
@@ -436,9 +456,10 @@ impl Engine {
             match &mut t.state {
                 // Live mode fires as soon as the surge is certain, not at the
                 // end of the bucket.
-                TriggerState::Surge(det) => {
+                TriggerState::Surge(det, rate) => {
                     let counted = det.observe(m.created_at);
                     if let Some(ev) = counted.then(|| det.early(now)).flatten() {
+                        rate.record(&ev);
                         early.push((t.playbook.clone(), ev));
                     }
                 }
@@ -778,6 +799,8 @@ impl Engine {
             CommandKind::DiscardDraft { draft, reason } => {
                 self.discard_draft(now, &by, draft, reason, out)
             }
+            CommandKind::ClaimDraft { draft } => self.claim_draft(now, &by, draft, out),
+            CommandKind::EditDraft { draft, text } => self.edit_draft(now, &by, draft, text, out),
         }
     }
 
@@ -925,7 +948,7 @@ impl Engine {
         // The surge this incident answered is over: its detectors' debounce
         // must not hide the next one.
         for t in &mut self.triggers {
-            if let TriggerState::Surge(det) = &mut t.state {
+            if let TriggerState::Surge(det, _) = &mut t.state {
                 if t.playbook.name == playbook {
                     det.rearm();
                 }
@@ -987,6 +1010,7 @@ impl Engine {
                 }
             }
             Timer::DraftSla { draft } => self.draft_sla(at, draft, out),
+            Timer::Digest { staff } => self.send_digest(at, &staff, out),
             Timer::ScheduleBoundary { incident, account } => {
                 self.schedule_boundary(at, &incident, &account, out)
             }

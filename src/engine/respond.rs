@@ -18,6 +18,8 @@ const BACKFILL: chrono::Duration = chrono::Duration::hours(1);
 const RECENT_CAP: usize = 20_000;
 /// A draft is escalated at most this many times (each after another SLA).
 const MAX_ESCALATIONS: u32 = 2;
+/// Phrasings tried before a taken text gets the author's handle in front.
+const PHRASING_TRIES: u64 = 4;
 
 impl Engine {
     pub(super) fn reply_drafts_step(
@@ -118,6 +120,13 @@ impl Engine {
             );
             return;
         }
+        let abusive = guard::abusive(&m.text);
+        if abusive
+            && self.drafts.count_abuse(id, &m.platform, &m.author.id) >= super::drafts::ABUSE_LIMIT
+        {
+            self.abuse_repeated(now, id, m, out);
+            return;
+        }
         let pii = guard::personal_data(&m.text);
         // A private reply needs a platform that has private messages
         // (Bluesky has none): there the public reply stays generic instead.
@@ -135,6 +144,9 @@ impl Engine {
             };
             d.mentions += 1;
             d.mention_text = format!("{}\n{}", d.mention_text, m.text);
+            if abusive && !d.flags.contains(&"abuse") {
+                d.flags.push("abuse");
+            }
             if !pii.is_empty() {
                 d.private = can_dm;
                 if !d.flags.contains(&"private_data") {
@@ -142,7 +154,12 @@ impl Engine {
                 }
             }
             let d = d.clone();
-            if let Some(text) = self.render_draft(now, id, &d, &r.template, out) {
+            let rendered = match d.edited_by {
+                Some(_) => None,
+                None => self.render_draft(now, id, &d, &r.template, out),
+            };
+            if let Some(text) = rendered {
+                self.drafts.take_text(id, &text, did);
                 if let Some(d) = self.drafts.drafts.get_mut(&did) {
                     d.text = text;
                 }
@@ -159,6 +176,9 @@ impl Engine {
         if !pii.is_empty() {
             flags.push("private_data");
         }
+        if abusive {
+            flags.push("abuse");
+        }
         let did = self.drafts.next_id();
         let mut d = Draft {
             id: did,
@@ -174,10 +194,12 @@ impl Engine {
                 .name
                 .clone()
                 .unwrap_or_else(|| m.author.handle.trim_start_matches('@').to_string()),
+            author_followers: m.author.followers.unwrap_or(0),
             mention_text: m.text.clone(),
             mention_url: m.url.clone(),
             lang,
             text: String::new(),
+            edited_by: None,
             private: can_dm && (m.direct || !pii.is_empty()),
             flags,
             state: DraftState::Pending,
@@ -198,6 +220,7 @@ impl Engine {
         let Some(text) = self.render_draft(now, id, &d, &r.template, out) else {
             return;
         };
+        self.drafts.take_text(id, &text, did);
         d.text = text;
         let private_note = if d.private {
             " It moves to a private message: the mention holds personal data or was private."
@@ -231,6 +254,33 @@ impl Engine {
         }
     }
 
+    /// An author who keeps insulting: no new draft, the pending one (if
+    /// any) carries the flag, and the timeline says why.
+    fn abuse_repeated(&mut self, now: Timestamp, id: &str, m: &Mention, out: &mut Decisions) {
+        if let Some(did) = self.drafts.pending_for(id, &m.platform, &m.author.id) {
+            if let Some(d) = self.drafts.drafts.get_mut(&did) {
+                d.mentions += 1;
+                if !d.flags.contains(&"abuse") {
+                    d.flags.push("abuse");
+                }
+                out.drafts.insert(did);
+            }
+        }
+        out.event(
+            Event::new(
+                now,
+                EventKind::MentionSkipped,
+                "engine",
+                format!(
+                    "No new draft for {}: repeated abuse in this incident (flagged for staff).",
+                    m.author.handle
+                ),
+            )
+            .incident(id)
+            .with("mention", &m.id),
+        );
+    }
+
     fn render_draft(
         &self,
         now: Timestamp,
@@ -242,15 +292,27 @@ impl Engine {
         let inc = self.incidents.get(id)?;
         let data = context::draft(&self.config, inc, d, now);
         let what = format!("Draft for {}", d.author_handle);
-        let job = RenderJob {
-            template,
-            lang: &d.lang,
-            data,
-            seed: phrasing_seed(&d.author_id, id),
-            escape: Escape::Text,
-            what: &what,
-        };
-        self.render_or_report(now, id, job, out)
+        let seed = phrasing_seed(&d.author_id, id);
+        // No two authors in an incident get the same text (BRIEF lesson 4):
+        // another phrasing when this one is taken, the author's handle in
+        // front when every phrasing is.
+        let mut first = None;
+        for k in 0..PHRASING_TRIES {
+            let job = RenderJob {
+                template,
+                lang: &d.lang,
+                data: data.clone(),
+                seed: seed.wrapping_add(k),
+                escape: Escape::Text,
+                what: &what,
+            };
+            let text = self.render_or_report(now, id, job, out)?;
+            if !self.drafts.text_taken(id, &text, d.id) {
+                return Some(text);
+            }
+            first.get_or_insert(text);
+        }
+        first.map(|t| format!("{} {t}", d.author_handle))
     }
 
     /// Routes one draft. `announce` puts a failure on the timeline; silent
@@ -278,9 +340,8 @@ impl Engine {
                 } else {
                     format!("on duty and least loaded; nobody on duty speaks {}", d.lang)
                 };
-                if let Some(dm) = self.drafts.drafts.get_mut(&did) {
-                    dm.assignee = Some(staff.clone());
-                }
+                self.drafts.set_assignee(did, &staff);
+                self.queue_digest(now, &staff, did);
                 out.drafts.insert(did);
                 out.event(
                     Event::new(
@@ -458,6 +519,7 @@ impl Engine {
         if let Some(dm) = self.drafts.drafts.get_mut(&did) {
             dm.escalations += 1;
         }
+        out.drafts.insert(did);
         let waited = humantime::format_duration(std::time::Duration::from_secs(
             (at - d.mention_at).num_seconds().max(0) as u64,
         ));
@@ -542,11 +604,5 @@ impl Engine {
 /// Picks a phrasing per author and incident, so that two customers rarely
 /// get the same sentence (BRIEF lesson 4). Stable across runs.
 pub(super) fn phrasing_seed(author: &str, incident: &str) -> u64 {
-    // FNV-1a: std's DefaultHasher is not guaranteed stable across releases.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in author.bytes().chain([0u8]).chain(incident.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
+    super::drafts::fnv1a(author.bytes().chain([0u8]).chain(incident.bytes()))
 }

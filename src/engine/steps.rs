@@ -10,6 +10,16 @@ use crate::clock::Timestamp;
 use crate::playbook::{Action, ApprovalTimeout, Condition, IncidentState, Recipient, Step};
 use crate::templates::Escape;
 
+/// The status text as one account posts it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct StatusPreview {
+    pub account: String,
+    pub platform: Option<String>,
+    /// The language it is written in (the account's, else the default).
+    pub language: String,
+    pub text: String,
+}
+
 impl Engine {
     /// Runs `steps` whose condition holds. `phase` names the list in
     /// idempotency keys (`on_open`, `state-acknowledged`, `on_resolve`).
@@ -162,6 +172,36 @@ impl Engine {
             },
             out,
         )
+    }
+
+    /// What each account of the incident's status post shows (or will show
+    /// once approved), in its own language: the commander's preview before
+    /// approving. Empty when the incident has no status post.
+    pub fn status_previews(&self, now: Timestamp, id: &str) -> Vec<StatusPreview> {
+        let Some(inc) = self.incidents.get(id) else {
+            return Vec::new();
+        };
+        let (text, accounts) = match &inc.status {
+            StatusPost::None => return Vec::new(),
+            StatusPost::AwaitingApproval { text, accounts, .. }
+            | StatusPost::Posted { text, accounts, .. } => (text, accounts),
+        };
+        let template = inc.status_template.as_deref();
+        let mut scratch = Decisions::default();
+        accounts
+            .iter()
+            .map(|account| {
+                let a = self.config.accounts.get(account);
+                StatusPreview {
+                    account: account.clone(),
+                    platform: a.map(|a| a.platform.as_str().to_string()),
+                    language: a
+                        .and_then(|a| a.language.clone())
+                        .unwrap_or_else(|| self.config.default_language.clone()),
+                    text: self.text_for_account(now, id, account, template, text, &mut scratch),
+                }
+            })
+            .collect()
     }
 
     /// The status text as `account` posts it: in the account's `language`

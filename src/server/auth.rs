@@ -64,6 +64,34 @@ impl Auth {
     /// [`ApiError::Unauthorized`] for a missing or unknown token,
     /// [`ApiError::Forbidden`] for a token without the role.
     pub fn require(&self, headers: &HeaderMap, role: ApiRole) -> Result<Principal, ApiError> {
+        let t = self.known(headers)?;
+        if t.roles.iter().any(|r| r.grants(role)) {
+            Ok(Principal {
+                token: t.name.clone(),
+                actor: t.actor.clone(),
+            })
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// Who the caller is and every role its token holds (`GET /v1/me`: the
+    /// dashboard shows what the caller may do, the server still checks).
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] for a missing or unknown token.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<(Principal, Vec<ApiRole>), ApiError> {
+        let t = self.known(headers)?;
+        Ok((
+            Principal {
+                token: t.name.clone(),
+                actor: t.actor.clone(),
+            },
+            t.roles.clone(),
+        ))
+    }
+
+    fn known(&self, headers: &HeaderMap) -> Result<&Known, ApiError> {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -82,15 +110,7 @@ impl Auth {
                 found = Some(t);
             }
         }
-        let t = found.ok_or(ApiError::Unauthorized)?;
-        if t.roles.iter().any(|r| r.grants(role)) {
-            Ok(Principal {
-                token: t.name.clone(),
-                actor: t.actor.clone(),
-            })
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        found.ok_or(ApiError::Unauthorized)
     }
 }
 

@@ -11,7 +11,7 @@
 //!   timers are due. It steps down (and tries again) when its lock session
 //!   dies or a batch is fenced.
 
-use super::driver::Job;
+use super::driver::{Job, Read};
 use crate::actions::executor::Executor;
 use crate::cluster::nats::Bus;
 use crate::cluster::{ClusterError, Journal, Leadership, LEADER_POLL};
@@ -87,6 +87,12 @@ impl Ingress {
             }
             Job::OffHours(reply) => {
                 let _ = reply.send(Err(ClusterError::LeaderOnly("the off-hours view").into()));
+            }
+            Job::Read(Read::Rates(reply)) => {
+                let _ = reply.send(Err(ClusterError::LeaderOnly("the trigger rates").into()));
+            }
+            Job::Read(Read::StatusPreviews(_, reply)) => {
+                let _ = reply.send(Err(ClusterError::LeaderOnly("the status previews").into()));
             }
         }
     }

@@ -18,6 +18,8 @@ use super::error::ApiError;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::input::{Alert, Command, Input};
 use crate::engine::off_hours::DeskStatus;
+use crate::engine::triggers::RateSeries;
+use crate::engine::StatusPreview;
 use crate::mention::Mention;
 use crate::playbook::IncidentState;
 use crate::runtime::{Runtime, RuntimeError};
@@ -42,6 +44,20 @@ pub enum Job {
     /// Reads each account's off-hours as the engine holds it (nothing is
     /// journaled: the engine does not change).
     OffHours(oneshot::Sender<Result<Vec<DeskStatus>, RuntimeError>>),
+    /// A read of state only the engine holds (detector rates, status texts
+    /// per account), answered between inputs; nothing is journaled.
+    Read(Read),
+}
+
+/// What a [`Job::Read`] asks the engine.
+pub enum Read {
+    /// The recent rate of every surge trigger.
+    Rates(oneshot::Sender<Result<Vec<RateSeries>, RuntimeError>>),
+    /// The status text of an incident as each of its accounts posts it.
+    StatusPreviews(
+        String,
+        oneshot::Sender<Result<Vec<StatusPreview>, RuntimeError>>,
+    ),
 }
 
 /// The handlers' side of the queue. Cheap to clone.
@@ -206,6 +222,12 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
             let published = out.as_ref().map(|e| e.clone()).unwrap_or_default();
             let _ = reply.send(out);
             publish(rt, events, Ok(published)).await;
+        }
+        Job::Read(Read::Rates(reply)) => {
+            let _ = reply.send(Ok(rt.engine.rates()));
+        }
+        Job::Read(Read::StatusPreviews(id, reply)) => {
+            let _ = reply.send(Ok(rt.engine.status_previews(now, &id)));
         }
         Job::OffHours(reply) => {
             let _ = reply.send(Ok(rt.engine.off_hours_status(now)));

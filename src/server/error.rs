@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The body is not what the endpoint reads.
     #[error("{0}")]
     MalformedBody(String),
+    /// A query parameter is missing, unknown or not of its type.
+    #[error("{0}")]
+    InvalidQuery(String),
     #[error("the request body is larger than this server accepts")]
     TooLarge,
     #[error("at most {0} items may be sent in one request")]
@@ -57,7 +60,7 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `unauthorized`, `forbidden`, `malformed_body`,
+    /// Stable code: `unauthorized`, `forbidden`, `malformed_body`, `invalid_query`,
     /// `payload_too_large`, `not_found`, `rejected`, `overloaded`,
     /// `shutting_down`, `unavailable`, `internal`.
     pub code: &'static str,
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::TooLarge | ApiError::BatchTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::Rejected(_) => "rejected",
@@ -84,7 +88,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedBody(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge | ApiError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Rejected(_) => StatusCode::CONFLICT,

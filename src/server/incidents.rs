@@ -16,7 +16,7 @@ use crate::config::ApiRole;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::input::{Command, CommandKind};
 use crate::playbook::IncidentState;
-use crate::store::{IncidentRow, OutboxRow, TimelineRow};
+use crate::store::{IncidentRow, OutboxRow, PinRow, TimelineRow};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -64,6 +64,42 @@ pub struct IncidentDetail {
     pub incident: IncidentView,
     pub timeline: Vec<TimelineEntry>,
     pub actions: Vec<ActionView>,
+    /// The incident's status pins, per account: what is pinned now, what it
+    /// displaced and whether that was restored.
+    #[serde(default)]
+    pub pins: Vec<PinView>,
+}
+
+/// One status pin squall made on an account for this incident.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PinView {
+    pub account: String,
+    /// `pinned` (up now), `unpinned` (taken down, nothing to restore or
+    /// not yet restored) or `restored` (the displaced posts are back).
+    pub state: String,
+    pub post_id: String,
+    pub post_url: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub pinned_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub unpinned_at: Option<Timestamp>,
+    /// Posts squall unpinned to make room; they are pinned again on resolve.
+    pub displaced: Vec<DisplacedPost>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub restored_at: Option<Timestamp>,
+}
+
+/// A post that was pinned before squall's status took its place.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DisplacedPost {
+    pub id: String,
+    pub url: Option<String>,
+}
+
+/// The status text as each account posts it (in its own language).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Previews {
+    pub previews: Vec<crate::engine::StatusPreview>,
 }
 
 /// One timeline event.
@@ -348,13 +384,24 @@ async fn on_incident(
     Ok(Json(detail(state, id).await?))
 }
 
-/// Hands a person's command to the engine as the token's actor.
+/// Hands a commander's command to the engine as the token's actor.
 async fn command(
     state: &AppState,
     headers: &HeaderMap,
     kind: CommandKind,
 ) -> Result<Vec<Event>, ApiError> {
-    let who = state.auth.require(headers, ApiRole::Commander)?;
+    command_as(state, headers, ApiRole::Commander, kind).await
+}
+
+/// Hands a person's command to the engine as the token's actor, if the
+/// token holds `role`; the engine's refusal is 409 with its reason.
+pub(super) async fn command_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: ApiRole,
+    kind: CommandKind,
+) -> Result<Vec<Event>, ApiError> {
+    let who = state.auth.require(headers, role)?;
     let c = Command {
         by: who.actor,
         kind,
@@ -379,11 +426,65 @@ async fn detail(state: &AppState, id: &str) -> Result<IncidentDetail, ApiError> 
         .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
     let timeline = state.store.timeline(id).await.map_err(internal)?;
     let actions = state.store.outbox_by_incident(id).await.map_err(internal)?;
+    let pins = state.store.pins_for_incident(id).await.map_err(internal)?;
     Ok(IncidentDetail {
         incident: view(&row),
         timeline: timeline.iter().map(entry).collect(),
         actions: actions.iter().map(action).collect(),
+        pins: pins.iter().map(pin).collect(),
     })
+}
+
+/// The status text of an incident as each account posts it: what the
+/// commander approves, per language (the accounts' languages differ).
+#[utoipa::path(get, path = "/v1/incidents/{id}/status/previews", tag = "incidents", params(("id" = String, Path)),
+    responses((status = 200, body = Previews), (status = 404, body = super::error::ErrorBody),
+        (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)),
+    security(("bearer" = ["viewer"])))]
+pub async fn previews(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Previews>, ApiError> {
+    state.auth.require(&headers, ApiRole::Viewer)?;
+    let known = state
+        .store
+        .incident(&id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if known.is_none() {
+        return Err(ApiError::NotFound(format!("incident {id}")));
+    }
+    let previews = state
+        .engine
+        .call(|reply| super::driver::Job::Read(super::driver::Read::StatusPreviews(id, reply)))
+        .await?;
+    Ok(Json(Previews { previews }))
+}
+
+fn pin(p: &PinRow) -> PinView {
+    let state = match (p.unpinned_at, p.restored_at) {
+        (None, _) => "pinned",
+        (Some(_), Some(_)) => "restored",
+        (Some(_), None) => "unpinned",
+    };
+    PinView {
+        account: p.account.clone(),
+        state: state.into(),
+        post_id: p.post_id.clone(),
+        post_url: p.post_url.clone(),
+        pinned_at: p.pinned_at,
+        unpinned_at: p.unpinned_at,
+        displaced: p
+            .displaced
+            .iter()
+            .map(|d| DisplacedPost {
+                id: d.id.clone(),
+                url: d.url.clone(),
+            })
+            .collect(),
+        restored_at: p.restored_at,
+    }
 }
 
 /// An optional body: empty means the defaults.
@@ -395,7 +496,7 @@ fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Re
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::MalformedBody(format!("not a valid request: {e}")))
 }

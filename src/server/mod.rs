@@ -10,8 +10,10 @@
 //! - [`driver`]: the one task that owns the [`Runtime`]; handlers send it
 //!   jobs through a bounded queue and get an answer once the input is durable.
 //! - [`auth`]: bearer tokens (stored hashed) and roles.
-//! - [`ingest`], [`alerts`], [`incidents`], [`events`], [`metrics`]: the
-//!   endpoints; [`error`]: the one API error type; [`shutdown`]: signals.
+//! - [`ingest`], [`alerts`], [`incidents`], [`events`], [`rates`], [`me`],
+//!   [`metrics`]: the endpoints; [`error`]: the one API error type;
+//!   [`shutdown`]: signals.
+//! - [`web`]: the dashboard at `/`, its files compiled in from `web/`.
 //!
 //! **Architecture Invariant:** handlers never call the engine or an adapter.
 //! Every change is an input to the engine task, journaled before the engine
@@ -21,15 +23,19 @@
 pub mod alerts;
 pub mod auth;
 pub mod cluster;
+pub mod drafts;
 pub mod driver;
 pub mod error;
 pub mod events;
 pub mod incidents;
 pub mod ingest;
+pub mod me;
 pub mod metrics;
 pub mod off_hours;
 pub mod pollers;
+pub mod rates;
 pub mod shutdown;
+pub mod web;
 
 use crate::actions::executor::Executor;
 use crate::adapters::sim::{sim_adapters, SimWorld};
@@ -82,6 +88,9 @@ pub enum ServeError {
     Bus(crate::cluster::nats::BusError),
     #[error("NATS ingest needs cluster mode: set the store to a postgres:// URL")]
     NotClustered,
+    /// `notify.smtp` is configured but cannot be used.
+    #[error("cannot set up e-mail: {0}")]
+    Smtp(#[from] crate::adapters::email::SmtpSetupError),
 }
 
 /// What the handlers share. Cheap to clone.
@@ -102,6 +111,8 @@ pub struct AppState {
     alert_maps: Arc<Vec<crate::playbook::AlertMap>>,
     /// Becomes `true` when shutdown begins (ends live streams).
     shutdown: watch::Receiver<bool>,
+    /// Staff, schedules and teams (`GET /v1/staff`).
+    config: Arc<Config>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +193,17 @@ pub async fn build(
     } else {
         sim_adapters(&config, &world, false)
     };
+    // E-mail goes out through SMTP whenever a relay is configured, with
+    // simulated platforms as with real ones.
+    let mut adapters = adapters;
+    if let Some(smtp) = &config.notify.smtp {
+        adapters.notifier = Arc::new(crate::adapters::email::SmtpNotifier::new(
+            smtp,
+            &crate::config::process_env,
+            adapters.notifier.clone(),
+            LIVE_TIMEOUT,
+        )?);
+    }
     let sources: Vec<(String, Arc<dyn crate::adapters::ingest::MentionSource>)> = adapters
         .sources
         .iter()
@@ -338,6 +360,7 @@ pub async fn build(
         accounts: Arc::new(config.accounts.keys().cloned().collect()),
         alert_maps: Arc::new(alert_maps),
         shutdown,
+        config: config.clone(),
     };
     Ok(Service {
         state,
@@ -465,7 +488,21 @@ pub fn app(state: AppState, config: &Config) -> Router {
             post(incidents::approve_status),
         )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
+        .route(
+            "/v1/incidents/{id}/status/previews",
+            get(incidents::previews),
+        )
+        .route("/v1/drafts", get(drafts::list))
+        .route("/v1/drafts/{id}", get(drafts::show).put(drafts::edit))
+        .route("/v1/drafts/{id}/claim", post(drafts::claim))
+        .route("/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/v1/drafts/{id}/discard", post(drafts::discard))
+        .route("/v1/staff", get(drafts::staff))
         .route("/v1/events", get(events::events))
+        .route("/v1/me", get(me::me))
+        .route("/v1/triggers", get(rates::triggers))
+        .route("/", get(web::index))
+        .route("/ui/{*path}", get(web::asset))
         .route("/v1/off-hours", get(off_hours::list))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -536,7 +573,10 @@ pub async fn openapi_json() -> impl IntoResponse {
         alerts::alertmanager, alerts::grafana, alerts::generic,
         incidents::list, incidents::declare, incidents::show, incidents::ack,
         incidents::set_state, incidents::edit_status, incidents::approve_status, incidents::resolve,
+        incidents::previews,
+        drafts::list, drafts::show, drafts::claim, drafts::edit, drafts::approve, drafts::discard, drafts::staff,
         events::events,
+        me::me, rates::triggers,
         off_hours::list,
     ),
     modifiers(&BearerAuth),
@@ -544,7 +584,10 @@ pub async fn openapi_json() -> impl IntoResponse {
         (name = "ingest", description = "Mentions from platforms (role `ingest`)"),
         (name = "alerts", description = "Monitoring webhooks (role `monitor`)"),
         (name = "incidents", description = "Commanders' API (read: `viewer`, `staff`, `commander`; change: `commander`)"),
+        (name = "drafts", description = "The reply queue (read: `viewer`, `staff`, `commander`; act: `staff`, `commander`)"),
         (name = "events", description = "Live Server-Sent Events"),
+        (name = "session", description = "Who the caller is (any valid token)"),
+        (name = "triggers", description = "Surge triggers' recent rate (role `viewer`)"),
         (name = "off-hours", description = "Support hours per account: open or closed, the pinned note, crisis overrides (read: `viewer`)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no token)"),
     )

@@ -350,6 +350,25 @@ impl Store {
         dispatch!(self, draft_queue(incident_id))
     }
 
+    /// One page of drafts in queue order (the customer's writing time, then
+    /// id), and how many match the filter in all.
+    pub async fn drafts(&self, f: &DraftFilter) -> Result<(Vec<DraftRow>, i64)> {
+        dispatch!(self, drafts(f))
+    }
+
+    /// When each mention attached to `incident_id` was written, oldest first.
+    pub async fn mention_times(&self, incident_id: &str) -> Result<Vec<Timestamp>> {
+        dispatch!(self, mention_times(incident_id))
+    }
+
+    /// Pending drafts held by each staff member, and those past their SLA at `now`.
+    pub async fn staff_load(
+        &self,
+        now: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, StaffLoad>> {
+        dispatch!(self, staff_load(now))
+    }
+
     /// How many pending drafts `staff` holds: their load, for routing.
     pub async fn drafts_by_assignee_pending(&self, staff: &str) -> Result<i64> {
         dispatch!(self, drafts_by_assignee_pending(staff))

@@ -364,6 +364,8 @@ pub(crate) struct RawDraft {
     discarded_reason: Option<String>,
     created_at: String,
     updated_at: String,
+    detail: String,
+    sla_deadline: Option<String>,
 }
 
 impl RawDraft {
@@ -377,6 +379,8 @@ impl RawDraft {
             sent_at: parse_ts_opt("drafts.sent_at", self.sent_at.as_deref())?,
             created_at: parse_ts("drafts.created_at", &self.created_at)?,
             updated_at: parse_ts("drafts.updated_at", &self.updated_at)?,
+            sla_deadline: parse_ts_opt("drafts.sla_deadline", self.sla_deadline.as_deref())?,
+            detail: parse_json("drafts.detail", &self.detail)?,
             id: self.id,
             incident_id: self.incident_id,
             conversation_id: self.conversation_id,

@@ -648,6 +648,67 @@ impl Backend {
         codec::decode_all(rows, RawDraft::decode)
     }
 
+    pub(super) async fn drafts(&self, f: &DraftFilter) -> Result<(Vec<DraftRow>, i64)> {
+        let state = f.state.map(DraftState::as_str);
+        let (assignee, nobody) = match &f.assignee {
+            AssigneeFilter::Anyone => (None, 0i64),
+            AssigneeFilter::Nobody => (None, 1),
+            AssigneeFilter::Staff(s) => (Some(s.as_str()), 0),
+        };
+        let rows = sqlx::query_as::<_, RawDraft>(sql::DRAFTS_PAGE)
+            .bind(state)
+            .bind(assignee)
+            .bind(nobody)
+            .bind(f.incident.as_deref())
+            .bind(f.after.map(|(at, _)| ts(at)))
+            .bind(f.after.map_or(0, |(_, id)| id))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read drafts"))?;
+        let total: i64 = sqlx::query_scalar(sql::DRAFTS_TOTAL)
+            .bind(state)
+            .bind(assignee)
+            .bind(nobody)
+            .bind(f.incident.as_deref())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count drafts"))?;
+        Ok((codec::decode_all(rows, RawDraft::decode)?, total))
+    }
+
+    pub(super) async fn mention_times(&self, incident_id: &str) -> Result<Vec<Timestamp>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql::MENTION_TIMES)
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read mention times"))?;
+        rows.iter()
+            .map(|t| codec::parse_ts("mentions.created_at", t))
+            .collect()
+    }
+
+    pub(super) async fn staff_load(
+        &self,
+        now: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, StaffLoad>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(sql::STAFF_LOAD)
+            .bind(ts(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read staff load"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(who, load, late)| {
+                let load = StaffLoad {
+                    load: u32::try_from(load).unwrap_or(u32::MAX),
+                    sla_breaches: u32::try_from(late).unwrap_or(u32::MAX),
+                };
+                (who, load)
+            })
+            .collect())
+    }
+
     pub(super) async fn drafts_by_assignee_pending(
         &self, staff: &str
     ) -> Result<i64> {
@@ -1039,6 +1100,8 @@ async fn save_draft_in(conn: &mut Conn, d: &DraftSnapshot) -> Result<()> {
         .bind(&d.discarded_reason)
         .bind(ts(d.created_at))
         .bind(ts(d.approved_at.or(d.sent_at).unwrap_or(d.created_at)))
+        .bind(codec::json("drafts.detail", &d.detail)?)
+        .bind(ts(d.sla_deadline))
         .execute(&mut *conn)
         .await
         .map_err(query(what))?;

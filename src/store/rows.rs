@@ -201,6 +201,31 @@ pub struct NewDraft {
     pub created_at: Timestamp,
 }
 
+/// Who wrote the mention a draft answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct DraftAuthor {
+    pub id: String,
+    pub handle: String,
+    pub name: String,
+    pub followers: u64,
+}
+
+/// What staff see of a draft beyond its lifecycle (the `detail` column).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DraftDetail {
+    pub account: String,
+    pub author: DraftAuthor,
+    /// The customer's words with personal data masked (never the raw text).
+    pub mention_text: String,
+    pub previous_contacts: u32,
+    /// Mentions this one reply answers (follow-ups fold in).
+    pub mentions: u32,
+    pub escalations: u32,
+    pub discarded_by: Option<String>,
+    pub edited_by: Option<String>,
+}
+
 /// A reply draft as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftRow {
@@ -223,6 +248,9 @@ pub struct DraftRow {
     pub discarded_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When it breaches its SLA (absent on drafts stored before 0005).
+    pub sla_deadline: Option<Timestamp>,
+    pub detail: DraftDetail,
 }
 
 /// The whole state of a draft as the engine holds it. The engine assigns
@@ -248,6 +276,35 @@ pub struct DraftSnapshot {
     pub sent_at: Option<Timestamp>,
     pub discarded_reason: Option<String>,
     pub created_at: Timestamp,
+    pub sla_deadline: Timestamp,
+    pub detail: DraftDetail,
+}
+
+/// Which drafts `GET /v1/drafts` lists, in queue order (mention time, id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DraftFilter {
+    /// `None`: every state.
+    pub state: Option<DraftState>,
+    pub assignee: AssigneeFilter,
+    pub incident: Option<String>,
+    /// Only drafts after this position in the queue (the page cursor).
+    pub after: Option<(Timestamp, i64)>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Nobody,
+    Staff(String),
+}
+
+/// Per staff member: pending drafts held and those past their SLA.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaffLoad {
+    pub load: u32,
+    pub sla_breaches: u32,
 }
 
 /// One mutation an engine decision produces; see [`super::Store::apply`].

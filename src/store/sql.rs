@@ -185,13 +185,47 @@ pub(crate) const FIND_CONVERSATION: &str =
 /// approved or sent draft without its approver.
 pub(crate) const SAVE_DRAFT: &str = "\
 INSERT INTO drafts (id, incident_id, conversation_id, mention_platform, mention_id, mention_at, lang, text, \
-private, flags, state, assignee, assigned_at, approved_by, approved_at, sent_at, discarded_reason, created_at, updated_at) \
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+private, flags, state, assignee, assigned_at, approved_by, approved_at, sent_at, discarded_reason, created_at, updated_at, \
+detail, sla_deadline) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
 ON CONFLICT (id) DO UPDATE SET mention_at = excluded.mention_at, lang = excluded.lang, text = excluded.text, \
 private = excluded.private, flags = excluded.flags, state = excluded.state, assignee = excluded.assignee, \
 assigned_at = CASE WHEN excluded.assignee IS NOT DISTINCT FROM drafts.assignee THEN drafts.assigned_at ELSE excluded.assigned_at END, \
 approved_by = excluded.approved_by, approved_at = excluded.approved_at, sent_at = excluded.sent_at, \
-discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at";
+discarded_reason = excluded.discarded_reason, updated_at = excluded.updated_at, \
+detail = excluded.detail, sla_deadline = excluded.sla_deadline";
+
+/// The filters of `GET /v1/drafts`, shared by the page and its total:
+/// `$1` state (NULL: any), `$2` assignee (NULL: anyone), `$3` 1 for
+/// unassigned only, `$4` incident (NULL: any).
+macro_rules! draft_filter {
+    () => {
+        "(CAST($1 AS TEXT) IS NULL OR state = $1) \
+AND (CAST($2 AS TEXT) IS NULL OR assignee = $2) \
+AND ($3 = 0 OR assignee IS NULL) \
+AND (CAST($4 AS TEXT) IS NULL OR incident_id = $4)"
+    };
+}
+
+/// One page of drafts in queue order, after the cursor `($5, $6)`, at most `$7`.
+pub(crate) const DRAFTS_PAGE: &str = concat!(
+    "SELECT * FROM drafts WHERE ",
+    draft_filter!(),
+    " AND (CAST($5 AS TEXT) IS NULL OR mention_at > $5 OR (mention_at = $5 AND id > $6)) \
+ORDER BY mention_at, id LIMIT $7"
+);
+
+pub(crate) const DRAFTS_TOTAL: &str =
+    concat!("SELECT COUNT(*) FROM drafts WHERE ", draft_filter!());
+
+/// When each mention of an incident was written (the report's volume).
+pub(crate) const MENTION_TIMES: &str =
+    "SELECT created_at FROM mentions WHERE incident_id = $1 ORDER BY created_at";
+
+/// Pending drafts per assignee, and how many of them are past their SLA at `$1`.
+pub(crate) const STAFF_LOAD: &str = "\
+SELECT assignee, COUNT(*), SUM(CASE WHEN sla_deadline < $1 THEN 1 ELSE 0 END) \
+FROM drafts WHERE state = 'pending' AND assignee IS NOT NULL GROUP BY assignee";
 
 pub(crate) const REPOINT_PIN: &str =
     "UPDATE pins SET post_id = $2, post_url = $3 WHERE id = $1 AND unpinned_at IS NULL";

@@ -166,6 +166,11 @@ impl TestApp {
         format!("http://{addr}")
     }
 
+    /// The SQLite file this service writes.
+    pub fn db_path(&self) -> &Path {
+        &self.db
+    }
+
     /// Mentions in the store, read over a separate connection.
     pub async fn stored_mentions(&self) -> i64 {
         let store = squall::store::Store::open(&format!("sqlite://{}", self.db.display()))

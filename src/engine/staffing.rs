@@ -1,0 +1,131 @@
+//! What a person does with a draft before approving it: claim it into
+//! their own queue, or rewrite it. (Approval and discard live with the rest
+//! of the draft's life in `respond.rs`.)
+//!
+//! Both are commands like any other: journaled, replayed, and on the
+//! timeline with who did it.
+
+use super::drafts::Draft;
+use super::events::{Event, EventKind};
+use super::{Decisions, Engine};
+use crate::clock::Timestamp;
+
+impl Engine {
+    /// The pending draft `did`, or a `command_rejected` event saying why not.
+    fn pending_draft(
+        &self,
+        now: Timestamp,
+        by: &str,
+        did: u64,
+        out: &mut Decisions,
+    ) -> Option<Draft> {
+        match self.drafts.drafts.get(&did) {
+            None => {
+                out.event(Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("No draft #{did}."),
+                ));
+                None
+            }
+            Some(d) if !d.is_pending() => {
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::CommandRejected,
+                        by,
+                        format!("Draft #{did} is not pending any more."),
+                    )
+                    .incident(&d.incident),
+                );
+                None
+            }
+            Some(d) => Some(d.clone()),
+        }
+    }
+
+    /// `by` takes the draft. A draft someone else holds is not taken from
+    /// them (two people would write the same reply); the SLA moves drafts
+    /// that wait too long.
+    pub(super) fn claim_draft(&mut self, now: Timestamp, by: &str, did: u64, out: &mut Decisions) {
+        let Some(d) = self.pending_draft(now, by, did, out) else {
+            return;
+        };
+        let reject = |why: String, out: &mut Decisions| {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+        };
+        if !self.config.staff.contains_key(by) {
+            return reject(
+                format!("{by} is not a staff member: only staff hold drafts."),
+                out,
+            );
+        }
+        match d.assignee.as_deref() {
+            Some(holder) if holder == by => return,
+            Some(holder) => {
+                return reject(
+                    format!("Draft #{did} is held by {holder}; they or the SLA can release it."),
+                    out,
+                )
+            }
+            None => {}
+        }
+        self.drafts.set_assignee(did, by);
+        out.drafts.insert(did);
+        out.event(
+            Event::new(
+                now,
+                EventKind::DraftAssigned,
+                by,
+                format!("Draft #{did} claimed by {by}."),
+            )
+            .incident(&d.incident)
+            .with("draft", did)
+            .with("staff", by),
+        );
+    }
+
+    /// `by` rewrites a pending draft. The text is a person's, so it is kept
+    /// as written (a follow-up from the customer re-renders only drafts
+    /// nobody has edited; see `respond.rs`).
+    pub(super) fn edit_draft(
+        &mut self,
+        now: Timestamp,
+        by: &str,
+        did: u64,
+        text: String,
+        out: &mut Decisions,
+    ) {
+        let Some(d) = self.pending_draft(now, by, did, out) else {
+            return;
+        };
+        if text.trim().is_empty() {
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::CommandRejected,
+                    by,
+                    format!("Draft #{did} cannot be edited to an empty text."),
+                )
+                .incident(&d.incident),
+            );
+            return;
+        }
+        if let Some(dm) = self.drafts.drafts.get_mut(&did) {
+            dm.text = text;
+            dm.edited_by = Some(by.to_string());
+        }
+        out.drafts.insert(did);
+        out.event(
+            Event::new(
+                now,
+                EventKind::DraftUpdated,
+                by,
+                format!("Draft #{did} edited by {by}."),
+            )
+            .incident(&d.incident)
+            .with("draft", did),
+        );
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs aiosmtpd (a real SMTP server that writes each message it
+# receives into a Maildir) into a venv under $CARGO_TARGET_DIR/peers/smtp,
+# once; later runs reuse it. Prints the venv's python on success.
+# tests/email_digest.rs runs this itself; .ci/run runs it before the tests.
+set -euo pipefail
+peers="${CARGO_TARGET_DIR:-target}/peers/smtp"
+py="$peers/venv/bin/python"
+if ! "$py" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    mkdir -p "$peers"
+    timeout 120 python3 -m venv "$peers/venv" >&2
+    timeout 300 "$peers/venv/bin/pip" install --quiet aiosmtpd >&2
+fi
+echo "$py"
