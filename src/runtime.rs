@@ -153,7 +153,7 @@ impl Runtime {
         rt.store.apply(&writes).await?;
         for d in rt.engine.drafts().drafts.values() {
             // One by one: a draft the store already moved on stays as it is.
-            if let Err(e) = rt.store.apply(&[Write::SaveDraft(draft_snapshot(d))]).await {
+            if let Err(e) = rt.store.apply(&[Write::SaveDraft(Box::new(draft_snapshot(d)))]).await {
                 tracing::warn!(draft = d.id, error = %e, "draft not re-applied after replay");
             }
         }
@@ -347,7 +347,7 @@ impl Runtime {
         }
         for id in &d.drafts {
             if let Some(draft) = self.engine.drafts().drafts.get(id) {
-                w.push(Write::SaveDraft(draft_snapshot(draft)));
+                w.push(Write::SaveDraft(Box::new(draft_snapshot(draft))));
             }
         }
         for e in &d.events {
