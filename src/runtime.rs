@@ -153,7 +153,11 @@ impl Runtime {
         rt.store.apply(&writes).await?;
         for d in rt.engine.drafts().drafts.values() {
             // One by one: a draft the store already moved on stays as it is.
-            if let Err(e) = rt.store.apply(&[Write::SaveDraft(Box::new(draft_snapshot(d)))]).await {
+            if let Err(e) = rt
+                .store
+                .apply(&[Write::SaveDraft(Box::new(draft_snapshot(d)))])
+                .await
+            {
                 tracing::warn!(draft = d.id, error = %e, "draft not re-applied after replay");
             }
         }
