@@ -187,7 +187,10 @@ impl Runtime {
         rt.apply(&writes).await?;
         for d in rt.engine.drafts().drafts.values() {
             // One by one: a draft the store already moved on stays as it is.
-            if let Err(e) = rt.apply(&[Write::SaveDraft(draft_snapshot(d))]).await {
+            if let Err(e) = rt
+                .apply(&[Write::SaveDraft(Box::new(draft_snapshot(d)))])
+                .await
+            {
                 tracing::warn!(draft = d.id, error = %e, "draft not re-applied after replay");
             }
         }
@@ -420,7 +423,7 @@ impl Runtime {
         }
         for id in &d.drafts {
             if let Some(draft) = self.engine.drafts().drafts.get(id) {
-                w.push(Write::SaveDraft(draft_snapshot(draft)));
+                w.push(Write::SaveDraft(Box::new(draft_snapshot(draft))));
             }
         }
         for e in &d.events {

@@ -84,7 +84,15 @@ fn a_bad_line_in_a_stream_names_the_file_line_and_field() {
 fn help_lists_every_command_and_schema_prints_json() {
     let out = squall().arg("--help").output().expect("run");
     let help = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["validate", "simulate", "schema", "reference", "schedule"] {
+    for cmd in [
+        "validate",
+        "simulate",
+        "schema",
+        "reference",
+        "schedule",
+        "drafts",
+        "report",
+    ] {
         assert!(help.contains(cmd), "{cmd} missing from --help");
     }
     let out = squall().args(["schema", "config"]).output().expect("run");

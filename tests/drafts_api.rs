@@ -64,7 +64,11 @@ fn by_author<'a>(page: &'a Value, author: &str) -> &'a Value {
 
 /// Declares the `replies` incident and sends five customers' mentions.
 async fn queue_of_five() -> (TestApp, String) {
-    let app = TestApp::start().await;
+    five_customers(TestApp::start().await).await
+}
+
+/// Declares the `replies` incident on `app` and sends five customers' mentions.
+async fn five_customers(app: TestApp) -> (TestApp, String) {
     let (status, inc) = app
         .call(
             Method::POST,
@@ -452,7 +456,9 @@ async fn the_drafts_client_lists_claims_edits_and_approves_against_a_server() {
 
 #[tokio::test]
 async fn the_report_counts_drafts_response_times_and_customers_answered() {
-    let (app, incident) = queue_of_five().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start_in(dir.path(), |_| {}, std::time::Duration::ZERO).await;
+    let (app, incident) = five_customers(app).await;
     let page = get(&app, "/v1/drafts", STAFF).await;
     let id = |author: &str| by_author(&page, author)["id"].as_i64().unwrap();
     for (author, token) in [("small", STAFF), ("pol", KIM)] {

@@ -327,7 +327,7 @@ pub enum Write {
     },
     UpsertDraft(NewDraft),
     /// Saves an engine draft by id (insert or overwrite its state).
-    SaveDraft(DraftSnapshot),
+    SaveDraft(Box<DraftSnapshot>),
     /// The following draft transitions fail the batch with
     /// [`super::StoreError::Stale`] when the draft is not in a state that allows them.
     AssignDraft {
