@@ -271,9 +271,12 @@ impl Http {
     }
 }
 
-/// The platform's machine-readable error name: XRPC and Slack `error` when
-/// it is one word, Discord's numeric `code`.
+/// The platform's machine-readable error name: Matrix `errcode`, XRPC and
+/// Slack `error` when it is one word, Discord's numeric `code`.
 fn error_code(body: &Value) -> Option<String> {
+    if let Some(code) = body.get("errcode").and_then(Value::as_str) {
+        return Some(code.to_owned());
+    }
     match body.get("error") {
         Some(Value::String(s)) if !s.is_empty() && !s.contains(char::is_whitespace) => {
             Some(s.clone())
@@ -302,7 +305,8 @@ pub fn error_message(body: &Value) -> Option<String> {
 }
 
 /// Seconds to wait after a 429: `Retry-After`, then the body's `retry_after`
-/// (Discord, Telegram's `parameters.retry_after`), then the reset header.
+/// (Discord, Telegram's `parameters.retry_after`) or `retry_after_ms`
+/// (Matrix), then the reset header.
 pub fn retry_after(
     headers: &HeaderMap,
     body: &Value,
@@ -316,7 +320,12 @@ pub fn retry_after(
     let in_body = body
         .get("retry_after")
         .or_else(|| body.pointer("/parameters/retry_after"))
-        .and_then(Value::as_f64);
+        .and_then(Value::as_f64)
+        .or_else(|| {
+            body.get("retry_after_ms")
+                .and_then(Value::as_f64)
+                .map(|ms| ms / 1000.0)
+        });
     header
         .or(in_body)
         .map(|s| ceil_secs(Duration::from_secs_f64(s.max(0.0))))
@@ -479,6 +488,12 @@ mod tests {
             serde_json::json!({"ok": false, "parameters": {"retry_after": 35}}),
             RateHeaders::RetryAfterOnly,
             Some(35),
+        );
+        check(
+            &none,
+            serde_json::json!({"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 2500}),
+            RateHeaders::RetryAfterOnly,
+            Some(3),
         );
         check(&none, Value::Null, RateHeaders::RetryAfterOnly, None);
     }

@@ -7,6 +7,7 @@
 //! published APIs and are built from the config by [`connect`].
 
 pub mod bluesky;
+pub mod chat;
 pub mod discord;
 pub mod email;
 pub mod http;

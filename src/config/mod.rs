@@ -385,7 +385,90 @@ impl Builder<'_, '_> {
                 password_env: s.password_env,
             }
         });
+        out.chat = raw.chat.and_then(|c| self.chat(c));
         out
+    }
+
+    /// `notify.chat`: the format and exactly the settings it needs. Every
+    /// missing one is reported, not only the first.
+    fn chat(&mut self, raw: raw::RawChat) -> Option<ChatConfig> {
+        let here = [PathSeg::from("notify"), PathSeg::from("chat")];
+        match raw.format.as_str() {
+            "slack" => {
+                let url_env = self.chat_field(raw.url_env, "slack", "url_env", "the NAME of the variable holding the webhook URL, e.g. `url_env: SQUALL_CHAT_WEBHOOK`");
+                Some(ChatConfig::Slack { url_env: url_env? })
+            }
+            "matrix" => {
+                let homeserver = self.chat_field(
+                    raw.homeserver,
+                    "matrix",
+                    "homeserver",
+                    "the homeserver's base URL, e.g. `homeserver: https://matrix.acme.example`",
+                );
+                let room = self.chat_field(
+                    raw.room,
+                    "matrix",
+                    "room",
+                    "the room id, e.g. `room: \"!AbCdEf:acme.example\"`",
+                );
+                let token_env = self.chat_field(raw.token_env, "matrix", "token_env", "the NAME of the variable holding the bot's access token, e.g. `token_env: SQUALL_MATRIX_TOKEN`");
+                let homeserver = homeserver.filter(|h| {
+                    let ok = h.starts_with("https://") || h.starts_with("http://");
+                    if !ok {
+                        self.diags.push(
+                            self.locator
+                                .at_value(
+                                    Severity::Error,
+                                    CODES.invalid_value,
+                                    &join(&here, [PathSeg::from("homeserver")]),
+                                    format!("`{h}` is not an http(s) URL"),
+                                )
+                                .with_hint("write it as `https://matrix.acme.example`"),
+                        );
+                    }
+                    ok
+                });
+                Some(ChatConfig::Matrix {
+                    homeserver: homeserver?.trim_end_matches('/').to_owned(),
+                    room: room?,
+                    token_env: token_env?,
+                })
+            }
+            other => {
+                self.diags.push(
+                    self.locator
+                        .at_value(Severity::Error, CODES.invalid_value, &join(&here, [PathSeg::from("format")]), format!("unknown chat format `{other}`"))
+                        .with_hint("write `format: slack` (a Slack-compatible incoming webhook) or `format: matrix`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A setting `notify.chat` needs for `format`, or a diagnostic saying so.
+    fn chat_field(
+        &mut self,
+        value: Option<String>,
+        format: &str,
+        key: &str,
+        hint: &str,
+    ) -> Option<String> {
+        match value {
+            Some(v) if !v.trim().is_empty() => Some(v),
+            _ => {
+                self.diags.push(
+                    self.locator
+                        .at_key(
+                            Severity::Error,
+                            CODES.missing_key,
+                            &[PathSeg::from("notify"), PathSeg::from("chat")],
+                            format!("notify.chat with `format: {format}` needs `{key}`"),
+                        )
+                        .with_hint(format!("add `{key}:`: {hint}")),
+                );
+                None
+            }
+        }
     }
 
     /// `server:`: addresses, limits and tokens. Token secrets are never

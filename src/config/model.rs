@@ -150,6 +150,21 @@ pub struct NotifyConfig {
     /// Base of the links in digests (no trailing slash).
     pub link_base: String,
     pub smtp: Option<SmtpConfig>,
+    pub chat: Option<ChatConfig>,
+}
+
+/// Where `via: [chat]` notifications go. Each format carries exactly the
+/// settings it needs; secrets are environment variable NAMES.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatConfig {
+    /// A Slack-compatible incoming webhook; its URL is the secret.
+    Slack { url_env: String },
+    /// A Matrix room, written to by a bot account's access token.
+    Matrix {
+        homeserver: String,
+        room: String,
+        token_env: String,
+    },
 }
 
 impl Default for NotifyConfig {
@@ -158,6 +173,7 @@ impl Default for NotifyConfig {
             digest_every: std::time::Duration::from_secs(60),
             link_base: "http://127.0.0.1:8080".into(),
             smtp: None,
+            chat: None,
         }
     }
 }

@@ -74,6 +74,32 @@ pub struct RawNotify {
     /// SMTP server for e-mail; without it e-mails are only recorded.
     #[serde(default)]
     pub smtp: Option<RawSmtp>,
+    /// Chat webhook for `via: [chat]`; without it chat messages are only recorded.
+    #[serde(default)]
+    pub chat: Option<RawChat>,
+}
+
+/// Where chat notifications go. Secrets are NAMES of environment variables.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChat {
+    /// `slack` (a Slack-compatible incoming webhook) or `matrix` (a room on
+    /// a Matrix homeserver, through the client-server API).
+    pub format: String,
+    /// slack: NAME of the variable holding the webhook URL (the URL is the secret).
+    #[serde(default)]
+    #[schemars(with = "Option<EnvVarName>")]
+    pub url_env: Option<String>,
+    /// matrix: base URL of the homeserver (`https://matrix.acme.example`).
+    #[serde(default)]
+    pub homeserver: Option<String>,
+    /// matrix: the room id (`!AbCdEf:acme.example`).
+    #[serde(default)]
+    pub room: Option<String>,
+    /// matrix: NAME of the variable holding the bot's access token.
+    #[serde(default)]
+    #[schemars(with = "Option<EnvVarName>")]
+    pub token_env: Option<String>,
 }
 
 /// An SMTP relay. Credentials are NAMES of environment variables.

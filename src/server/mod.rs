@@ -91,6 +91,9 @@ pub enum ServeError {
     /// `notify.smtp` is configured but cannot be used.
     #[error("cannot set up e-mail: {0}")]
     Smtp(#[from] crate::adapters::email::SmtpSetupError),
+    /// `notify.chat` cannot be used (and, with it, any SMTP problem).
+    #[error("cannot set up notifications:\n  - {}", .0.join("\n  - "))]
+    Notify(Vec<String>),
 }
 
 /// What the handlers share. Cheap to clone.
@@ -193,9 +196,38 @@ pub async fn build(
     } else {
         sim_adapters(&config, &world, false)
     };
-    // E-mail goes out through SMTP whenever a relay is configured, with
-    // simulated platforms as with real ones.
+    // Chat goes to its webhook and e-mail through SMTP whenever they are
+    // configured, with simulated platforms as with real ones. Both are set
+    // up before either error is returned, so start-up names every problem.
     let mut adapters = adapters;
+    let chat = config.notify.chat.as_ref().map(|chat| {
+        crate::adapters::chat::ChatNotifier::new(
+            chat,
+            &crate::config::process_env,
+            adapters.notifier.clone(),
+            LIVE_TIMEOUT,
+        )
+    });
+    let chat = match chat.transpose() {
+        Ok(c) => c.map(|c| Arc::new(c) as Arc<dyn crate::adapters::Notifier>),
+        Err(e) => {
+            let mut problems = vec![e.to_string()];
+            if let Some(smtp) = &config.notify.smtp {
+                if let Err(e) = crate::adapters::email::SmtpNotifier::new(
+                    smtp,
+                    &crate::config::process_env,
+                    adapters.notifier.clone(),
+                    LIVE_TIMEOUT,
+                ) {
+                    problems.push(e.to_string());
+                }
+            }
+            return Err(ServeError::Notify(problems));
+        }
+    };
+    if let Some(chat) = chat {
+        adapters.notifier = chat;
+    }
     if let Some(smtp) = &config.notify.smtp {
         adapters.notifier = Arc::new(crate::adapters::email::SmtpNotifier::new(
             smtp,
