@@ -564,7 +564,11 @@ async fn incident_report(
         .await
         .with_context(|| "cannot open the store (set `store:` in the config or SQUALL_STORE)")?;
     let Some(inc) = store.incident(id).await? else {
-        eprintln!("error: no incident {id} in the store");
+        eprintln!(
+            "error: no incident {id} in the store {}; `squall incident list` shows the ids \
+             (a report reads the store of the server that handled it: pass --config or set SQUALL_STORE)",
+            crate::store::redact_url(&cfg.store_url)
+        );
         store.close().await;
         return Ok(1);
     };
