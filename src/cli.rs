@@ -152,7 +152,9 @@ pub enum Command {
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         poll_every: std::time::Duration,
         /// This instance's name in a cluster (a `postgres://` store): its
-        /// outbox lease owner and leader name. Default: `serve-<pid>-<time>`.
+        /// outbox lease owner, liveness lock and leader name; unique per
+        /// live instance. An instance restarting under the same name resumes
+        /// its interrupted actions at once. Default: `serve-<pid>-<time>`.
         #[arg(long, env = "SQUALL_INSTANCE")]
         instance: Option<String>,
         #[command(flatten)]

@@ -12,7 +12,7 @@
 //! replay rebuilds the in-memory state (detectors, timers, open incidents,
 //! drafts) without doing any side effect a second time.
 
-use crate::actions::executor::{ExecError, Executor};
+use crate::actions::executor::{ExecError, Executor, Outcome};
 use crate::clock::Timestamp;
 use crate::engine::drafts::{Draft, DraftState as EngineDraftState};
 use crate::engine::events::{Event, EventKind};
@@ -36,7 +36,11 @@ pub enum RuntimeError {
 pub struct Runtime {
     pub engine: Engine,
     pub store: Store,
-    executor: Executor,
+    /// Carries out what the engine enqueued, feeding outcomes straight
+    /// back. `None` for a cluster's engine leader: every instance's outbox
+    /// worker runs the actions and journals their outcomes, which reach
+    /// the engine as journal entries ([`Runtime::apply_entry`]).
+    executor: Option<Executor>,
     /// Also persist per-bucket evaluations (noisy; only for `--explain`).
     persist_evaluations: bool,
     /// When failed actions are due to be tried again: time must reach them
@@ -74,6 +78,10 @@ const SWEEP_SECS: i64 = 60;
 
 impl Runtime {
     pub fn new(engine: Engine, store: Store, executor: Executor) -> Self {
+        Self::with_executor(engine, store, Some(executor))
+    }
+
+    fn with_executor(engine: Engine, store: Store, executor: Option<Executor>) -> Self {
         Self {
             engine,
             store,
@@ -104,16 +112,26 @@ impl Runtime {
         executor: Executor,
         now: Timestamp,
     ) -> Result<(Self, Resumed), RuntimeError> {
-        Self::resume_fenced(make_engine, store, executor, now, None).await
+        Self::resume_with(make_engine, store, Some(executor), now, None).await
     }
 
     /// [`Runtime::resume`] for a cluster's engine leader: every batch it
     /// commits, from the replay on, is refused once `fence` is no longer the
-    /// cluster's leadership epoch.
+    /// cluster's leadership epoch. It has no executor: the cluster's outbox
+    /// workers run the actions and journal their outcomes.
     pub async fn resume_fenced(
         make_engine: impl FnOnce(Timestamp) -> Engine,
         store: Store,
-        executor: Executor,
+        now: Timestamp,
+        fence: i64,
+    ) -> Result<(Self, Resumed), RuntimeError> {
+        Self::resume_with(make_engine, store, None, now, Some(fence)).await
+    }
+
+    async fn resume_with(
+        make_engine: impl FnOnce(Timestamp) -> Engine,
+        store: Store,
+        executor: Option<Executor>,
         now: Timestamp,
         fence: Option<i64>,
     ) -> Result<(Self, Resumed), RuntimeError> {
@@ -130,7 +148,7 @@ impl Runtime {
                 now
             }
         };
-        let mut rt = Self::new(make_engine(started), store, executor);
+        let mut rt = Self::with_executor(make_engine(started), store, executor);
         rt.journal = true;
         rt.fence = fence;
         let done = rt.store.outbox_states().await?;
@@ -139,10 +157,7 @@ impl Runtime {
         let mut replayed = 0;
         for mut e in entries.into_iter().filter(|e| e.kind != "boot") {
             e.at = rt.monotonic(e.at);
-            let mut d = match decode_input(&e)? {
-                Some(input) => rt.engine.handle(e.at, input),
-                None => rt.engine.tick(e.at),
-            };
+            let mut d = rt.decide(e.at, decode_entry(&e)?);
             replayed += 1;
             // Feed back outcomes already recorded, as the executor did live.
             loop {
@@ -314,14 +329,27 @@ impl Runtime {
             return Ok(Vec::new()); // the engine's start time, read by resume
         }
         let at = self.monotonic(entry.at);
-        let d = match decode_input(entry)? {
-            Some(input) => self.engine.handle(at, input),
-            None => {
-                self.due_retries(at);
-                self.engine.tick(at)
-            }
-        };
+        let entry = decode_entry(entry)?;
+        if matches!(entry, Entry::Tick) {
+            self.due_retries(at);
+        }
+        let d = self.decide(at, entry);
         self.commit(at, d).await
+    }
+
+    /// What the engine decides about one journal entry at `at`. An outcome
+    /// may repeat one the replay already fed back from the outbox: the
+    /// engine's `action_done` is idempotent.
+    fn decide(&mut self, at: Timestamp, entry: Entry) -> Decisions {
+        match entry {
+            Entry::Input(input) => self.engine.handle(at, input),
+            Entry::Tick => self.engine.tick(at),
+            Entry::Outcome(o) => {
+                let mut d = self.engine.tick(at);
+                d.extend(self.engine.action_done(at, &o.intent, o.ok));
+                d
+            }
+        }
     }
 
     /// `at`, or the last time the engine was given if that is later.
@@ -356,6 +384,9 @@ impl Runtime {
                 self.apply(&writes).await?;
             }
             all.extend(d.events);
+            let Some(executor) = &self.executor else {
+                break; // the cluster's outbox workers take it from here
+            };
             if !self.outbox_may_have_work(now, !d.actions.is_empty()) {
                 break;
             }
@@ -363,25 +394,17 @@ impl Runtime {
             // Carry out whatever is due; feed outcomes back to the engine.
             let mut next = Decisions::default();
             loop {
-                let batch = self.executor.run_due(now).await?;
+                let batch = executor.run_due(now).await?;
                 if batch.is_empty() {
                     break;
                 }
-                for done in batch {
+                for mut done in batch {
+                    done.count();
                     let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
                     if !writes.is_empty() {
                         self.apply(&writes).await?;
                     }
-                    all.extend(done.events);
-                    if let Some(intent) = &done.intent {
-                        let result = match (done.ok, done.retry_at) {
-                            (true, _) => "ok",
-                            (false, Some(_)) => "retry",
-                            (false, None) => "failed",
-                        };
-                        metrics::counter!("squall_actions_total", "kind" => intent.kind(), "result" => result)
-                            .increment(1);
-                    }
+                    all.append(&mut done.events);
                     if let Some(at) = done.retry_at {
                         self.retries.insert(at);
                     }
@@ -447,9 +470,18 @@ impl Runtime {
     }
 }
 
-/// Decodes a journal entry back into the input the engine saw; `None` for
-/// a tick (time passing with effects).
-fn decode_input(e: &crate::store::JournalEntry) -> Result<Option<Input>, RuntimeError> {
+/// A journal entry, decoded.
+enum Entry {
+    /// A mention, alert or command, as the engine saw it.
+    Input(Input),
+    /// Time passing with effects (a timer fired).
+    Tick,
+    /// What became of an action a cluster's outbox worker carried out.
+    Outcome(Box<Outcome>),
+}
+
+/// Decodes a journal entry back into what the engine saw.
+fn decode_entry(e: &crate::store::JournalEntry) -> Result<Entry, RuntimeError> {
     let corrupt = |err: serde_json::Error| {
         RuntimeError::Store(StoreError::Corrupt {
             what: "inputs.payload",
@@ -457,15 +489,20 @@ fn decode_input(e: &crate::store::JournalEntry) -> Result<Option<Input>, Runtime
         })
     };
     let payload = e.payload.clone();
-    Ok(Some(match e.kind.as_str() {
-        "tick" => return Ok(None),
+    Ok(Entry::Input(match e.kind.as_str() {
+        "tick" => return Ok(Entry::Tick),
+        "outcome" => {
+            return Ok(Entry::Outcome(
+                serde_json::from_value(payload).map_err(corrupt)?,
+            ))
+        }
         "mention" => Input::Mention(Box::new(serde_json::from_value(payload).map_err(corrupt)?)),
         "alert" => Input::Alert(serde_json::from_value(payload).map_err(corrupt)?),
         _ => Input::Command(serde_json::from_value(payload).map_err(corrupt)?),
     }))
 }
 
-fn timeline_write(e: &Event) -> Write {
+pub(crate) fn timeline_write(e: &Event) -> Write {
     Write::Timeline(NewTimeline {
         incident_id: e.incident.clone(),
         at: e.at,

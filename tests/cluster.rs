@@ -4,11 +4,12 @@
 //! to this test's fake platform servers, whose state the test reads.
 //!
 //! A surge is spread over the three instances (no instance sees enough of
-//! it alone); the engine leader is killed with `kill -9` while it pins the
-//! status on two slow platforms and drafts replies; the survivors take over
-//! and finish. Each account must end with exactly one squall pin, and no
-//! mention, draft or action may be lost or doubled. The fail-over time is
-//! measured and printed.
+//! it alone); every instance works the outbox, and the one pinning the
+//! status on two slow platforms is killed with `kill -9` in the middle,
+//! while replies are drafted; if it led the engine, a survivor takes the
+//! leadership too. The survivors take over and finish. Each account must
+//! end with exactly one squall pin, and no mention, draft or action may be
+//! lost or doubled. The fail-over times are measured and printed.
 
 mod cluster_peers;
 mod fake_platforms;
@@ -140,6 +141,24 @@ async fn leader(pool: &sqlx::PgPool) -> (String, i64, i64) {
         .expect("leader row")
 }
 
+/// Follows `GET /v1/events` on one instance; what it received so far.
+fn watch_events(http: &reqwest::Client, url: &str) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (http, url, out) = (http.clone(), format!("{url}/v1/events"), seen.clone());
+    tokio::spawn(async move {
+        let Ok(mut resp) = http.get(url).bearer_auth(COMMANDER).send().await else {
+            return;
+        };
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            let text = String::from_utf8_lossy(&chunk).into_owned();
+            out.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(&text);
+        }
+    });
+    seen
+}
+
 async fn last_seq(pool: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM inputs")
         .fetch_one(pool)
@@ -148,7 +167,7 @@ async fn last_seq(pool: &sqlx::PgPool) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed() {
+async fn three_instances_share_a_surge_and_finish_it_after_the_one_pinning_is_killed() {
     let db = PgDatabase::create().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let masto = Kind::Mastodon
@@ -170,6 +189,7 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         .timeout(Duration::from_secs(40))
         .build()
         .expect("client");
+    let streaming = reqwest::Client::new();
 
     // Wait for a leader.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -177,6 +197,13 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         assert!(Instant::now() < deadline, "no instance became leader");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // Every instance's live stream shows the whole cluster's events.
+    let streams: Vec<(String, _)> = nodes
+        .iter()
+        .map(|n| (n.name.clone(), watch_events(&streaming, &n.url)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await; // subscribed
 
     // Calm traffic, then the surge: four complaints to each instance, so
     // that no instance alone saw the five that open the incident.
@@ -194,8 +221,8 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
     }
     assert_eq!(complaints.len(), 12, "every complaint accepted");
 
-    // The incident opens on the leader and pinning starts on both slow
-    // platforms; kill the leader while it works.
+    // The incident opens and pinning starts on both slow platforms; kill
+    // the instance that is pinning while it works.
     let deadline = Instant::now() + Duration::from_secs(30);
     let id = loop {
         let list = get(&http, &format!("{}/v1/incidents?all=true", nodes[0].url)).await;
@@ -210,24 +237,26 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let running: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'running'")
-                .fetch_one(&pool)
-                .await
-                .expect("outbox");
-        if running > 0 {
-            break;
+    let (interrupted, worker): (i64, String) = loop {
+        let running: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, lease_owner FROM outbox WHERE state = 'running' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("outbox");
+        if let Some(running) = running {
+            break running;
         }
         assert!(Instant::now() < deadline, "no action started");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     let (holder, epoch, _) = leader(&pool).await;
     let victim = nodes
         .iter()
-        .position(|n| n.name == holder)
-        .expect("the leader is one of ours");
-    let victim_name = holder.clone();
+        .position(|n| n.name == worker)
+        .expect("the worker is one of ours");
+    let victim_name = worker.clone();
+    let victim_led = holder == worker;
     let killed_at = Instant::now();
     nodes.remove(victim).kill9();
 
@@ -247,25 +276,50 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
     );
     let target = last_seq(&pool).await;
     let mut elected = None;
+    let mut taken_over = None;
     let in_service = loop {
         let (holder, now_epoch, applied) = leader(&pool).await;
         if now_epoch > epoch {
             assert_ne!(holder, victim_name, "a survivor leads");
             elected.get_or_insert(killed_at.elapsed());
-            if applied >= target {
-                break killed_at.elapsed();
-            }
+        }
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT lease_owner FROM outbox WHERE id = $1")
+                .bind(interrupted)
+                .fetch_one(&pool)
+                .await
+                .expect("outbox row");
+        if owner.as_deref() != Some(victim_name.as_str()) {
+            taken_over.get_or_insert(killed_at.elapsed());
+        }
+        if (!victim_led || now_epoch > epoch) && applied >= target && taken_over.is_some() {
+            break killed_at.elapsed();
         }
         assert!(
             killed_at.elapsed() < Duration::from_secs(60),
-            "no fail-over"
+            "no fail-over\n{}",
+            logs(dir.path())
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
+    assert_eq!(
+        elected.is_some(),
+        victim_led,
+        "the leadership moves only if its holder died"
+    );
     println!(
-        "fail-over after kill -9 of the leader: new leader elected in {} ms, \
-         journal replayed and the mentions taken meanwhile applied in {} ms",
-        elected.unwrap_or_default().as_millis(),
+        "fail-over after kill -9 of the instance pinning ({}): its action taken over in {} ms; \
+         {}; the mentions taken meanwhile applied after {} ms",
+        if victim_led {
+            "the engine leader"
+        } else {
+            "a follower"
+        },
+        taken_over.unwrap_or_default().as_millis(),
+        match elected {
+            Some(t) => format!("new engine leader elected in {} ms", t.as_millis()),
+            None => "the engine leader kept leading".to_owned(),
+        },
         in_service.as_millis()
     );
 
@@ -289,6 +343,58 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+
+    // Each survivor streamed the incident and the pins, whoever made them.
+    for (name, seen) in &streams {
+        if *name == victim_name {
+            continue;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let pins = text.matches("event: pinned\n").count();
+            if text.contains("event: incident_opened\n") && pins >= 2 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}'s /v1/events lacks the incident or the two pins:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // Views of the leader's engine answer on every instance, follower or not.
+    let (holder, _, _) = leader(&pool).await;
+    for node in &nodes {
+        let triggers = get(&http, &format!("{}/v1/triggers", node.url)).await;
+        assert!(
+            triggers["triggers"].is_array(),
+            "{} (leader: {holder}) /v1/triggers: {triggers}",
+            node.name
+        );
+        let previews = get(
+            &http,
+            &format!("{}/v1/incidents/{id}/status/previews", node.url),
+        )
+        .await;
+        let accounts: BTreeSet<&str> = previews["previews"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|p| p["account"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            accounts,
+            BTreeSet::from(["acme-bsky", "acme-main"]),
+            "{} (leader: {holder}) previews: {previews}",
+            node.name
+        );
+        let off_hours = get(&http, &format!("{}/v1/off-hours", node.url)).await;
+        assert!(
+            off_hours["accounts"].is_array(),
+            "{} /v1/off-hours: {off_hours}",
+            node.name
+        );
+    }
 
     // Each account holds exactly one squall pin, at the platform.
     for (name, server) in [("mastodon", &masto), ("bluesky", &bsky)] {
@@ -353,6 +459,37 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_leader_is_killed(
         .await
         .expect("outbox");
     assert_eq!(failed, 0, "{incident:#}");
+    // The engine leader learned each outcome once, from the journal.
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM inputs WHERE kind = 'outcome' ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .expect("journal");
+    let keys: BTreeSet<String> = outcomes
+        .iter()
+        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
+        .filter_map(|p| p["key"].as_str().map(str::to_owned))
+        .collect();
+    let done: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, idem_key, lease_owner FROM outbox ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("outbox");
+    assert_eq!(
+        outcomes.len(),
+        done.len(),
+        "one outcome per action: {outcomes:?}"
+    );
+    assert_eq!(keys, done.iter().map(|(_, k, _)| k.clone()).collect());
+    let finisher = done
+        .iter()
+        .find(|(id, _, _)| *id == interrupted)
+        .map(|d| &d.2);
+    assert!(
+        finisher.is_some_and(|by| *by != victim_name),
+        "a survivor finished the interrupted action: {done:?}"
+    );
+    println!("actions and the instance that carried each out: {done:?}");
     let opened: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM timeline WHERE kind = 'incident_opened'")
             .fetch_one(&pool)
@@ -380,7 +517,7 @@ async fn squall_migrate_brings_a_postgres_database_up_to_date() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("is at schema version 100"), "{text}");
+    assert!(text.contains("is at schema version 101"), "{text}");
     let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
     assert_eq!(leader(&pool).await, (String::new(), 0, 0), "no leader yet");
     pool.close().await;
@@ -423,4 +560,67 @@ async fn a_deposed_leaders_batch_is_refused_whole() {
     let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(messages, ["current leader"]);
     store.close().await;
+}
+
+#[tokio::test]
+async fn the_leases_of_an_instance_that_is_gone_are_voided_and_a_live_ones_are_kept() {
+    use squall::cluster::{reap, Membership};
+    use squall::store::{NewOutbox, Store};
+    let db = PgDatabase::create().await;
+    let store = Store::open(&db.url).await.expect("store");
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
+    let now = chrono::Utc::now();
+    for key in ["pin-masto", "pin-bsky"] {
+        store
+            .enqueue(&NewOutbox {
+                idem_key: key.to_owned(),
+                incident_id: None,
+                kind: "post_status".to_owned(),
+                account: Some(key.to_owned()),
+                payload: json!({}),
+                not_before: now,
+                created_at: now,
+            })
+            .await
+            .expect("enqueued");
+    }
+    let alive = Membership::join(&pool, "node-alive").await.expect("joins");
+    let doomed = Membership::join(&pool, "node-doomed").await.expect("joins");
+    let lease = Duration::from_secs(600);
+    let held_alive = store
+        .claim_next("node-alive", now, lease)
+        .await
+        .expect("claim");
+    let held_doomed = store
+        .claim_next("node-doomed", now, lease)
+        .await
+        .expect("claim");
+    assert!(held_alive.is_some() && held_doomed.is_some());
+
+    assert_eq!(
+        reap(&pool, "node-rescuer").await.expect("reap"),
+        0,
+        "both instances live: their leases hold"
+    );
+    // The doomed instance's session ends, as when its process is killed.
+    drop(doomed);
+    let started = Instant::now();
+    let voided = loop {
+        let n = reap(&pool, "node-rescuer").await.expect("reap");
+        if n > 0 || started.elapsed() > Duration::from_secs(10) {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(voided, 1, "only the gone instance's lease is voided");
+    let rescued = store
+        .claim_next("node-rescuer", chrono::Utc::now(), lease)
+        .await
+        .expect("claim")
+        .expect("the interrupted action is claimable at once");
+    assert_eq!(Some(rescued.id), held_doomed.map(|r| r.id));
+    assert_eq!(rescued.attempts, 2);
+    drop(alive);
+    store.close().await;
+    pool.close().await;
 }

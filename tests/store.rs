@@ -94,6 +94,9 @@ on_both_backends! {
     the_timeline_reads_back_in_sequence_and_pages_by_cursor,
     enqueuing_a_duplicate_idem_key_is_skipped,
     claim_next_gives_each_row_to_exactly_one_worker,
+    one_accounts_rows_go_to_one_worker_at_a_time_in_outbox_order,
+    a_row_waiting_for_its_retry_does_not_hold_back_its_accounts_later_rows,
+    concurrent_workers_never_hold_two_rows_of_one_account_and_keep_their_order,
     rows_are_claimed_oldest_first_and_only_once_due,
     an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused,
     retry_later_respects_not_before,
@@ -168,6 +171,14 @@ fn intent(key: &str, incident: Option<&str>, not_before: i64) -> NewOutbox {
         payload: json!({"text": "We are investigating"}),
         not_before: t(not_before),
         created_at: t(0),
+    }
+}
+
+/// A due intent for `account`.
+fn on_account(key: &str, account: &str) -> NewOutbox {
+    NewOutbox {
+        account: Some(account.to_owned()),
+        ..intent(key, None, 0)
     }
 }
 
@@ -431,7 +442,11 @@ async fn claim_next_gives_each_row_to_exactly_one_worker(kind: Kind) -> TestResu
     let (store, _db) = fresh(kind).await?;
     let rows = 120;
     for i in 0..rows {
-        store.enqueue(&intent(&format!("key-{i}"), None, 0)).await?;
+        // Twelve accounts: one account's rows go to one worker at a time.
+        let account = format!("brand-{}", i % 12);
+        store
+            .enqueue(&on_account(&format!("key-{i}"), &account))
+            .await?;
     }
     let mut workers = Vec::new();
     for w in 0..6 {
@@ -462,6 +477,150 @@ async fn claim_next_gives_each_row_to_exactly_one_worker(kind: Kind) -> TestResu
         rows as i64,
         "running rows still count as depth"
     );
+    Ok(())
+}
+
+async fn one_accounts_rows_go_to_one_worker_at_a_time_in_outbox_order(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    let pin = store.enqueue(&on_account("pin", "masto")).await?;
+    let update = store.enqueue(&on_account("update", "masto")).await?;
+    let other = store.enqueue(&on_account("other", "bsky")).await?;
+    let unbound = store
+        .enqueue(&NewOutbox {
+            account: None,
+            ..intent("digest", None, 0)
+        })
+        .await?;
+    let lease = Duration::from_secs(60);
+    let claim = |worker: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_next(worker, t(1), lease)
+                .await
+                .map(|r| r.map(|r| r.id))
+        }
+    };
+    assert_eq!(claim("b").await?, pin);
+    // The update must not overtake the pin that another worker is making.
+    assert_eq!(claim("a").await?, other, "a takes another account's row");
+    assert_eq!(
+        claim("a").await?,
+        unbound,
+        "rows without an account never wait"
+    );
+    assert_eq!(
+        claim("a").await?,
+        None,
+        "masto is b's until its pin is done"
+    );
+    // The worker holding the pin may take the update: it runs them in order.
+    assert_eq!(claim("b").await?, update);
+
+    // Once b's lease runs out, the account is free again, oldest row first.
+    let rescue = store.claim_next("a", t(61), lease).await?.map(|r| r.id);
+    assert_eq!(rescue, pin);
+    Ok(())
+}
+
+async fn a_row_waiting_for_its_retry_does_not_hold_back_its_accounts_later_rows(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    let first = store
+        .enqueue(&on_account("first", "masto"))
+        .await?
+        .ok_or("not enqueued")?;
+    let second = store.enqueue(&on_account("second", "masto")).await?;
+    let lease = Duration::from_secs(60);
+    store.claim_next("a", t(1), lease).await?;
+    assert!(
+        store
+            .retry_later(first, "a", "503 from the platform", t(100), t(2))
+            .await?
+    );
+    assert_eq!(
+        store.claim_next("b", t(3), lease).await?.map(|r| r.id),
+        second,
+        "the executor copes with a retried row being overtaken"
+    );
+    Ok(())
+}
+
+async fn concurrent_workers_never_hold_two_rows_of_one_account_and_keep_their_order(
+    kind: Kind,
+) -> TestResult {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let (store, _db) = fresh(kind).await?;
+    // More workers than accounts: some always have to wait.
+    let accounts = 3;
+    for i in 0..30 {
+        store
+            .enqueue(&on_account(
+                &format!("k-{i}"),
+                &format!("acct-{}", i % accounts),
+            ))
+            .await?;
+    }
+    // Who holds a row of each account, and the ids each account ran, in
+    // the order they were claimed.
+    let holders: Arc<Mutex<HashMap<String, String>>> = Default::default();
+    let order: Arc<Mutex<HashMap<String, Vec<i64>>>> = Default::default();
+    let mut workers = Vec::new();
+    for w in 0..5 {
+        let (store, holders, order) = (store.clone(), holders.clone(), order.clone());
+        workers.push(tokio::spawn(async move {
+            let worker = format!("worker-{w}");
+            let mut idle = 0;
+            while idle < 20 {
+                let Some(row) = store
+                    .claim_next(&worker, t(10), Duration::from_secs(60))
+                    .await?
+                else {
+                    idle += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                idle = 0;
+                let account = row.account.clone().unwrap_or_default();
+                {
+                    let mut h = holders.lock().unwrap_or_else(|p| p.into_inner());
+                    let other = h.insert(account.clone(), worker.clone());
+                    assert_eq!(other, None, "{account} held by two workers at once");
+                }
+                order
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(account.clone())
+                    .or_default()
+                    .push(row.id);
+                // Work on it for a moment, as a platform call would.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                // Let go of the account before the row ends: once it ends,
+                // another worker may take the next one.
+                holders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&account);
+                assert!(store.complete(row.id, &worker, &json!({}), t(11)).await?);
+            }
+            Ok::<_, StoreError>(())
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let order = order.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(order.len(), accounts);
+    for (account, ids) in &order {
+        assert_eq!(ids.len(), 10, "{account} ran all its rows once: {ids:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "{account} ran in outbox order: {ids:?}"
+        );
+    }
+    assert_eq!(store.outbox_depth().await?, 0);
     Ok(())
 }
 

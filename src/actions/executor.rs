@@ -49,6 +49,15 @@ pub fn backoff_secs(idem_key: &str, attempts: i64) -> u64 {
     half + h % (half + 1)
 }
 
+fn outcome(row: &OutboxRow, intent: &ActionIntent, ok: bool) -> serde_json::Value {
+    serde_json::to_value(Outcome {
+        key: row.idem_key.clone(),
+        ok,
+        intent: intent.clone(),
+    })
+    .unwrap_or_default()
+}
+
 /// Most outbox rows claimed in one [`Executor::run_due`] round.
 const MAX_BATCH: usize = 64;
 
@@ -95,6 +104,21 @@ pub struct Done {
     pub retry_at: Option<Timestamp>,
 }
 
+impl Done {
+    /// Counts it in `squall_actions_total` by kind and result.
+    pub fn count(&self) {
+        if let Some(intent) = &self.intent {
+            let result = match (self.ok, self.retry_at) {
+                (true, _) => "ok",
+                (false, Some(_)) => "retry",
+                (false, None) => "failed",
+            };
+            metrics::counter!("squall_actions_total", "kind" => intent.kind(), "result" => result)
+                .increment(1);
+        }
+    }
+}
+
 pub struct Executor {
     store: Store,
     adapters: Adapters,
@@ -104,6 +128,20 @@ pub struct Executor {
     lease: Duration,
     /// Most accounts served at once by [`Executor::run_due`].
     concurrency: usize,
+    /// Journal every final outcome with the row's end (cluster workers: the
+    /// engine leader learns outcomes from the journal, see [`Outcome`]).
+    journal_outcomes: bool,
+}
+
+/// What became of an action, as a cluster's outbox worker journals it (kind
+/// `outcome`) for the engine leader, which feeds it to the engine like a
+/// local executor's [`Done`]. Only final outcomes are journaled: a retry is
+/// the worker's business.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub key: String,
+    pub ok: bool,
+    pub intent: ActionIntent,
 }
 
 impl Executor {
@@ -120,7 +158,50 @@ impl Executor {
             worker: worker.into(),
             lease: Duration::from_secs(60),
             concurrency: DEFAULT_CONCURRENCY,
+            journal_outcomes: false,
         }
+    }
+
+    /// Journals each final outcome in the transaction that ends its row
+    /// ([`Store::complete_journaled`]): for workers whose outcomes the
+    /// engine, in another process, must learn.
+    pub fn journaling_outcomes(mut self) -> Self {
+        self.journal_outcomes = true;
+        self
+    }
+
+    /// Marks the row done, journaling the outcome when asked to.
+    async fn complete(
+        &self,
+        row: &OutboxRow,
+        intent: &ActionIntent,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if !self.journal_outcomes {
+            return self.store.complete(row.id, &self.worker, result, now).await;
+        }
+        let outcome = outcome(row, intent, true);
+        self.store
+            .complete_journaled(row.id, &self.worker, result, now, &outcome)
+            .await
+    }
+
+    /// Gives up on the row, journaling the outcome when asked to.
+    async fn fail(
+        &self,
+        row: &OutboxRow,
+        intent: &ActionIntent,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if !self.journal_outcomes {
+            return self.store.fail(row.id, &self.worker, error, now).await;
+        }
+        let outcome = outcome(row, intent, false);
+        self.store
+            .fail_journaled(row.id, &self.worker, error, now, &outcome)
+            .await
     }
 
     /// Serves at most `n` accounts at once (at least 1; 1 is one at a time).
@@ -225,9 +306,7 @@ impl Executor {
                     Some(post) => serde_json::json!({"ok": true, "post": post}),
                     None => serde_json::json!({"ok": true}),
                 };
-                self.store
-                    .complete(row.id, &self.worker, &result, now)
-                    .await?;
+                self.complete(&row, &intent, &result, now).await?;
                 Ok(Done {
                     intent: Some(intent),
                     ok: true,
@@ -275,9 +354,7 @@ impl Executor {
                         retry_at: Some(at),
                     })
                 } else {
-                    self.store
-                        .fail(row.id, &self.worker, &e.to_string(), now)
-                        .await?;
+                    self.fail(&row, &intent, &e.to_string(), now).await?;
                     ev(
                         EventKind::ActionFailed,
                         format!(
@@ -295,6 +372,11 @@ impl Executor {
                 }
             }
         }
+    }
+
+    /// The worker name its leases carry.
+    pub fn worker(&self) -> &str {
+        &self.worker
     }
 
     fn platform(&self, account: &str) -> Result<&Arc<dyn Platform>, StepError> {

@@ -121,7 +121,7 @@ impl OffHoursBook {
 }
 
 /// One account's off-hours as `GET /v1/off-hours` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeskStatus {
     pub account: String,
     pub platform: String,

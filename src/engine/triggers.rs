@@ -19,7 +19,7 @@ pub const RATE_SPAN: std::time::Duration = std::time::Duration::from_secs(6 * 60
 pub const MAX_RATE_POINTS: usize = 2048;
 
 /// One closed bucket of a surge trigger as the detector judged it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct RatePoint {
     /// End of the evaluated window.
     pub at: Timestamp,
@@ -77,7 +77,7 @@ impl RateHistory {
 }
 
 /// The recent rate of one surge trigger, as the dashboard charts it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RateSeries {
     pub playbook: String,
     /// `surge` for a playbook's first surge trigger, `surge-2`, ... after.

@@ -12,20 +12,27 @@
 //!   dies or a batch is fenced.
 
 use super::driver::{Job, Read};
-use crate::actions::executor::Executor;
 use crate::cluster::nats::Bus;
-use crate::cluster::{ClusterError, Journal, Leadership, LEADER_POLL};
+use crate::cluster::views::{Question, View, Views};
+use crate::cluster::{Journal, Leadership, LEADER_POLL};
 use crate::engine::events::{Event, EventKind};
 use crate::engine::Engine;
 use crate::runtime::{Runtime, RuntimeError};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// Longest a request waits for the engine leader's answer (a take-over
 /// included) before it is answered 500.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Longest a read of the engine's memory waits for the leader; beyond it
+/// the request is answered 503 (a take-over is under way).
+const VIEW_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How often the leader looks for views asked by other instances.
+const VIEWS_POLL: Duration = Duration::from_millis(20);
 
 /// Journal entries applied per read while following.
 const FOLLOW_BATCH: i64 = 512;
@@ -37,6 +44,7 @@ const FOLLOW_POLL: Duration = Duration::from_millis(5);
 pub struct Ingress {
     pub store: Store,
     pub journal: Journal,
+    pub views: Views,
     pub bus: Option<Bus>,
 }
 
@@ -86,15 +94,25 @@ impl Ingress {
                 let _ = reply.send(self.ask(now, "command", &payload).await);
             }
             Job::OffHours(reply) => {
-                let _ = reply.send(Err(ClusterError::LeaderOnly("the off-hours view").into()));
+                let _ = reply.send(self.view(View::OffHours, None, now).await);
             }
             Job::Read(Read::Rates(reply)) => {
-                let _ = reply.send(Err(ClusterError::LeaderOnly("the trigger rates").into()));
+                let _ = reply.send(self.view(View::Rates, None, now).await);
             }
-            Job::Read(Read::StatusPreviews(_, reply)) => {
-                let _ = reply.send(Err(ClusterError::LeaderOnly("the status previews").into()));
+            Job::Read(Read::StatusPreviews(id, reply)) => {
+                let _ = reply.send(self.view(View::StatusPreviews, Some(&id), now).await);
             }
         }
+    }
+
+    /// Asks the engine leader for a view of its engine's memory.
+    async fn view<T: serde::de::DeserializeOwned>(
+        &self,
+        view: View,
+        arg: Option<&str>,
+        now: crate::clock::Timestamp,
+    ) -> Result<T, RuntimeError> {
+        Ok(self.views.ask(view, arg, now, VIEW_PATIENCE).await?)
     }
 
     async fn ask(
@@ -113,9 +131,8 @@ pub struct Candidate {
     pub instance: String,
     pub store: Store,
     pub journal: Journal,
+    pub views: Views,
     pub make_engine: Arc<dyn Fn(crate::clock::Timestamp) -> Engine + Send + Sync>,
-    pub make_executor: Arc<dyn Fn() -> Executor + Send + Sync>,
-    pub events: broadcast::Sender<Arc<Event>>,
 }
 
 /// Tries for the leadership until shutdown; leads while it holds it.
@@ -154,16 +171,12 @@ async fn term(
 ) -> Result<(), RuntimeError> {
     let epoch = leadership.epoch;
     let now = chrono::Utc::now();
-    let released = c.journal.release_leases_of(&leadership.previous).await?;
+    // The previous leader's outbox leases are its worker's, not its
+    // engine's: they are voided when that instance is gone (`reap`), not
+    // because it lost the leadership (its worker may still be sending).
     let make_engine = c.make_engine.clone();
-    let (mut rt, resumed) = Runtime::resume_fenced(
-        move |t| make_engine(t),
-        c.store.clone(),
-        (c.make_executor)(),
-        now,
-        Some(epoch),
-    )
-    .await?;
+    let (mut rt, resumed) =
+        Runtime::resume_fenced(move |t| make_engine(t), c.store.clone(), now, epoch).await?;
     let mut seen = resumed.last_seq;
     c.journal.applied(epoch, seen).await?;
     let took = started.elapsed();
@@ -171,13 +184,14 @@ async fn term(
     tracing::info!(
         epoch,
         replayed_inputs = resumed.inputs,
-        interrupted_actions = released,
+        previous = %leadership.previous,
         took_ms = took.as_millis() as u64,
         "engine leader ready: journal replayed"
     );
     let mut last_check = std::time::Instant::now();
-    // A first tick at once: it carries out what the previous leader left
-    // unfinished without waiting for the next input or timer.
+    let mut last_views = std::time::Instant::now();
+    // A first tick at once: timers that fell due while nobody led fire
+    // without waiting for the next input.
     let mut tick_now = true;
     loop {
         if *shutdown.borrow() {
@@ -193,6 +207,10 @@ async fn term(
             }
             last_check = std::time::Instant::now();
         }
+        if last_views.elapsed() >= VIEWS_POLL {
+            answer_views(c, &rt).await;
+            last_views = std::time::Instant::now();
+        }
         let entries = c.store.journal_after(seen, FOLLOW_BATCH).await?;
         if !entries.is_empty() {
             let mut published = Vec::new();
@@ -205,7 +223,7 @@ async fn term(
                 published.extend(evs);
             }
             c.journal.applied(epoch, seen).await?;
-            publish(&c.events, published);
+            count_evaluations(&published);
             continue;
         }
         let now = chrono::Utc::now();
@@ -224,7 +242,7 @@ async fn term(
                 seen = seq;
                 tick_now = false;
                 c.journal.applied(epoch, seen).await?;
-                publish(&c.events, evs);
+                count_evaluations(&evs);
             }
             continue;
         }
@@ -240,12 +258,38 @@ async fn term(
     }
 }
 
-fn publish(events: &broadcast::Sender<Arc<Event>>, evs: Vec<Event>) {
-    for e in evs {
-        if e.kind == EventKind::SurgeEvaluated {
-            metrics::counter!("squall_surge_evaluations_total").increment(1);
-            continue;
+/// Answers the views other instances asked of this leader's engine.
+async fn answer_views(c: &Candidate, rt: &Runtime) {
+    let now = chrono::Utc::now();
+    let questions = match c.views.open(now).await {
+        Ok(q) => q,
+        Err(e) => {
+            tracing::warn!(error = %e, "view requests not read");
+            return;
         }
-        let _ = events.send(Arc::new(e));
+    };
+    for Question { id, view, arg } in questions {
+        let answer = match view {
+            View::OffHours => serde_json::to_value(rt.engine.off_hours_status(now)),
+            View::Rates => serde_json::to_value(rt.engine.rates()),
+            View::StatusPreviews => serde_json::to_value(
+                rt.engine
+                    .status_previews(now, arg.as_deref().unwrap_or_default()),
+            ),
+        }
+        .map_err(|e| e.to_string());
+        if let Err(e) = c.views.answer(id, answer).await {
+            tracing::warn!(error = %e, "view request not answered");
+        }
     }
+}
+
+/// The engine's events reach subscribers through the shared timeline
+/// (`events::tail_timeline`); evaluations, which are not stored, are counted.
+fn count_evaluations(evs: &[Event]) {
+    let n = evs
+        .iter()
+        .filter(|e| e.kind == EventKind::SurgeEvaluated)
+        .count();
+    metrics::counter!("squall_surge_evaluations_total").increment(n as u64);
 }

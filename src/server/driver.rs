@@ -123,9 +123,11 @@ impl EngineHandle {
         }
         match rx.await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(RuntimeError::Cluster(e @ crate::cluster::ClusterError::LeaderOnly(_)))) => {
-                Err(ApiError::Unavailable(e.to_string()))
-            }
+            // No leader to ask right now (a take-over): try again shortly.
+            Ok(Err(RuntimeError::Cluster(
+                e @ (crate::cluster::ClusterError::NoView { .. }
+                | crate::cluster::ClusterError::NoAnswer { .. }),
+            ))) => Err(ApiError::Unavailable(e.to_string())),
             Ok(Err(e)) => Err(ApiError::internal(&e)),
             Err(_) => Err(ApiError::ShuttingDown),
         }

@@ -32,6 +32,7 @@ pub mod ingest;
 pub mod me;
 pub mod metrics;
 pub mod off_hours;
+pub mod outbox;
 pub mod pollers;
 pub mod rates;
 pub mod shutdown;
@@ -294,29 +295,32 @@ pub async fn build(
         None => None,
     };
     let (engine, task, resumed) = if clustered {
-        let journal = crate::cluster::Journal::new(
-            store
-                .postgres_pool()
-                .cloned()
-                .ok_or(ServeError::NotClustered)?,
-        );
-        let (exec_store, exec_config) = (store.clone(), config.clone());
-        let exec_worker = worker.clone();
+        let pool = store
+            .postgres_pool()
+            .cloned()
+            .ok_or(ServeError::NotClustered)?;
+        let journal = crate::cluster::Journal::new(pool.clone());
+        let views = crate::cluster::views::Views::new(pool.clone());
         let candidate = cluster::Candidate {
             instance: worker.clone(),
             store: store.clone(),
             journal: journal.clone(),
+            views: views.clone(),
             make_engine: Arc::new(make_engine),
-            make_executor: Arc::new(move || {
-                Executor::new(
-                    exec_store.clone(),
-                    adapters.clone(),
-                    exec_config.clone(),
-                    exec_worker.clone(),
-                )
-            }),
-            events: events.clone(),
         };
+        let executor = Executor::new(store.clone(), adapters, config.clone(), worker.clone())
+            .journaling_outcomes();
+        tokio::spawn(outbox::work(
+            executor,
+            store.clone(),
+            pool,
+            shutdown.clone(),
+        ));
+        tokio::spawn(events::tail_timeline(
+            store.clone(),
+            events.clone(),
+            shutdown.clone(),
+        ));
         let task = tokio::spawn(cluster::lead(candidate, shutdown.clone()));
         if let Some(bus) = &bus {
             tokio::spawn(bus.clone().consume(
@@ -328,6 +332,7 @@ pub async fn build(
         let ingress = cluster::Ingress {
             store: store.clone(),
             journal,
+            views,
             bus: bus.clone(),
         };
         tracing::info!(instance = %worker, "cluster mode: following the shared journal");

@@ -111,6 +111,11 @@ impl Store {
         dispatch!(self, timeline(incident_id))
     }
 
+    /// The newest timeline event's `seq` (0 when there is none).
+    pub async fn timeline_last_seq(&self) -> Result<i64> {
+        dispatch!(self, timeline_last_seq())
+    }
+
     /// All events after `after_seq` (0 for the start), at most `limit`: a cursor
     /// for followers of the whole timeline.
     pub async fn timeline_all(&self, after_seq: i64, limit: u32) -> Result<Vec<TimelineRow>> {
@@ -144,7 +149,21 @@ impl Store {
         result: &Value,
         now: Timestamp,
     ) -> Result<bool> {
-        dispatch!(self, complete(id, worker, result, now))
+        dispatch!(self, complete(id, worker, result, now, None))
+    }
+
+    /// [`Store::complete`], journaling `outcome` (kind `outcome`) in the
+    /// same transaction when the row was still `worker`'s: a cluster's
+    /// workers tell the engine leader what became of each action this way.
+    pub async fn complete_journaled(
+        &self,
+        id: i64,
+        worker: &str,
+        result: &Value,
+        now: Timestamp,
+        outcome: &Value,
+    ) -> Result<bool> {
+        dispatch!(self, complete(id, worker, result, now, Some(outcome)))
     }
 
     /// Puts the row back to pending until `not_before`, if `worker` holds it.
@@ -161,7 +180,19 @@ impl Store {
 
     /// Gives up on the row, if `worker` holds it.
     pub async fn fail(&self, id: i64, worker: &str, error: &str, now: Timestamp) -> Result<bool> {
-        dispatch!(self, fail(id, worker, error, now))
+        dispatch!(self, fail(id, worker, error, now, None))
+    }
+
+    /// [`Store::fail`], journaling `outcome` as [`Store::complete_journaled`] does.
+    pub async fn fail_journaled(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        now: Timestamp,
+        outcome: &Value,
+    ) -> Result<bool> {
+        dispatch!(self, fail(id, worker, error, now, Some(outcome)))
     }
 
     /// Cancels a pending row; `false` if it is no longer pending (a running

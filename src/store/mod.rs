@@ -21,6 +21,7 @@ mod sql;
 mod sqlite;
 
 pub(crate) use codec::ts as ts_text;
+pub use postgres::OUTBOX_CHANNEL;
 pub use rows::*;
 
 /// Longest outbox lease granted; longer requests are shortened to it, which
@@ -128,7 +129,7 @@ pub enum StoreError {
     },
     #[error("cannot bring the store schema up to date")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    #[error("store query failed: {what}")]
+    #[error("store query failed: {what}: {source}")]
     Query {
         what: &'static str,
         #[source]

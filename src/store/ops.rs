@@ -1,7 +1,7 @@
 // Included by `sqlite.rs` and `postgres.rs` (`include!`): the store's
 // operations, written once and compiled against each backend's concrete
 // types through the aliases `Conn` and `DbPool` and the module's own
-// `begin_write`, `CLAIM_NEXT`.
+// `begin_write`, `claim_next_sql`.
 
 use super::codec::{
     self, ts, ts_opt, RawBody, RawConversation, RawDraft, RawIncident, RawMention, RawOutbox,
@@ -20,6 +20,10 @@ use std::time::Duration;
 
 /// A write running on a borrowed connection.
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
+
+/// Mentions per multi-row statement: 9 parameters each, under SQLite's
+/// 32,766 and Postgres's 65,535 bind parameters.
+const JOURNAL_CHUNK: usize = 500;
 
 fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { what, source }
@@ -210,6 +214,13 @@ impl Backend {
         codec::decode_all(rows, RawTimeline::decode)
     }
 
+    pub(super) async fn timeline_last_seq(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM timeline")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("read timeline end"))
+    }
+
     // ----- outbox ---------------------------------------------------------
 
     pub(super) async fn enqueue(
@@ -226,7 +237,7 @@ impl Backend {
         &self, worker: &str, now: Timestamp, lease: Duration
     ) -> Result<Option<OutboxRow>> {
         let lease_until = lease_end(now, lease)?;
-        let rows = sqlx::query_as::<_, RawOutbox>(CLAIM_NEXT)
+        let rows = sqlx::query_as::<_, RawOutbox>(claim_next_sql())
             .bind(worker)
             .bind(ts(now))
             .bind(ts(lease_until))
@@ -246,17 +257,45 @@ impl Backend {
     }
 
     pub(super) async fn complete(
-        &self, id: i64, worker: &str, result: &Value, now: Timestamp
+        &self, id: i64, worker: &str, result: &Value, now: Timestamp, outcome: Option<&Value>
     ) -> Result<bool> {
-        let done = sqlx::query(sql::COMPLETE)
-            .bind(id)
-            .bind(worker)
-            .bind(codec::json("outbox.result", result)?)
+        let result = codec::json("outbox.result", result)?;
+        let finish = sqlx::query(sql::COMPLETE).bind(id).bind(worker).bind(result).bind(ts(now));
+        self.finish("complete outbox row", finish, now, outcome).await
+    }
+
+    /// Runs a `COMPLETE` or `FAIL` statement; with an `outcome`, journals it
+    /// (kind `outcome`) in the same transaction, only if the row was still
+    /// this worker's: the engine leader learns each outcome exactly once,
+    /// whichever instance carried the action out, and a crash cannot
+    /// separate the row's end from its journal entry.
+    async fn finish<'q>(
+        &self,
+        what: &'static str,
+        finish: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        now: Timestamp,
+        outcome: Option<&Value>,
+    ) -> Result<bool> {
+        let Some(outcome) = outcome else {
+            let done = finish.execute(&self.pool).await.map_err(query(what))?;
+            return Ok(done.rows_affected() == 1);
+        };
+        let outcome = codec::json("inputs.payload", outcome)?;
+        let mut tx = self.begin_write(what).await?;
+        let done = finish.execute(&mut *tx).await.map_err(query(what))?;
+        if done.rows_affected() != 1 {
+            return Ok(false); // the rollback on drop changes nothing
+        }
+        lock_journal(&mut tx, what).await?;
+        sqlx::query(sql::APPEND_INPUT)
             .bind(ts(now))
-            .execute(&self.pool)
+            .bind("outcome")
+            .bind(outcome)
+            .execute(&mut *tx)
             .await
-            .map_err(query("complete outbox row"))?;
-        Ok(done.rows_affected() == 1)
+            .map_err(query(what))?;
+        tx.commit().await.map_err(query(what))?;
+        Ok(true)
     }
 
     pub(super) async fn retry_later(
@@ -275,17 +314,10 @@ impl Backend {
     }
 
     pub(super) async fn fail(
-        &self, id: i64, worker: &str, error: &str, now: Timestamp
+        &self, id: i64, worker: &str, error: &str, now: Timestamp, outcome: Option<&Value>
     ) -> Result<bool> {
-        let done = sqlx::query(sql::FAIL)
-            .bind(id)
-            .bind(worker)
-            .bind(error)
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await
-            .map_err(query("fail outbox row"))?;
-        Ok(done.rows_affected() == 1)
+        let finish = sqlx::query(sql::FAIL).bind(id).bind(worker).bind(error.to_owned()).bind(ts(now));
+        self.finish("fail outbox row", finish, now, outcome).await
     }
 
     pub(super) async fn cancel(
@@ -391,22 +423,58 @@ impl Backend {
         &self, mentions: &[Mention], at: Timestamp
     ) -> Result<Vec<bool>> {
         let what = "journal mentions";
+        let bodies = mentions
+            .iter()
+            .map(|m| codec::json("mentions.body", m))
+            .collect::<Result<Vec<_>>>()?;
         let mut tx = self.begin_write(what).await?;
         lock_journal(&mut tx, what).await?;
         let mut inserted = Vec::with_capacity(mentions.len());
-        for m in mentions {
-            let body = codec::json("mentions.body", m)?;
-            let new = insert_mention_in(&mut tx, m, &body, at, what).await?;
-            if new {
-                sqlx::query(sql::APPEND_INPUT)
-                    .bind(ts(at))
-                    .bind("mention")
-                    .bind(&body)
+        // Multi-row statements: a batch of 500 costs two round trips, not
+        // a thousand (bind parameters stay under both backends' limits).
+        for (ms, bodies) in mentions.chunks(JOURNAL_CHUNK).zip(bodies.chunks(JOURNAL_CHUNK)) {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) ",
+            );
+            insert.push_values(ms.iter().zip(bodies), |mut row, (m, body)| {
+                row.push_bind(&m.platform)
+                    .push_bind(&m.id)
+                    .push_bind(&m.account)
+                    .push_bind(&m.author.id)
+                    .push_bind(&m.author.handle)
+                    .push_bind(ts(m.created_at))
+                    .push_bind(ts(at))
+                    .push_bind(&m.lang)
+                    .push_bind(body);
+            });
+            insert.push(" ON CONFLICT (platform, id) DO NOTHING RETURNING platform, id");
+            let stored: Vec<(String, String)> = insert
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query(what))?;
+            let mut stored: std::collections::HashSet<(String, String)> =
+                stored.into_iter().collect();
+            let mut journal = sqlx::QueryBuilder::<Db>::new("INSERT INTO inputs (at, kind, payload) ");
+            let mut new_bodies = Vec::new();
+            for (m, body) in ms.iter().zip(bodies) {
+                // The first of two copies in one batch is the one stored.
+                let new = stored.remove(&(m.platform.clone(), m.id.clone()));
+                if new {
+                    new_bodies.push(body);
+                }
+                inserted.push(new);
+            }
+            if !new_bodies.is_empty() {
+                journal.push_values(new_bodies, |mut row, body| {
+                    row.push_bind(ts(at)).push_bind("mention").push_bind(body);
+                });
+                journal
+                    .build()
                     .execute(&mut *tx)
                     .await
                     .map_err(query(what))?;
             }
-            inserted.push(new);
         }
         tx.commit().await.map_err(query(what))?;
         Ok(inserted)
@@ -762,6 +830,9 @@ impl Backend {
                     ..ApplyOutcome::default()
                 });
             }
+        }
+        if !outcome.enqueued.is_empty() {
+            announce_work(&mut tx).await?;
         }
         tx.commit().await.map_err(query(what))?;
         tracing::debug!(

@@ -20,13 +20,11 @@ type Db = Postgres;
 
 /// Claims the oldest claimable row, skipping rows another instance is
 /// claiming at this moment; see [`super::sql::CLAIM_NEXT`].
-const CLAIM_NEXT: &str = "\
-UPDATE outbox SET state = 'running', lease_owner = $1, lease_until = $3, \
-attempts = attempts + 1, updated_at = $2 \
-WHERE id = (SELECT id FROM outbox \
-  WHERE (state = 'pending' AND not_before <= $2) OR (state = 'running' AND lease_until <= $2) \
-  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-RETURNING *";
+fn claim_next_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| super::sql::claim_next("FOR UPDATE OF o SKIP LOCKED"));
+    &SQL
+}
 
 /// Advisory lock key serialising journal appends (`'squall.inputs'` as a
 /// number; any constant works as long as every instance uses the same one).
@@ -82,6 +80,20 @@ async fn lock_journal(conn: &mut Conn, what: &'static str) -> Result<()> {
         .execute(conn)
         .await
         .map_err(query(what))?;
+    Ok(())
+}
+
+/// The channel on which a commit that enqueued actions wakes every
+/// instance's outbox worker (`NOTIFY` is delivered at commit, not before).
+pub const OUTBOX_CHANNEL: &str = "squall_outbox";
+
+/// Wakes the cluster's outbox workers once this transaction commits.
+async fn announce_work(conn: &mut Conn) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(OUTBOX_CHANNEL)
+        .execute(conn)
+        .await
+        .map_err(query("announce outbox work"))?;
     Ok(())
 }
 

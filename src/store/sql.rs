@@ -68,16 +68,40 @@ ON CONFLICT (idem_key) DO NOTHING RETURNING id";
 
 /// Claims the oldest claimable row in one statement: a pending row that is
 /// due, or a running row whose lease expired (its worker crashed or hung).
-/// `$1` worker, `$2` now, `$3` lease end. The Postgres store appends
-/// `FOR UPDATE SKIP LOCKED` to the inner `SELECT`; SQLite has a single writer,
-/// so the statement alone is atomic there.
+/// `$1` worker, `$2` now, `$3` lease end.
+///
+/// One account's rows run in outbox order across workers (a status update
+/// must not overtake the post it edits, a restore must not overtake the
+/// pin): a row is skipped while an earlier row of its account is due or
+/// held by *another* worker. A worker may take several rows of an account
+/// (it runs them one after the other); a row waiting for a retry does not
+/// hold the account's later rows back (the executor copes with that case).
+/// Two workers claiming at once cannot take rows 1 and 2 of one account:
+/// the second sees row 1 as due (uncommitted claims are invisible) and
+/// skips row 2.
+///
+/// The Postgres store adds `FOR UPDATE OF o SKIP LOCKED` to the inner
+/// `SELECT` ([`claim_next`]); SQLite has a single writer, so the statement
+/// alone is atomic there.
 pub(crate) const CLAIM_NEXT: &str = "\
 UPDATE outbox SET state = 'running', lease_owner = $1, lease_until = $3, \
 attempts = attempts + 1, updated_at = $2 \
-WHERE id = (SELECT id FROM outbox \
-  WHERE (state = 'pending' AND not_before <= $2) OR (state = 'running' AND lease_until <= $2) \
-  ORDER BY id LIMIT 1) \
+WHERE id = (SELECT o.id FROM outbox o \
+  WHERE ((o.state = 'pending' AND o.not_before <= $2) OR (o.state = 'running' AND o.lease_until <= $2)) \
+  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.account = o.account AND e.id < o.id \
+    AND ((e.state = 'pending' AND e.not_before <= $2) OR (e.state = 'running' AND e.lease_owner <> $1))) \
+  ORDER BY o.id LIMIT 1) \
 RETURNING *";
+
+/// [`CLAIM_NEXT`] for a backend with row locks: `LIMIT 1` then `lock`,
+/// e.g. `FOR UPDATE OF o SKIP LOCKED`.
+pub(crate) fn claim_next(lock: &str) -> String {
+    CLAIM_NEXT.replacen(
+        "ORDER BY o.id LIMIT 1)",
+        &format!("ORDER BY o.id LIMIT 1 {lock})"),
+        1,
+    )
+}
 
 /// The lease is ours while we are still recorded as its owner; an expired
 /// lease nobody reclaimed yet still counts, since no one else ran the action.
