@@ -222,6 +222,10 @@ pub struct DetectTuning {
     /// recent days (0 turns the recent peak off).
     #[arg(long)]
     recent_peak: Option<f64>,
+    /// A change of pattern fires when the bursts of the last hours are this
+    /// many standard deviations above their usual count (0 turns it off).
+    #[arg(long)]
+    burst_sigmas: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -815,6 +819,9 @@ fn detect(
         };
         if let Some(share) = tuning.recent_peak {
             params.record_ratio = share;
+        }
+        if let Some(sigmas) = tuning.burst_sigmas {
+            params.burst_sigmas = sigmas;
         }
         let verdicts = series::run(&s.rows, params);
         let name = input

@@ -743,3 +743,88 @@ fn memory_per_trigger_is_bounded_by_the_history() {
     println!("memory of one trigger after six days of one-minute buckets: {bytes} bytes");
     assert!(bytes < 128 * 1024, "{bytes} bytes");
 }
+
+/// Five mentions a minute for three days, then, for six hours, a burst of
+/// `burst` mentions in one minute every twenty minutes (or bursts all along
+/// with `always`). Each burst is five times the level, but a ten-minute
+/// window holding one is far below the volume threshold.
+fn bursts_every_twenty_minutes(burst: u32, always: bool) -> (Vec<u32>, i64) {
+    let change = 3 * DAY;
+    let mut counts = stream(change + 6 * 60, 61, |_| 5.0);
+    for (m, count) in counts.iter_mut().enumerate() {
+        let m = m as i64;
+        if (always || m >= change) && m % 20 == 10 {
+            *count = burst;
+        }
+    }
+    (counts, change)
+}
+
+#[test]
+fn a_change_of_pattern_to_frequent_short_bursts_fires_once_and_says_so() {
+    let (counts, change) = bursts_every_twenty_minutes(25, false);
+    let evaluations = run(&mut medium_now(), &counts);
+    assert!(
+        surges_between(&evaluations, 0, change).is_empty(),
+        "{:?}",
+        surges_between(&evaluations, 0, change)
+    );
+    // Six hours of bursts, hourly debounce: still one alarm for one pattern.
+    let fired = surges_between(&evaluations, change, change + 6 * 60);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let alarm = fired[0];
+    assert_eq!(alarm.bound, Bound::Bursts, "{}", alarm.explain());
+    // The third burst (minute 50 of the change) is the first that can fire.
+    assert!(
+        alarm.at <= minute(change + 51),
+        "after three bursts: {:?}",
+        alarm
+    );
+    assert!(
+        (alarm.observed as f64) < alarm.threshold,
+        "not a surge in volume"
+    );
+    let bursts = alarm.bursts.expect("the burst counts");
+    assert!(bursts.recent >= 3 && bursts.usual < 0.5, "{bursts:?}");
+    assert_eq!(bursts.span, Duration::from_secs(8 * 3600));
+    let text = alarm.explain();
+    assert!(
+        text.contains("change of pattern") && text.contains("short bursts in the last 8h"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bursts_the_brand_always_has_are_not_a_change_of_pattern() {
+    let (counts, change) = bursts_every_twenty_minutes(25, true);
+    let evaluations = run(&mut medium_now(), &counts);
+    let fired = surges_between(&evaluations, DAY, change + 6 * 60);
+    assert!(fired.is_empty(), "{fired:?}");
+}
+
+#[test]
+fn burst_sigmas_zero_turns_the_change_of_pattern_off() {
+    let (counts, change) = bursts_every_twenty_minutes(25, false);
+    let mut detector = BaselineDetector::new(DetectorParams {
+        burst_sigmas: 0.0,
+        ..*medium_now().params()
+    });
+    let evaluations = run(&mut detector, &counts);
+    let fired = surges_between(&evaluations, 0, change + 6 * 60);
+    assert!(fired.is_empty(), "{fired:?}");
+}
+
+#[test]
+fn a_few_stray_mentions_on_a_quiet_brand_are_no_pattern_even_if_they_come_in_threes() {
+    // About one mention every twenty minutes for three days, then three
+    // minutes of four mentions within an hour: bursts against a level of
+    // zero, never seen before, but twelve mentions are below min_count.
+    let change = 3 * DAY;
+    let mut counts = stream(change + 120, 23, |_| 0.05);
+    for m in [change + 10, change + 30, change + 50] {
+        counts[m as usize] = 4;
+    }
+    let evaluations = run(&mut medium_now(), &counts);
+    let fired = surges_between(&evaluations, 0, change + 120);
+    assert!(fired.is_empty(), "{fired:?}");
+}

@@ -1,5 +1,5 @@
-//! Surge detector v2: a robust, time-of-day-aware baseline and the recent
-//! peak.
+//! Surge detector v3: a robust, time-of-day-aware baseline, the recent
+//! peak, and a change of pattern.
 //!
 //! [`BaselineDetector`] asks, once a bucket, "is the number of matching
 //! mentions in the last `window` far more than this brand gets at this time
@@ -10,7 +10,7 @@
 //! that mean nothing (a popular post retweeted, a bot), slow growth and
 //! gaps. v1 (an exponentially weighted mean with a Poisson band) alarmed on
 //! every busy afternoon and scored 49 on the NAB realTweets benchmark; v2
-//! scores 78 (see `docs/detection.md`).
+//! (volume only) 78, v3 82 (see `docs/detection.md`).
 //!
 //! # Buckets
 //!
@@ -75,6 +75,27 @@
 //! incident it opened is resolved, so debounce never hides a new outage
 //! after the last one is over.
 //!
+//! # A change of pattern
+//!
+//! Some incidents never lift a window over the volume threshold: short
+//! bursts every few minutes (a bot, a coordinated campaign, an outage that
+//! shows as spikes) on an otherwise ordinary day. A *burst* is a bucket of
+//! at least 2.5 × the local level (the median bucket of the last hour) plus
+//! three Poisson deviations of it (√level, at least 1). After every bucket
+//! the detector records how many bursts the last eight hours held, and
+//! keeps the mean and standard deviation of that count over the history.
+//! When a bucket is a burst, the last eight hours hold at least three, that
+//! is at least `burst_sigmas` standard deviations (at least half a burst)
+//! above the usual count, the window holds at least `min_count` mentions,
+//! and nothing is debounced, the bucket is `Surge` with [`Bound::Bursts`]
+//! and the counts in [`Evaluation::bursts`]. It fires once per pattern: not
+//! again until the count is back under that bar (or the incident is
+//! resolved, [`BaselineDetector::rearm`]). The volume is not touched: the
+//! bucket stays in the baseline and the detector's phase does not change.
+//! This needs a day of history first; it is NAB's anomaly likelihood (the
+//! tail of a recent score against its own rolling distribution) applied to
+//! the frequency of bursts.
+//!
 //! # A new level
 //!
 //! A surge that stays above its threshold for two hours is a new level (a
@@ -109,10 +130,12 @@
 //! [`MAX_HISTORY_BUCKETS`], 4 bytes each plus 4 for the sorted copy of the
 //! normal ones), the last window's counts, the recent-peak queue (at most a
 //! window-sum per bucket of history, usually a handful) and the not-yet-closed
-//! buckets. [`BaselineDetector::memory_bytes`] reports it; with the defaults
-//! (one-minute buckets, five days) it is about 84 KB.
+//! buckets, and for the change of pattern an hour of counts, a flag per
+//! bucket of eight hours and two bytes per bucket of history.
+//! [`BaselineDetector::memory_bytes`] reports it; with the defaults
+//! (one-minute buckets, five days) it is about 100 KB.
 
-use super::{Bound, Decision, Evaluation, SurgeDetector};
+use super::{Bound, BurstCount, Decision, Evaluation, SurgeDetector};
 use crate::clock::Timestamp;
 use crate::playbook::model::{Sensitivity, Thresholds};
 use chrono::{DateTime, Utc};
@@ -142,6 +165,20 @@ const DORMANT_AFTER_SECS: u64 = 6 * 60 * 60;
 const NEW_LEVEL_AFTER_SECS: u64 = 2 * 60 * 60;
 /// IQR of a normal distribution in standard deviations.
 const IQR_PER_SIGMA: f64 = 1.349;
+/// The local level a burst is measured against: the median bucket of the
+/// last hour.
+const BURST_LOCAL_SECS: u64 = 60 * 60;
+/// A burst is a bucket at least this multiple of the local level...
+const BURST_RATIO: f64 = 2.5;
+/// ...plus this many Poisson deviations of it (so that 1 after 0 is not one).
+const BURST_POISSON_SIGMAS: f64 = 3.0;
+/// Bursts are counted over this span: a change of pattern, not a moment.
+const BURST_SPAN_SECS: u64 = 8 * 60 * 60;
+/// Fewest bursts in the span that can be a change of pattern.
+const MIN_BURSTS: u32 = 3;
+/// Floor of the usual variation of the burst count: half a burst, so that a
+/// brand that never bursts is not alarmed by the first two.
+const MIN_BURST_SPREAD: f64 = 0.5;
 
 /// What a [`Sensitivity`] stands for, beyond its [`Thresholds`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -151,16 +188,20 @@ pub struct SensitivityProfile {
     pub record_ratio: f64,
     /// No second alarm within this long of the last one.
     pub debounce: Duration,
+    /// Bursts fire when their count over the last hours is this many
+    /// standard deviations above its usual value.
+    pub burst_sigmas: f64,
 }
 
 impl SensitivityProfile {
     /// The documented table (docs/playbooks.md, docs/detection.md).
     pub fn of(sensitivity: Sensitivity) -> Self {
-        let (sigmas, min_count, min_ratio, record_ratio, debounce_hours) = match sensitivity {
-            Sensitivity::Low => (6.0, 30, 3.0, 0.9, 24),
-            Sensitivity::Medium => (4.0, 10, 2.0, 0.75, 1),
-            Sensitivity::High => (3.0, 5, 1.5, 0.6, 0),
-        };
+        let (sigmas, min_count, min_ratio, record_ratio, debounce_hours, burst_sigmas) =
+            match sensitivity {
+                Sensitivity::Low => (6.0, 30, 3.0, 0.9, 24, 5.0),
+                Sensitivity::Medium => (4.0, 10, 2.0, 0.75, 1, 4.0),
+                Sensitivity::High => (3.0, 5, 1.5, 0.6, 0, 3.0),
+            };
         Self {
             thresholds: Thresholds {
                 sigmas,
@@ -169,6 +210,7 @@ impl SensitivityProfile {
             },
             record_ratio,
             debounce: Duration::from_secs(debounce_hours * 3600),
+            burst_sigmas,
         }
     }
 }
@@ -206,6 +248,10 @@ pub struct DetectorParams {
     pub history: Duration,
     /// Buckets of history before the baseline is trusted.
     pub warmup_buckets: u32,
+    /// A change of pattern (bursts far more frequent than usual) fires when
+    /// the burst count of the last hours is this many standard deviations
+    /// above its usual value (0 turns it off).
+    pub burst_sigmas: f64,
 }
 
 impl DetectorParams {
@@ -231,6 +277,7 @@ impl DetectorParams {
             debounce: profile.debounce,
             history: Self::DEFAULT_HISTORY,
             warmup_buckets: Self::DEFAULT_WARMUP_BUCKETS,
+            burst_sigmas: profile.burst_sigmas,
         }
     }
 
@@ -259,6 +306,11 @@ struct Tuning {
     new_level_after: i64,
     thresholds: Thresholds,
     record_ratio: f64,
+    /// Buckets the local level of a burst is the median of.
+    burst_local: usize,
+    /// Buckets bursts are counted over.
+    burst_span: usize,
+    burst_sigmas: f64,
 }
 
 impl Tuning {
@@ -282,6 +334,12 @@ impl Tuning {
             new_level_after: to_i64(NEW_LEVEL_AFTER_SECS.div_ceil(bucket_secs).max(1)),
             thresholds: params.thresholds,
             record_ratio: params.record_ratio.max(0.0),
+            burst_local: to_usize((BURST_LOCAL_SECS / bucket_secs).max(1)),
+            // At most a history's worth, and a count that fits 16 bits.
+            burst_span: to_usize(
+                (BURST_SPAN_SECS / bucket_secs).clamp(1, history_buckets.min(u64::from(u16::MAX))),
+            ),
+            burst_sigmas: params.burst_sigmas.max(0.0),
         }
     }
 }
@@ -462,6 +520,136 @@ impl RecentPeak {
     }
 }
 
+/// How often the brand bursts, and how often it usually does.
+///
+/// A *burst* is a bucket at least [`BURST_RATIO`] times the local level
+/// (the median bucket of the last hour) plus [`BURST_POISSON_SIGMAS`]
+/// Poisson deviations of it. The number of bursts in the last
+/// [`BURST_SPAN_SECS`] is recorded after every bucket; its mean and
+/// standard deviation over the history say how bursty the brand usually is.
+/// A stream whose texture changes (a bot, a campaign or an outage that shows
+/// as short spikes every few minutes, none large enough to lift a window
+/// over the volume threshold) has far more bursts than usual: that is the
+/// signal, in the spirit of NAB's anomaly likelihood (the tail probability
+/// of a recent score against its own rolling distribution).
+///
+/// Memory: the last hour of counts, a flag per bucket of the span and a
+/// 16-bit burst count per bucket of history.
+#[derive(Debug, Clone)]
+struct Bursts {
+    local_cap: usize,
+    span_cap: usize,
+    history_cap: usize,
+    /// Burst counts needed before the usual value is trusted.
+    min_history: usize,
+    /// Counts of the last `local_cap` buckets.
+    local: VecDeque<u32>,
+    /// Whether each of the last `span_cap` buckets was a burst.
+    flags: VecDeque<bool>,
+    in_span: u32,
+    /// `in_span` after each bucket of the history, with running sums.
+    counts: VecDeque<u16>,
+    sum: u64,
+    sum_sq: u64,
+    scratch: Vec<u32>,
+}
+
+/// What [`Bursts::push`] saw in one bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BurstReading {
+    /// The bucket was a burst.
+    burst: bool,
+    /// Bursts in the span, this bucket included.
+    in_span: u32,
+    /// The usual number of bursts in a span, over the history.
+    usual: f64,
+    /// Standard deviations above the usual (`None` until a day is known).
+    sigmas: Option<f64>,
+}
+
+impl Bursts {
+    fn new(local_cap: usize, span_cap: usize, history_cap: usize, min_history: usize) -> Self {
+        Self {
+            local_cap,
+            span_cap,
+            history_cap,
+            min_history: min_history.min(history_cap),
+            local: VecDeque::new(),
+            flags: VecDeque::new(),
+            in_span: 0,
+            counts: VecDeque::new(),
+            sum: 0,
+            sum_sq: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Records one closed bucket and judges the span that ends with it
+    /// against the history before it.
+    fn push(&mut self, count: u32) -> BurstReading {
+        // Zero is never a burst (the bar is at least 3): no median needed.
+        let burst = count > 0 && self.local.len() == self.local_cap && {
+            self.scratch.clear();
+            self.scratch.extend(self.local.iter().copied());
+            let mid = (self.scratch.len() - 1) / 2;
+            let level = f64::from(*self.scratch.select_nth_unstable(mid).1);
+            f64::from(count) >= BURST_RATIO * level + BURST_POISSON_SIGMAS * level.max(1.0).sqrt()
+        };
+        self.local.push_back(count);
+        if self.local.len() > self.local_cap {
+            self.local.pop_front();
+        }
+        self.flags.push_back(burst);
+        self.in_span += u32::from(burst);
+        if self.flags.len() > self.span_cap && self.flags.pop_front() == Some(true) {
+            self.in_span -= 1;
+        }
+        let n = self.counts.len();
+        let usual = if n == 0 {
+            0.0
+        } else {
+            self.sum as f64 / n as f64
+        };
+        let sigmas =
+            (n >= self.min_history.max(1) && self.flags.len() == self.span_cap).then(|| {
+                let variance = (self.sum_sq as f64 / n as f64 - usual * usual).max(0.0);
+                (f64::from(self.in_span) - usual) / variance.sqrt().max(MIN_BURST_SPREAD)
+            });
+        let recorded = u16::try_from(self.in_span).unwrap_or(u16::MAX);
+        self.counts.push_back(recorded);
+        self.sum += u64::from(recorded);
+        self.sum_sq += u64::from(recorded) * u64::from(recorded);
+        if self.counts.len() > self.history_cap {
+            if let Some(old) = self.counts.pop_front() {
+                self.sum -= u64::from(old);
+                self.sum_sq -= u64::from(old) * u64::from(old);
+            }
+        }
+        BurstReading {
+            burst,
+            in_span: self.in_span,
+            usual,
+            sigmas,
+        }
+    }
+
+    /// `n` empty buckets in a row; only the last span and history of them
+    /// can matter, so the work is bounded whatever the gap.
+    fn push_zeros(&mut self, n: u64) {
+        let steps = n.min((self.history_cap + self.span_cap + self.local_cap) as u64);
+        for _ in 0..steps {
+            self.push(0);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.local.capacity() * std::mem::size_of::<u32>()
+            + self.flags.capacity()
+            + self.counts.capacity() * std::mem::size_of::<u16>()
+            + self.scratch.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
 /// Where the detector stands between evaluations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -522,6 +710,11 @@ pub struct BaselineDetector {
     open_bar: Option<(i64, Bar, u64)>,
     /// Reused buffer for the seasonal median.
     scratch: Vec<u32>,
+    /// How often the brand bursts (a change of pattern).
+    bursts: Bursts,
+    /// A change of pattern fired and the bursts are still far above their
+    /// usual count: no second alarm for the same pattern.
+    bursting: bool,
 }
 
 impl BaselineDetector {
@@ -544,6 +737,13 @@ impl BaselineDetector {
             last_surge: None,
             open_bar: None,
             scratch: Vec::new(),
+            bursts: Bursts::new(
+                tuning.burst_local,
+                tuning.burst_span,
+                tuning.history_buckets,
+                tuning.day_buckets,
+            ),
+            bursting: false,
         }
     }
 
@@ -564,6 +764,7 @@ impl BaselineDetector {
     /// when the incident a surge opened is resolved.
     pub fn rearm(&mut self) {
         self.last_surge = None;
+        self.bursting = false;
         // The surge was an incident, not the brand's usual volume: it must
         // not raise the bar for the next one.
         self.surge_peak = RecentPeak::default();
@@ -581,6 +782,7 @@ impl BaselineDetector {
             + self.surge_peak.memory_bytes()
             + self.recent.capacity() * std::mem::size_of::<u32>()
             + self.scratch.capacity() * std::mem::size_of::<u32>()
+            + self.bursts.memory_bytes()
             + self.pending.len() * (std::mem::size_of::<(i64, u32)>() + 16)
     }
 
@@ -606,6 +808,7 @@ impl BaselineDetector {
             return;
         }
         self.history.push_zeros(gap);
+        self.bursts.push_zeros(gap);
         if gap >= self.tuning.window_buckets as u64 {
             self.recent.clear();
             self.recent_sum = 0;
@@ -739,7 +942,30 @@ impl BaselineDetector {
             _ => bar,
         };
         let above = observed as f64 >= judged.threshold;
-        let decision = self.decide(index, above, bar.warmup);
+        let mut decision = self.decide(index, above, bar.warmup);
+        let reading = self.bursts.push(count);
+        let mut judged = judged;
+        let mut bursts = None;
+        if self.bursting && !self.bursts_far_above_usual(&reading) {
+            // The pattern is over, or has become the usual one: re-arm.
+            self.bursting = false;
+        }
+        if decision == Decision::Quiet && self.pattern_changed(&reading, observed, index) {
+            self.bursting = true;
+            // Not a surge in volume, but a change of pattern: one alarm,
+            // debounced like a surge; the bucket's volume stays normal.
+            decision = Decision::Surge;
+            self.last_surge = Some(index);
+            judged.bound = Bound::Bursts;
+            bursts = Some(BurstCount {
+                recent: reading.in_span,
+                usual: reading.usual,
+                span: Duration::from_secs(
+                    u64::try_from(self.tuning.bucket_secs).unwrap_or(0)
+                        * self.tuning.burst_span as u64,
+                ),
+            });
+        }
         let normal = decision == Decision::NewLevel
             || (!above && !matches!(self.phase, Phase::Fired { .. }));
         self.history.push(count, normal);
@@ -753,7 +979,31 @@ impl BaselineDetector {
             self.go_dormant();
         }
         tracing::trace!(at = %self.end_of(index), observed, expected = judged.expected, threshold = judged.threshold, ?decision, "surge window evaluated");
-        self.evaluation(self.end_of(index), observed, judged, decision, false)
+        Evaluation {
+            bursts,
+            ..self.evaluation(self.end_of(index), observed, judged, decision, false)
+        }
+    }
+
+    /// Bursts in the span are at least [`MIN_BURSTS`] and `burst_sigmas`
+    /// standard deviations above their usual count.
+    fn bursts_far_above_usual(&self, reading: &BurstReading) -> bool {
+        let t = &self.tuning;
+        t.burst_sigmas > 0.0
+            && reading.in_span >= MIN_BURSTS
+            && reading.sigmas.is_some_and(|z| z >= t.burst_sigmas)
+    }
+
+    /// Whether the bucket just closed shows a new change of pattern: it is
+    /// a burst, bursts are far above their usual count, the window holds at
+    /// least `min_count` mentions, this pattern has not fired yet, and no
+    /// alarm is debounced.
+    fn pattern_changed(&self, reading: &BurstReading, observed: u64, index: i64) -> bool {
+        reading.burst
+            && !self.bursting
+            && self.bursts_far_above_usual(reading)
+            && observed >= u64::from(self.tuning.thresholds.min_count)
+            && !self.debounced(index)
     }
 
     fn evaluation(
@@ -778,6 +1028,7 @@ impl BaselineDetector {
             ),
             decision,
             early,
+            bursts: None,
         }
     }
 
@@ -980,11 +1231,11 @@ mod tests {
     #[test]
     fn sensitivities_map_to_the_documented_table() {
         let cases = [
-            (Sensitivity::Low, 6.0, 30, 3.0, 0.9, 24),
-            (Sensitivity::Medium, 4.0, 10, 2.0, 0.75, 1),
-            (Sensitivity::High, 3.0, 5, 1.5, 0.6, 0),
+            (Sensitivity::Low, 6.0, 30, 3.0, 0.9, 24, 5.0),
+            (Sensitivity::Medium, 4.0, 10, 2.0, 0.75, 1, 4.0),
+            (Sensitivity::High, 3.0, 5, 1.5, 0.6, 0, 3.0),
         ];
-        for (sensitivity, sigmas, min_count, min_ratio, record_ratio, hours) in cases {
+        for (sensitivity, sigmas, min_count, min_ratio, record_ratio, hours, bursts) in cases {
             let p = SensitivityProfile::of(sensitivity);
             assert_eq!(
                 p.thresholds,
@@ -996,7 +1247,50 @@ mod tests {
             );
             assert_eq!(p.record_ratio, record_ratio);
             assert_eq!(p.debounce, Duration::from_secs(hours * 3600));
+            assert_eq!(p.burst_sigmas, bursts);
         }
+    }
+
+    #[test]
+    fn a_burst_is_two_and_a_half_times_the_local_level_plus_three_poisson_deviations() {
+        // Local level: the median of the last 4 buckets; span 3; a day of
+        // 5 buckets before the usual count is trusted.
+        let mut b = Bursts::new(4, 3, 100, 5);
+        for c in [10, 10, 10, 10] {
+            assert!(!b.push(c).burst, "no level known yet");
+        }
+        // 2.5 × 10 + 3 × √10 = 34.5.
+        assert!(!b.push(34).burst);
+        assert!(b.push(35).burst);
+        // The level is still 10 (median of 10, 10, 34, 35 is the lower 10).
+        let r = b.push(40);
+        assert!(r.burst);
+        assert_eq!(r.in_span, 2, "two bursts in the last three buckets");
+        // Against a level of zero, three mentions are a burst, zero never.
+        let mut quiet = Bursts::new(2, 3, 100, 5);
+        for c in [0, 0, 2, 0] {
+            assert!(!quiet.push(c).burst);
+        }
+        assert!(quiet.push(3).burst);
+    }
+
+    #[test]
+    fn the_burst_count_is_judged_against_its_own_history() {
+        let mut b = Bursts::new(2, 2, 10, 4);
+        // A burst every other bucket: the count over two buckets is 1.
+        for _ in 0..6 {
+            b.push(1);
+            b.push(100);
+        }
+        let r = b.push(1);
+        assert_eq!(r.in_span, 1);
+        assert!(r.sigmas.is_some_and(|z| z.abs() < 1.0), "{r:?}");
+        // A gap of any length costs at most a history and a span of steps
+        // and leaves no burst behind.
+        b.push_zeros(u64::MAX);
+        assert_eq!(b.in_span, 0);
+        assert_eq!(b.counts.len(), 10);
+        assert_eq!(b.sum, 0);
     }
 
     #[test]

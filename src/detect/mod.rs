@@ -47,6 +47,9 @@ pub enum Bound {
     Ratio,
     /// A share of the busiest window of the recent days.
     RecentPeak,
+    /// Not the volume: bursts far more frequent than usual (a change of
+    /// pattern). [`Evaluation::bursts`] has the counts.
+    Bursts,
     /// Too little history yet: only a massive window counts.
     Warmup,
 }
@@ -75,6 +78,21 @@ pub struct Evaluation {
     pub decision: Decision,
     /// Fired before its bucket closed, because the surge was already certain.
     pub early: bool,
+    /// A change of pattern fired this alarm: how many bursts, and how many
+    /// are usual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bursts: Option<BurstCount>,
+}
+
+/// Short bursts counted over a span of hours (see [`baseline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BurstCount {
+    /// Bursts in the last `span`.
+    pub recent: u32,
+    /// Bursts in such a span on the recent days, on average.
+    pub usual: f64,
+    #[serde(with = "as_secs")]
+    pub span: std::time::Duration,
 }
 
 impl Evaluation {
@@ -82,6 +100,19 @@ impl Evaluation {
     /// what the bar was and why, and the verdict.
     pub fn explain(&self) -> String {
         let window = humantime::format_duration(self.window);
+        if let (Some(b), Decision::Surge) = (self.bursts, self.decision) {
+            return format!(
+                "{} matching mentions in the last {window}; about {:.1} expected at this time of day \
+                 (normal up to {:.1}): not a surge in volume, but a change of pattern: {} short \
+                 bursts in the last {}, against about {:.1} usually: fired",
+                self.observed,
+                self.baseline,
+                self.band,
+                b.recent,
+                humantime::format_duration(b.span),
+                b.usual
+            );
+        }
         let verdict = match self.decision {
             Decision::Quiet => "within the normal range",
             Decision::Rising => "above the threshold, waiting for it to persist (for:)",
@@ -105,6 +136,7 @@ impl Evaluation {
                 self.recent_peak.unwrap_or(0.0)
             ),
             Bound::Warmup => "too little history yet, so only a massive burst counts".to_string(),
+            Bound::Bursts => "bursts far more frequent than usual".to_string(),
         };
         format!(
             "{} matching mentions in the last {window}; about {:.1} expected at this time of day \

@@ -269,6 +269,7 @@ mod tests {
             window: std::time::Duration::from_secs(300),
             decision,
             early: false,
+            bursts: None,
         }
     }
 
