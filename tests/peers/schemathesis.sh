@@ -104,6 +104,9 @@ TOML
 echo "schemathesis $version against $base/openapi.json (at most $examples cases an operation, ${budget} s)"
 set +e
 # /v1/events is a Server-Sent Events stream: it never ends, by design.
+# From the scratch directory: schemathesis keeps its example database in
+# the working directory, and the checkout stays clean.
+cd "$tmp"
 timeout --signal=INT "$budget" "$st" --config-file "$tmp/schemathesis.toml" run "$base/openapi.json" \
     --header "$auth" \
     --checks not_a_server_error,response_schema_conformance \
