@@ -36,7 +36,7 @@ pub struct WebhookPayload {
 /// One alert of a delivery.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WebhookAlert {
-    #[schema(value_type = String, example = "firing")]
+    #[schema(example = "firing")]
     pub status: AlertStatus,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -56,7 +56,7 @@ pub struct WebhookAlert {
 /// squall's own alert form, for any system that can POST JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GenericAlert {
-    #[schema(value_type = String, example = "firing")]
+    #[schema(example = "firing")]
     pub status: AlertStatus,
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
