@@ -832,17 +832,17 @@ fn syntax_diagnostic(
         "",
         1,
     );
-    let offset = location.index().min(src.len());
-    let len = src
-        .get(offset..)
-        .and_then(|rest| rest.chars().next())
-        .map_or(0, char::len_utf8);
-    let pos = Pos {
-        line: location.line(),
-        column: location.column(),
-        offset,
-        len,
-    };
+    // libyaml's index is a byte offset, but its lines also break at a lone
+    // `\r` (and NEL, U+2028, U+2029), where every other squall position
+    // counts `\n` only: `line` could name a line the file does not have
+    // (found by the `playbook` fuzz target). Line and column are worked
+    // out from the offset, the way the rest of the positions are.
+    let mut offset = location.index().min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let len = src[offset..].chars().next().map_or(0, char::len_utf8);
+    let pos = Text::new(src).pos(offset, len);
     Diagnostic::at(
         Severity::Error,
         code,
@@ -968,5 +968,18 @@ mod tests {
         assert_eq!(closest("windw", valid), Some("window"));
         assert_eq!(closest("acounts", valid), Some("accounts"));
         assert_eq!(closest("zebra", valid), None);
+    }
+
+    // Regression (fuzz/corpus/playbook/regress-cr-line-breaks.yaml): a
+    // syntax error after lone `\r`s was placed on line 108 of an 8-line file.
+    #[test]
+    fn a_syntax_error_after_lone_carriage_returns_is_on_a_real_line() {
+        let src = format!("name: a{}b\ndescription: x\n  : [\n", "\r".repeat(100));
+        let error =
+            parse_document(&src, Path::new("p.yaml"), "playbook::syntax").expect_err("not YAML");
+        let lines = src.split('\n').count();
+        assert!(error.line >= 1 && error.line <= lines, "{error:?}");
+        let line_of_offset = src[..error.offset].matches('\n').count() + 1;
+        assert_eq!(error.line, line_of_offset, "{error:?}");
     }
 }

@@ -15,7 +15,10 @@ pub enum Input {
     Command(Command),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether an alert fires or has resolved; the only two values webhooks
+/// may send (the OpenAPI description lists them, so API clients and
+/// schemathesis know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
     Firing,

@@ -36,7 +36,7 @@ pub struct WebhookPayload {
 /// One alert of a delivery.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WebhookAlert {
-    #[schema(value_type = String, example = "firing")]
+    #[schema(example = "firing")]
     pub status: AlertStatus,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -56,7 +56,7 @@ pub struct WebhookAlert {
 /// squall's own alert form, for any system that can POST JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GenericAlert {
-    #[schema(value_type = String, example = "firing")]
+    #[schema(example = "firing")]
     pub status: AlertStatus,
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -125,16 +125,32 @@ pub async fn generic(
     Body(body): Body,
 ) -> Result<Json<AlertReport>, ApiError> {
     state.auth.require(&headers, ApiRole::Monitor)?;
-    let value: serde_json::Value = parse(&body)?;
+    let alerts = parse_generic(&body, &state.alert_maps, chrono::Utc::now())?;
+    submit(&state, alerts).await
+}
+
+/// The alerts of a generic webhook body: one JSON value or an array, each
+/// in squall's alert form or in a shape one of `maps` (the playbooks' alert
+/// `map`s) reads. An alert without a start time starts at `now`. Pure: the
+/// handler and the fuzz target (`fuzz/fuzz_targets/alert_webhook.rs`) call
+/// it the same way.
+///
+/// # Errors
+/// [`ApiError::MalformedBody`] naming the first item that is neither.
+pub fn parse_generic(
+    body: &[u8],
+    maps: &[crate::playbook::AlertMap],
+    now: Timestamp,
+) -> Result<Vec<Alert>, ApiError> {
+    let value: serde_json::Value = parse(body)?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         one => vec![one],
     };
-    let now = chrono::Utc::now();
     let mut alerts = Vec::new();
     for (i, v) in items.into_iter().enumerate() {
         let is_own_form = v.get("status").is_some() && v.get("labels").is_some();
-        if is_own_form || state.alert_maps.is_empty() {
+        if is_own_form || maps.is_empty() {
             let g: GenericAlert = serde_json::from_value(v)
                 .map_err(|e| ApiError::MalformedBody(format!("alert {i}: {e}")))?;
             alerts.push(normalise(
@@ -149,7 +165,7 @@ pub async fn generic(
             continue;
         }
         let before = alerts.len();
-        for m in state.alert_maps.iter() {
+        for m in maps {
             if let Some(found) = m.read(&v) {
                 let status = if found.firing {
                     AlertStatus::Firing
@@ -176,7 +192,7 @@ pub async fn generic(
         }
     }
     alerts.dedup();
-    submit(&state, alerts).await
+    Ok(alerts)
 }
 
 async fn webhook(
@@ -186,6 +202,16 @@ async fn webhook(
     source: AlertSource,
 ) -> Result<Json<AlertReport>, ApiError> {
     state.auth.require(headers, ApiRole::Monitor)?;
+    let alerts = parse_webhook(body, source)?;
+    submit(state, alerts).await
+}
+
+/// The alerts of an Alertmanager (v4) or Grafana webhook delivery,
+/// normalised. Pure, like [`parse_generic`].
+///
+/// # Errors
+/// [`ApiError::MalformedBody`] with the JSON path of what is wrong.
+pub fn parse_webhook(body: &[u8], source: AlertSource) -> Result<Vec<Alert>, ApiError> {
     let payload: WebhookPayload = parse(body)?;
     let alerts = payload
         .alerts
@@ -202,15 +228,25 @@ async fn webhook(
             )
         })
         .collect();
-    submit(state, alerts).await
+    Ok(alerts)
 }
 
+/// Reads one JSON document. serde_json skips the strings of fields it
+/// ignores without checking their UTF-8, and a deserializer stops after
+/// the value, so both are checked here: a body with bad bytes in an unused
+/// field or with data after the value is not JSON, and is refused (found
+/// by the `alert_webhook` fuzz target).
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::MalformedBody(format!("the body is not UTF-8 text: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         ApiError::MalformedBody(format!("at `{path}`: {}", e.inner()))
-    })
+    })?;
+    de.end()
+        .map_err(|e| ApiError::MalformedBody(format!("more after the JSON document: {e}")))?;
+    Ok(value)
 }
 
 async fn submit(state: &AppState, alerts: Vec<Alert>) -> Result<Json<AlertReport>, ApiError> {
@@ -265,4 +301,64 @@ fn label_fingerprint(labels: &BTreeMap<String, String>) -> String {
         text.push('\u{0}');
     }
     super::auth::sha256_hex(&text)[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIRING: &str = r#"{"version": "4", "status": "firing", "alerts": [{"status": "firing",
+        "labels": {"alertname": "AppDown"}, "startsAt": "2026-11-24T22:00:30Z",
+        "endsAt": "0001-01-01T00:00:00Z"}]}"#;
+
+    fn malformed(r: Result<Vec<Alert>, ApiError>) -> String {
+        match r {
+            Err(ApiError::MalformedBody(m)) => m,
+            other => panic!("expected malformed_body, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_read_and_normalised() {
+        let alerts = parse_webhook(FIRING.as_bytes(), AlertSource::Alertmanager).expect("parses");
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].status, AlertStatus::Firing);
+        assert_eq!(
+            alerts[0].ends_at, None,
+            "the zero end time of a firing alert"
+        );
+        assert_eq!(alerts[0].fingerprint.len(), 16, "derived from the labels");
+    }
+
+    // Regression (fuzz/corpus/alert_webhook/regress-invalid-utf8-ignored-field):
+    // bytes that are not UTF-8 in a field squall ignores were accepted.
+    #[test]
+    fn bad_utf8_in_an_ignored_field_is_refused() {
+        let mut body = FIRING.as_bytes().to_vec();
+        let at = body
+            .windows(6)
+            .position(|w| w == b"firing")
+            .expect("status");
+        body[at] = 0xff;
+        body[at + 1] = 0xfe;
+        let message = malformed(parse_webhook(&body, AlertSource::Grafana));
+        assert!(message.contains("not UTF-8"), "{message}");
+        let message = malformed(parse_generic(&body, &[], chrono::Utc::now()));
+        assert!(message.contains("not UTF-8"), "{message}");
+    }
+
+    // Regression: data after the JSON document was silently dropped.
+    #[test]
+    fn data_after_the_document_is_refused() {
+        let body = format!("{FIRING} {{\"alerts\": []}}");
+        let message = malformed(parse_webhook(body.as_bytes(), AlertSource::Alertmanager));
+        assert!(
+            message.contains("more after the JSON document"),
+            "{message}"
+        );
+        let generic = r#"{"status": "firing", "labels": {"a": "b"}} trailing"#;
+        malformed(parse_generic(generic.as_bytes(), &[], chrono::Utc::now()));
+        let spaced = format!("{FIRING}\n\n");
+        parse_webhook(spaced.as_bytes(), AlertSource::Alertmanager).expect("whitespace is fine");
+    }
 }

@@ -61,14 +61,11 @@ pub async fn post_mentions(
     Body(body): Body,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
     state.auth.require(&headers, ApiRole::Ingest)?;
-    let items = split(&body)?;
-    if items.len() > state.limits.max_batch {
-        return Err(ApiError::BatchTooLarge(state.limits.max_batch));
-    }
+    let items = parse_batch(&body, state.limits.max_batch)?;
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match validate(&state, item) {
+        match item.and_then(|m| known_account(&state, m)) {
             Ok(m) => valid.push(m),
             Err(reason) => rejected.push(Rejection { index, reason }),
         }
@@ -126,12 +123,35 @@ fn split(body: &[u8]) -> Result<Vec<Item<'_>>, ApiError> {
     }
 }
 
-fn validate(state: &AppState, item: Item<'_>) -> Result<Mention, String> {
-    let m = match item {
+/// Parses a request body into its items, each a mention or the reason it is
+/// not one (indexed as [`Rejection::index`] counts). Pure: the handler and
+/// the fuzz target (`fuzz/fuzz_targets/ndjson_ingest.rs`) call it the same
+/// way; which accounts are configured is checked afterwards.
+///
+/// # Errors
+/// The body is not UTF-8, not a JSON array, holds no item at all
+/// ([`ApiError::MalformedBody`]), or more than `max_batch` items
+/// ([`ApiError::BatchTooLarge`]).
+pub fn parse_batch(
+    body: &[u8],
+    max_batch: usize,
+) -> Result<Vec<Result<Mention, String>>, ApiError> {
+    let items = split(body)?;
+    if items.len() > max_batch {
+        return Err(ApiError::BatchTooLarge(max_batch));
+    }
+    Ok(items.into_iter().map(parse_item).collect())
+}
+
+fn parse_item(item: Item<'_>) -> Result<Mention, String> {
+    match item {
         Item::Line(line) => crate::mention::parse_ndjson_line(line),
         Item::Value(v) => crate::mention::parse_ndjson_line(&v.to_string()),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+fn known_account(state: &AppState, m: Mention) -> Result<Mention, String> {
     if !state.accounts.is_empty() && !state.accounts.contains(&m.account) {
         return Err(format!(
             "`account` {:?} is not a configured account",
