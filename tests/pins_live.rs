@@ -9,7 +9,7 @@ mod common;
 mod fake_platforms;
 
 use common::{at, config, Rehearsal};
-use fake_platforms::{Kind, Server};
+use fake_platforms::{FaultKind, Kind, Server};
 use squall::adapters::sim::SimWorld;
 use squall::engine::input::CommandKind;
 use std::collections::BTreeMap;
@@ -69,10 +69,16 @@ impl Brand {
     }
 
     async fn rehearsal(&self, playbook: &str) -> Rehearsal {
+        self.rehearsal_with_timeout(playbook, Duration::from_secs(5))
+            .await
+    }
+
+    /// A rehearsal whose adapters give up on a call after `timeout`.
+    async fn rehearsal_with_timeout(&self, playbook: &str, timeout: Duration) -> Rehearsal {
         let cfg = config(&self.config_yaml(""));
         let env = |n: &str| (n == "ACME_SECRET").then(|| SECRET.to_owned());
-        let adapters = fake_platforms::connect(&cfg, &env, Duration::from_secs(5))
-            .expect("every credential is set");
+        let adapters =
+            fake_platforms::connect(&cfg, &env, timeout).expect("every credential is set");
         Rehearsal::with_adapters(
             cfg,
             adapters,
@@ -364,4 +370,106 @@ async fn an_update_edits_the_status_page_entry_it_posted_and_posts_anew_where_no
     );
     let x = brand.servers["acme-x"].1.fake.world();
     assert_eq!(x.posts.len(), 2, "X cannot edit: the update is a new post");
+}
+
+/// Fault injection during an incident: every account's platform misbehaves
+/// in its own way while the status is pinned. A rate limit is waited out
+/// as the platform asked, a 503 and a call that times out are retried, a
+/// connection cut after the platform posted does not post twice (the
+/// idempotency key), and an expired credential fails that account loudly
+/// and for good while the others go on. The invariant holds throughout,
+/// and resolution restores every pin it can.
+#[tokio::test]
+async fn an_incident_rides_out_rate_limits_outages_timeouts_cut_connections_and_an_expired_token() {
+    let brand = Brand::start(&[
+        ("acme-main", Kind::Mastodon, 1),
+        ("acme-help", Kind::Mastodon, 1),
+        ("acme-bsky", Kind::Bluesky, 1),
+        ("acme-tg", Kind::Telegram, 1),
+        ("acme-discord", Kind::Discord, 1),
+    ])
+    .await;
+    let mut r = brand
+        .rehearsal_with_timeout(PLAYBOOK, Duration::from_millis(800))
+        .await;
+    let fake = |name: &str| brand.servers[name].1.fake.clone();
+    // acme-main: 429 with Mastodon's rate headers, asking for a second
+    // (the adapter keeps to the platform's reset on the wall clock).
+    fake("acme-main").fail_next(
+        "/api/v1/statuses",
+        Kind::Mastodon.rate_limited(&fake("acme-main"), 1),
+    );
+    // acme-help: the token was revoked.
+    fake("acme-help").fail_next("/api/v1/statuses", Kind::Mastodon.expired_credentials());
+    // acme-bsky: two 503s.
+    for _ in 0..2 {
+        fake("acme-bsky").fail_next("createRecord", Kind::Bluesky.unavailable());
+    }
+    // acme-tg: an answer slower than the client waits.
+    fake("acme-tg").fail_next("sendMessage", FaultKind::Delay(Duration::from_secs(3)));
+    // acme-discord: the message is posted, then the connection is cut.
+    fake("acme-discord").fail_next("/messages", FaultKind::DropAfter);
+
+    r.declare(at(7, 0), "outage").await;
+    brand.at_most_one_squall_pin_each();
+    let failed = r
+        .first("action_failed")
+        .expect("the revoked token is reported");
+    assert!(
+        failed.message.contains("acme-help") && failed.message.contains("401"),
+        "{}",
+        failed.message
+    );
+    assert!(
+        !failed.message.contains(SECRET),
+        "never the credential itself"
+    );
+    let retried: Vec<String> = r
+        .events
+        .iter()
+        .filter(|e| e.kind.as_str() == "action_retry")
+        .map(|e| e.message.clone())
+        .collect();
+    for account in ["acme-main", "acme-bsky", "acme-tg", "acme-discord"] {
+        assert!(
+            retried.iter().any(|m| m.contains(account)),
+            "{account} retried: {retried:#?}"
+        );
+    }
+    assert!(
+        brand.squall_pins("acme-main").is_empty(),
+        "the rate limit is respected: nothing before its reset"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the platform's reset
+    for minute in 1..=4 {
+        r.advance(at(7, minute)).await;
+        brand.at_most_one_squall_pin_each();
+    }
+    for name in ["acme-main", "acme-bsky", "acme-tg", "acme-discord"] {
+        assert_eq!(brand.squall_pins(name).len(), 1, "{name}: {:?}", r.kinds());
+        let posted = fake(name).world().posts.iter().filter(|p| p.by_api).count();
+        assert_eq!(posted, 1, "{name}: posted once whatever the faults");
+    }
+    assert!(brand.squall_pins("acme-help").is_empty());
+    assert_eq!(
+        brand.pins("acme-help"),
+        brand.before["acme-help"],
+        "untouched"
+    );
+
+    r.command(
+        at(7, 30),
+        "ana",
+        CommandKind::Resolve {
+            incident: r.incident(),
+            note: None,
+        },
+    )
+    .await;
+    r.advance(at(7, 35)).await;
+    brand.at_most_one_squall_pin_each();
+    for name in ["acme-main", "acme-bsky", "acme-tg", "acme-discord"] {
+        assert_eq!(brand.pins(name), brand.before[name], "{name}: restored");
+    }
 }

@@ -125,6 +125,10 @@ pub enum FaultKind {
     },
     /// Wait this long before answering (longer than the client's timeout).
     Delay(Duration),
+    /// Carry the request out, then cut the connection in the middle of the
+    /// answer: the platform did it, the client never learns (the case an
+    /// idempotency key exists for).
+    DropAfter,
 }
 
 /// A failure for the next request whose path contains `path`.
@@ -321,6 +325,24 @@ async fn around(State(fake): State<Fake>, req: Request, next: Next) -> Response 
             tokio::time::sleep(d).await;
             next.run(req).await
         }
+        Some(Fault {
+            kind: FaultKind::DropAfter,
+            ..
+        }) => {
+            let done = next.run(req).await;
+            let (mut parts, _) = done.into_parts();
+            // A length the body never reaches, then an error: the server
+            // resets the connection mid-answer.
+            parts
+                .headers
+                .insert("content-length", HeaderValue::from_static("4096"));
+            let cut = futures::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+                    "connection dropped by the fault injector",
+                ))
+            });
+            return Response::from_parts(parts, Body::from_stream(cut));
+        }
         None => next.run(req).await,
     };
     let remaining = fake.limit.saturating_sub(seen);
@@ -496,6 +518,31 @@ impl Kind {
         FaultKind::Respond {
             status: 429,
             headers,
+            body,
+        }
+    }
+
+    /// A 401 as the platform answers a revoked or expired credential.
+    pub fn expired_credentials(self) -> FaultKind {
+        let body = match self {
+            Kind::Mastodon => serde_json::json!({"error": "The access token is invalid"}),
+            Kind::Bluesky => {
+                serde_json::json!({"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+            }
+            Kind::Telegram => {
+                serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"})
+            }
+            Kind::Discord => serde_json::json!({"message": "401: Unauthorized", "code": 0}),
+            Kind::Slack | Kind::Statuspage => {
+                serde_json::json!({"ok": false, "error": "invalid_auth"})
+            }
+            Kind::X => {
+                serde_json::json!({"title": "Unauthorized", "status": 401, "type": "about:blank", "detail": "Unauthorized"})
+            }
+        };
+        FaultKind::Respond {
+            status: 401,
+            headers: Vec::new(),
             body,
         }
     }
