@@ -13,9 +13,11 @@
 
 mod cluster_peers;
 mod fake_platforms;
+mod ingest_client;
 
 use cluster_peers::PgDatabase;
 use fake_platforms::Kind;
+use ingest_client::ingest;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -24,7 +26,6 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 const COMMANDER: &str = "commander-token";
-const INGEST: &str = "ingest-token";
 const SECRET: &str = "platform-secret";
 
 struct Instance {
@@ -96,30 +97,6 @@ fn logs(dir: &Path) -> String {
         }
     }
     out
-}
-
-fn mention(id: &str, text: &str) -> String {
-    json!({
-        "id": id, "platform": "mastodon", "account": "acme-main",
-        "author": {"id": format!("u-{id}"), "handle": format!("@{id}@example.social")},
-        "text": text, "lang": "en", "created_at": chrono::Utc::now(),
-    })
-    .to_string()
-}
-
-/// Posts mentions to one instance; the ids it accepted (answered 200).
-async fn ingest(http: &reqwest::Client, url: &str, ids: &[String], text: &str) -> Vec<String> {
-    let body: Vec<String> = ids.iter().map(|id| mention(id, text)).collect();
-    match http
-        .post(format!("{url}/v1/mentions"))
-        .bearer_auth(INGEST)
-        .body(body.join("\n"))
-        .send()
-        .await
-    {
-        Ok(r) if r.status() == 200 => ids.to_vec(),
-        _ => Vec::new(),
-    }
 }
 
 async fn get(http: &reqwest::Client, url: &str) -> Value {

@@ -8,6 +8,9 @@
 //! way a real platform keeps its posts, and honour idempotency keys as
 //! Mastodon does; the test reads that record to count what happened.
 
+mod ingest_client;
+
+use ingest_client::ingest;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const COMMANDER: &str = "commander-token";
-const INGEST: &str = "ingest-token";
 
 struct Server {
     child: Child,
@@ -70,10 +72,7 @@ impl Server {
     async fn kill9(mut self, dir: &Path) -> usize {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
-        let store =
-            squall::store::Store::open(&format!("sqlite://{}", dir.join("squall.db").display()))
-                .await
-                .expect("store");
+        let store = reopen(dir).await;
         let running = store
             .outbox_in_state(squall::store::OutboxState::Running)
             .await
@@ -81,29 +80,6 @@ impl Server {
             .len();
         store.close().await;
         running
-    }
-}
-
-fn mention(id: &str, text: &str) -> Value {
-    json!({
-        "id": id, "platform": "mastodon", "account": "acme-main",
-        "author": {"id": format!("u-{id}"), "handle": format!("@{id}@example.social")},
-        "text": text, "lang": "en", "created_at": chrono::Utc::now(),
-    })
-}
-
-/// Posts a batch; the ids it holds if squall answered 200.
-async fn ingest(http: &reqwest::Client, url: &str, ids: &[String], text: &str) -> Vec<String> {
-    let body: Vec<String> = ids.iter().map(|id| mention(id, text).to_string()).collect();
-    match http
-        .post(format!("{url}/v1/mentions"))
-        .bearer_auth(INGEST)
-        .body(body.join("\n"))
-        .send()
-        .await
-    {
-        Ok(r) if r.status() == 200 => ids.to_vec(),
-        _ => Vec::new(),
     }
 }
 
@@ -157,6 +133,23 @@ async fn settled(http: &reqwest::Client, url: &str, id: &str) -> Value {
         }
         assert!(Instant::now() < deadline, "actions never settled: {inc:#}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The store the killed servers left behind.
+async fn reopen(dir: &Path) -> squall::store::Store {
+    squall::store::Store::open(&format!("sqlite://{}", dir.join("squall.db").display()))
+        .await
+        .expect("store")
+}
+
+/// Every mention squall acknowledged is in the store.
+async fn assert_all_stored(store: &squall::store::Store, accepted: &[String], context: &str) {
+    for m in accepted {
+        assert!(
+            store.mention("mastodon", m).await.unwrap().is_some(),
+            "accepted mention {m} lost{context}"
+        );
     }
 }
 
@@ -265,18 +258,8 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
     );
 
     // Nothing accepted was lost...
-    let store = squall::store::Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("squall.db").display()
-    ))
-    .await
-    .expect("store");
-    for m in &accepted {
-        assert!(
-            store.mention("mastodon", m).await.unwrap().is_some(),
-            "accepted mention {m} lost"
-        );
-    }
+    let store = reopen(dir.path()).await;
+    assert_all_stored(&store, &accepted, "").await;
     let failed = store
         .outbox_in_state(squall::store::OutboxState::Failed)
         .await
@@ -477,18 +460,8 @@ async fn kill_torture_a_long_surge_survives_fifty_random_kill_9s() {
     );
 
     // No accepted mention lost, none journaled twice; no action failed.
-    let store = squall::store::Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("squall.db").display()
-    ))
-    .await
-    .expect("store");
-    for m in &accepted {
-        assert!(
-            store.mention("mastodon", m).await.unwrap().is_some(),
-            "accepted mention {m} lost (seed {seed})"
-        );
-    }
+    let store = reopen(dir.path()).await;
+    assert_all_stored(&store, &accepted, &format!(" (seed {seed})")).await;
     let journaled = store
         .journal_entries()
         .await

@@ -212,15 +212,7 @@ async fn an_incident_pins_on_five_accounts_across_four_platforms_survives_an_out
         .text_of("acme-bsky", &new_bsky[0])
         .contains("database failover"));
 
-    r.command(
-        at(7, 30),
-        "ana",
-        CommandKind::Resolve {
-            incident: r.incident(),
-            note: None,
-        },
-    )
-    .await;
+    r.resolve(at(7, 30)).await;
     brand.at_most_one_squall_pin_each();
     for name in brand.servers.keys() {
         assert_eq!(
@@ -299,15 +291,7 @@ async fn a_restore_cut_short_after_it_unpinned_posts_to_reorder_them_resumes_wit
         .1
         .fake
         .fail_next("/pin", Kind::Mastodon.unavailable());
-    r.command(
-        at(7, 30),
-        "ana",
-        CommandKind::Resolve {
-            incident: r.incident(),
-            note: None,
-        },
-    )
-    .await;
+    r.resolve(at(7, 30)).await;
     assert!(
         brand.pins("acme-main").len() < 5,
         "cut short: {:?}",
@@ -458,15 +442,7 @@ async fn an_incident_rides_out_rate_limits_outages_timeouts_cut_connections_and_
         "untouched"
     );
 
-    r.command(
-        at(7, 30),
-        "ana",
-        CommandKind::Resolve {
-            incident: r.incident(),
-            note: None,
-        },
-    )
-    .await;
+    r.resolve(at(7, 30)).await;
     r.advance(at(7, 35)).await;
     brand.at_most_one_squall_pin_each();
     for name in ["acme-main", "acme-bsky", "acme-tg", "acme-discord"] {

@@ -206,6 +206,20 @@ impl Rehearsal {
         .await;
     }
 
+    /// The commander resolves the only incident.
+    pub async fn resolve(&mut self, at: Ts) {
+        let incident = self.incident();
+        self.command(
+            at,
+            "ana",
+            CommandKind::Resolve {
+                incident,
+                note: None,
+            },
+        )
+        .await;
+    }
+
     pub async fn alert(&mut self, at: Ts, status: AlertStatus, labels: &[(&str, &str)]) {
         let labels: BTreeMap<String, String> = labels
             .iter()
