@@ -435,3 +435,45 @@ mod tests {
         assert!(!out.contains("hunter2"), "{out}");
     }
 }
+
+/// An error and its causes on one line (`a: b: c`), for logs: `%e` shows
+/// only the outermost message ("store query failed: complete outbox row"),
+/// where the operator needs the database's reason too. A cause whose text
+/// the previous message already ends with is not repeated.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod chain_tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("store query failed: complete outbox row")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error returned from database: violates check constraint")]
+    struct Middle(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("violates check constraint")]
+    struct Inner;
+
+    #[test]
+    fn a_log_line_names_every_cause_once() {
+        assert_eq!(
+            super::chain(&Outer(Middle(Inner))),
+            "store query failed: complete outbox row: \
+             error returned from database: violates check constraint"
+        );
+    }
+}

@@ -23,7 +23,8 @@ async fn main() -> std::process::ExitCode {
     match squall::cli::run(cli).await {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Every cause once (`{e:#}` repeats a database error's text).
+            eprintln!("error: {}", squall::diagnostics::chain(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }

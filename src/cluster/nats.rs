@@ -160,7 +160,7 @@ impl Bus {
             let mut batch = match fetched {
                 Ok(batch) => batch,
                 Err(e) => {
-                    tracing::warn!(error = %e, "NATS fetch failed; retrying");
+                    tracing::warn!(error = %crate::diagnostics::chain(&e), "NATS fetch failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = shutdown.changed() => {}
@@ -172,7 +172,9 @@ impl Bus {
             while let Some(m) = batch.next().await {
                 match m {
                     Ok(m) => messages.push(m),
-                    Err(e) => tracing::warn!(error = %e, "NATS message not received"),
+                    Err(e) => {
+                        tracing::warn!(error = %crate::diagnostics::chain(&*e), "NATS message not received")
+                    }
                 }
             }
             if messages.is_empty() {
@@ -205,12 +207,12 @@ impl Bus {
                     for msg in good {
                         if let Err(e) = msg.ack().await {
                             // Redelivered later; the journal stores it once.
-                            tracing::warn!(error = %e, "NATS acknowledgement lost");
+                            tracing::warn!(error = %crate::diagnostics::chain(&*e), "NATS acknowledgement lost");
                         }
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "mentions from NATS not stored; they will be redelivered");
+                    tracing::error!(error = %crate::diagnostics::chain(&e), "mentions from NATS not stored; they will be redelivered");
                     for msg in good {
                         let _ = msg
                             .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))

@@ -148,12 +148,14 @@ pub async fn lead(candidate: Candidate, mut shutdown: watch::Receiver<bool>) {
                 match term(&candidate, leadership, started, &mut shutdown).await {
                     Ok(()) => tracing::info!("engine leadership given up at shutdown"),
                     Err(e) => {
-                        tracing::error!(error = %e, "engine leadership lost; following again")
+                        tracing::error!(error = %crate::diagnostics::chain(&e), "engine leadership lost; following again")
                     }
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot try for the engine leadership"),
+            Err(e) => {
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "cannot try for the engine leadership")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(LEADER_POLL) => {}
@@ -264,7 +266,7 @@ async fn answer_views(c: &Candidate, rt: &Runtime) {
     let questions = match c.views.open(now).await {
         Ok(q) => q,
         Err(e) => {
-            tracing::warn!(error = %e, "view requests not read");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), "view requests not read");
             return;
         }
     };
@@ -279,7 +281,7 @@ async fn answer_views(c: &Candidate, rt: &Runtime) {
         }
         .map_err(|e| e.to_string());
         if let Err(e) = c.views.answer(id, answer).await {
-            tracing::warn!(error = %e, "view request not answered");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), "view request not answered");
         }
     }
 }

@@ -246,7 +246,7 @@ async fn publish(
     let evs = match evs {
         Ok(evs) => evs,
         Err(e) => {
-            tracing::error!(error = %e, "engine step failed; it is retried from the store");
+            tracing::error!(error = %crate::diagnostics::chain(&e), "engine step failed; it is retried from the store");
             Vec::new()
         }
     };
@@ -293,7 +293,9 @@ async fn publish(
             }
             metrics::gauge!("squall_outbox_depth").set(depth as f64);
         }
-        Err(e) => tracing::warn!(error = %e, "outbox depth not measured"),
+        Err(e) => {
+            tracing::warn!(error = %crate::diagnostics::chain(&e), "outbox depth not measured")
+        }
     }
 }
 

@@ -73,7 +73,9 @@ pub async fn tail_timeline(
     let mut floor = loop {
         match store.timeline_last_seq().await {
             Ok(seq) => break seq,
-            Err(e) => tracing::warn!(error = %e, "live stream waits for the store"),
+            Err(e) => {
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "live stream waits for the store")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
@@ -98,7 +100,9 @@ pub async fn tail_timeline(
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "live stream could not read the timeline"),
+            Err(e) => {
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "live stream could not read the timeline")
+            }
         }
         // Stop waiting for gaps below an event seen long enough ago.
         if let Some(settled) = seen

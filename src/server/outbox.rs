@@ -44,7 +44,9 @@ pub async fn work(
                 tracing::info!(instance, "outbox worker started");
                 serve(&executor, &store, &pool, membership, &mut shutdown).await;
             }
-            Err(e) => tracing::error!(error = %e, "outbox worker cannot join the cluster"),
+            Err(e) => {
+                tracing::error!(error = %crate::diagnostics::chain(&e), "outbox worker cannot join the cluster")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -65,7 +67,7 @@ async fn serve(
     let mut listener = match listen(pool).await {
         Ok(l) => Some(l),
         Err(e) => {
-            tracing::warn!(error = %e, "no outbox notifications: polling only");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), "no outbox notifications: polling only");
             None
         }
     };
@@ -84,7 +86,7 @@ async fn serve(
                 return;
             }
             if let Err(e) = reap(pool, membership.instance()).await {
-                tracing::warn!(error = %e, "leases of departed instances not checked");
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "leases of departed instances not checked");
             }
             last_reap = Some(tokio::time::Instant::now());
         }
@@ -103,7 +105,9 @@ async fn serve(
                 continue;
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "outbox not worked this round"),
+            Err(e) => {
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "outbox not worked this round")
+            }
         }
         let wait = retry_at
             .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
@@ -111,7 +115,7 @@ async fn serve(
         match listener.as_mut() {
             Some(l) => tokio::select! {
                 n = l.recv() => if let Err(e) = n {
-                    tracing::warn!(error = %e, "outbox notifications interrupted");
+                    tracing::warn!(error = %crate::diagnostics::chain(&e), "outbox notifications interrupted");
                     tokio::time::sleep(wait).await;
                 },
                 () = tokio::time::sleep(wait) => {}
@@ -142,7 +146,7 @@ async fn record(store: &Store, done: Done) {
         .collect();
     if !writes.is_empty() {
         if let Err(e) = store.apply(&writes).await {
-            tracing::warn!(error = %e, "action events not written to the timeline");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), "action events not written to the timeline");
         }
     }
 }

@@ -129,7 +129,7 @@ pub enum StoreError {
     },
     #[error("cannot bring the store schema up to date")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    #[error("store query failed: {what}: {source}")]
+    #[error("store query failed: {what}")]
     Query {
         what: &'static str,
         #[source]
