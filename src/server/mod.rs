@@ -248,7 +248,7 @@ pub async fn build(
         // One `squall serve` owns a SQLite store: whatever the previous
         // process was doing when it died is void and is taken up again now,
         // not in a minute. (On Postgres the other instances' leases are
-        // alive; a dead leader's are released by the one taking over.)
+        // alive; a dead instance's are voided by the others, see `cluster::reap`.)
         let released = store.expire_leases(chrono::Utc::now()).await?;
         if released > 0 {
             tracing::warn!(
