@@ -88,8 +88,8 @@
 //! a spike starts (a spike over three buckets is one burst). An empty
 //! bucket against a local level of five or more is a gap in the feed, not
 //! silence (Poisson gives it less than 1%): it does not lower the level, so
-//! a feed coming back after an outage of the feed is no burst. After every bucket
-//! the detector records how many bursts the last eight hours held, and
+//! a feed coming back after an outage is no burst. After every bucket the
+//! detector records how many bursts the last eight hours held, and
 //! keeps the mean and standard deviation of that count over the history.
 //! When a bucket is a burst, the last eight hours hold at least three, that
 //! is at least `burst_sigmas` standard deviations (at least half a burst)
@@ -136,8 +136,8 @@
 //! Per trigger: the history (`history / bucket` buckets, at most
 //! [`MAX_HISTORY_BUCKETS`], 4 bytes each plus 4 for the sorted copy of the
 //! normal ones), the last window's counts, the recent-peak queues (at most a
-//! window sum per bucket of the last week, at most [`MAX_HISTORY_BUCKETS`]
-//! twice, usually a handful) and the not-yet-closed
+//! window sum per bucket of the last week, and at most twice
+//! [`MAX_HISTORY_BUCKETS`]; usually a handful) and the not-yet-closed
 //! buckets, and for the change of pattern an hour of counts, a flag per
 //! bucket of eight hours and two bytes per bucket of history.
 //! [`BaselineDetector::memory_bytes`] reports it; with the defaults
@@ -688,6 +688,7 @@ impl Bursts {
         n > 0 && self.busy_in_local >= n - (n - 1) / 2
     }
 
+    /// Adds a bucket to the local level's window, keeping the busy count.
     fn remember_local(&mut self, count: u32) {
         self.local.push_back(count);
         self.busy_in_local += usize::from(count >= FEED_GAP_LEVEL);
