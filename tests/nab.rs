@@ -84,23 +84,24 @@ fn the_detector_scores_at_least_its_measured_floor_on_real_twitter_volumes() {
     let low_fn = total(nab::LOW_FN);
     println!("NAB realTweets: standard {:.2}, low FP {:.2}, low FN {:.2} ({} of {} windows, {} false alarm rows)", standard.normalized(), low_fp.normalized(), low_fn.normalized(), standard.tp, standard.windows, standard.fp);
     assert_eq!(standard.windows, 19);
-    // v3 (v2 and the change of pattern) measures 81.96 / 75.07 / 86.22
-    // (NAB's reference scorer agrees, see docs/detection.md); v2 measured
-    // 77.48 / 71.70 / 81.48, v1 49.40 / 28.30 / 57.49. ARTime, the best
-    // published detector, scores 82.1 / 70.3 / 88.1. Raise these floors with
-    // every improvement.
+    // v4 (bursts once per spike, gaps in the feed, a week of recent peak)
+    // measures 83.83 / 78.82 / 87.46 (NAB's reference scorer agrees, see
+    // docs/detection.md); v3 measured 81.96 / 75.07 / 86.22, v2 77.48 /
+    // 71.70 / 81.48, v1 49.40 / 28.30 / 57.49. ARTime, the best published
+    // detector, scores 82.1 / 70.3 / 88.1. Raise these floors with every
+    // improvement.
     assert!(
-        standard.normalized() >= 81.5,
+        standard.normalized() >= 83.5,
         "standard {:.2}",
         standard.normalized()
     );
     assert!(
-        low_fp.normalized() >= 74.5,
+        low_fp.normalized() >= 78.5,
         "low FP {:.2} (ARTime: 70.3)",
         low_fp.normalized()
     );
     assert!(
-        low_fn.normalized() >= 85.5,
+        low_fn.normalized() >= 87.0,
         "low FN {:.2}",
         low_fn.normalized()
     );

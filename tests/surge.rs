@@ -571,6 +571,20 @@ fn a_gap_in_the_stream_is_silence_and_the_first_outage_after_it_fires() {
 }
 
 #[test]
+fn a_busy_feed_that_drops_out_and_comes_back_is_neither_a_surge_nor_a_pattern() {
+    // Three days of 30 a minute; then the collector is down for two hours
+    // (nothing arrives) and the feed comes back at its usual 30 a minute.
+    // Zeros in a stream that never goes near zero are a gap in the feed:
+    // the level the feed comes back to is its usual one, not a burst.
+    let outage = 3 * DAY;
+    let mut counts = stream(outage + 8 * 60, 71, |_| 30.0);
+    counts[outage as usize..(outage + 120) as usize].fill(0);
+    let evaluations = run(&mut medium_now(), &counts);
+    let fired = surges_between(&evaluations, DAY, outage + 8 * 60);
+    assert!(fired.is_empty(), "{fired:?}");
+}
+
+#[test]
 fn a_burst_no_bigger_than_the_recent_ones_is_not_a_surge() {
     // Monday at noon a popular post brings 15 minutes of 25 a minute: new,
     // it fires (and nobody resolves an incident for it). On the next days

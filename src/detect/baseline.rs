@@ -1,5 +1,5 @@
-//! Surge detector v3: a robust, time-of-day-aware baseline, the recent
-//! peak, and a change of pattern.
+//! Surge detector v4: a robust, time-of-day-aware baseline, the recent
+//! peak of the last week, and a change of pattern.
 //!
 //! [`BaselineDetector`] asks, once a bucket, "is the number of matching
 //! mentions in the last `window` far more than this brand gets at this time
@@ -10,7 +10,9 @@
 //! that mean nothing (a popular post retweeted, a bot), slow growth and
 //! gaps. v1 (an exponentially weighted mean with a Poisson band) alarmed on
 //! every busy afternoon and scored 49 on the NAB realTweets benchmark; v2
-//! (volume only) 78, v3 82 (see `docs/detection.md`).
+//! (volume only) 78, v3 (and the change of pattern) 82, v4 (bursts counted
+//! once per spike, gaps in the feed, a week of recent peak) 84 (see
+//! `docs/detection.md`).
 //!
 //! # Buckets
 //!
@@ -47,12 +49,13 @@
 //! # The recent peak
 //!
 //! Busy brands have many bursts a week that are nobody's crisis. The
-//! detector remembers the busiest window of the last `history`, and a surge
-//! must also reach `record_ratio ×` that peak. Windows of a surge are
-//! remembered apart: they count (a burst that comes back every day at noon
-//! fires once, not daily) until the incident the surge opened is resolved,
-//! when [`BaselineDetector::rearm`] forgets them, so a resolved outage does
-//! not hide the next, smaller one.
+//! detector remembers the busiest normal window of the last week (a whole
+//! weekly rhythm, at least `history`), and a surge must also reach
+//! `record_ratio ×` that peak. Windows of a surge are remembered apart:
+//! they count (a burst that comes back every day at noon fires once, not
+//! daily) for the `history` at most, and only until the incident the surge
+//! opened is resolved, when [`BaselineDetector::rearm`] forgets them, so a
+//! resolved outage does not hide the next, smaller one.
 //!
 //! # Threshold
 //!
@@ -79,10 +82,14 @@
 //!
 //! Some incidents never lift a window over the volume threshold: short
 //! bursts every few minutes (a bot, a coordinated campaign, an outage that
-//! shows as spikes) on an otherwise ordinary day. A *burst* is a bucket of
+//! shows as spikes) on an otherwise ordinary day. A *spike* is a bucket of
 //! at least 2.5 × the local level (the median bucket of the last hour) plus
-//! three Poisson deviations of it (√level, at least 1). After every bucket
-//! the detector records how many bursts the last eight hours held, and
+//! three Poisson deviations of it (√level, at least 1); a *burst* is where
+//! a spike starts (a spike over three buckets is one burst). An empty
+//! bucket against a local level of five or more is a gap in the feed, not
+//! silence (Poisson gives it less than 1%): it does not lower the level, so
+//! a feed coming back after an outage is no burst. After every bucket the
+//! detector records how many bursts the last eight hours held, and
 //! keeps the mean and standard deviation of that count over the history.
 //! When a bucket is a burst, the last eight hours hold at least three, that
 //! is at least `burst_sigmas` standard deviations (at least half a burst)
@@ -128,8 +135,9 @@
 //!
 //! Per trigger: the history (`history / bucket` buckets, at most
 //! [`MAX_HISTORY_BUCKETS`], 4 bytes each plus 4 for the sorted copy of the
-//! normal ones), the last window's counts, the recent-peak queue (at most a
-//! window-sum per bucket of history, usually a handful) and the not-yet-closed
+//! normal ones), the last window's counts, the recent-peak queues (at most a
+//! window sum per bucket of the last week, and at most twice
+//! [`MAX_HISTORY_BUCKETS`]; usually a handful) and the not-yet-closed
 //! buckets, and for the change of pattern an hour of counts, a flag per
 //! bucket of eight hours and two bytes per bucket of history.
 //! [`BaselineDetector::memory_bytes`] reports it; with the defaults
@@ -179,6 +187,18 @@ const MIN_BURSTS: u32 = 3;
 /// Floor of the usual variation of the burst count: half a burst, so that a
 /// brand that never bursts is not alarmed by the first two.
 const MIN_BURST_SPREAD: f64 = 0.5;
+/// A bucket with no mention where the local level is at least this many is
+/// a gap in the feed, not silence: Poisson gives it less than 1% (e^-5).
+/// It leaves the local level alone, so the feed coming back is no burst.
+const FEED_GAP_LEVEL: u32 = 5;
+/// How far back the recent peak of *normal* windows looks: a whole week, so
+/// that every day of the week's busiest hour has been seen (five days of
+/// history never hold both a working week and a weekend). Surge windows
+/// are remembered for the history only, and forgotten on re-arm.
+const RECORD_SPAN_SECS: u64 = 7 * SECONDS_PER_DAY;
+/// Most buckets the recent peak of normal windows looks back over, so that
+/// its queue stays bounded whatever the bucket (a week of minutes fits).
+const MAX_RECORD_BUCKETS: usize = 2 * MAX_HISTORY_BUCKETS;
 
 /// What a [`Sensitivity`] stands for, beyond its [`Thresholds`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -298,6 +318,9 @@ struct Tuning {
     hold_secs: i64,
     debounce_buckets: i64,
     history_buckets: usize,
+    /// Buckets the recent peak of normal windows looks back over: a week,
+    /// and at least the history.
+    record_buckets: usize,
     day_buckets: usize,
     seasonal_half: usize,
     warmup_buckets: usize,
@@ -326,6 +349,11 @@ impl Tuning {
             hold_secs: to_i64(whole_seconds_up(params.hold)),
             debounce_buckets: to_i64(buckets(params.debounce)),
             history_buckets: to_usize(history_buckets),
+            record_buckets: to_usize(
+                RECORD_SPAN_SECS
+                    .div_ceil(bucket_secs)
+                    .clamp(history_buckets, MAX_RECORD_BUCKETS as u64),
+            ),
             day_buckets: to_usize(day_buckets),
             seasonal_half: to_usize(SEASONAL_HALF_WIDTH_SECS / bucket_secs),
             warmup_buckets: params.warmup_buckets as usize,
@@ -522,9 +550,14 @@ impl RecentPeak {
 
 /// How often the brand bursts, and how often it usually does.
 ///
-/// A *burst* is a bucket at least [`BURST_RATIO`] times the local level
+/// A *spike* is a bucket at least [`BURST_RATIO`] times the local level
 /// (the median bucket of the last hour) plus [`BURST_POISSON_SIGMAS`]
-/// Poisson deviations of it. The number of bursts in the last
+/// Poisson deviations of it; a *burst* is where a spike starts: a spike
+/// that lasts three buckets is one burst, not three, so that one popular
+/// post is not counted as a pattern. An empty bucket against a local level
+/// of at least [`FEED_GAP_LEVEL`] is a gap in the feed: it does not lower
+/// the level, so the feed coming back is not a run of spikes against zero.
+/// The number of bursts in the last
 /// [`BURST_SPAN_SECS`] is recorded after every bucket; its mean and
 /// standard deviation over the history say how bursty the brand usually is.
 /// A stream whose texture changes (a bot, a campaign or an outage that shows
@@ -542,8 +575,13 @@ struct Bursts {
     history_cap: usize,
     /// Burst counts needed before the usual value is trusted.
     min_history: usize,
-    /// Counts of the last `local_cap` buckets.
+    /// Counts of the last `local_cap` buckets (gaps in the feed left out).
     local: VecDeque<u32>,
+    /// How many of them are at least [`FEED_GAP_LEVEL`]: whether an empty
+    /// bucket is a gap in the feed, without a median per empty bucket.
+    busy_in_local: usize,
+    /// The last bucket was a spike: a spike now continues the same burst.
+    spiking: bool,
     /// Whether each of the last `span_cap` buckets was a burst.
     flags: VecDeque<bool>,
     in_span: u32,
@@ -575,6 +613,8 @@ impl Bursts {
             history_cap,
             min_history: min_history.min(history_cap),
             local: VecDeque::new(),
+            busy_in_local: 0,
+            spiking: false,
             flags: VecDeque::new(),
             in_span: 0,
             counts: VecDeque::new(),
@@ -587,17 +627,17 @@ impl Bursts {
     /// Records one closed bucket and judges the span that ends with it
     /// against the history before it.
     fn push(&mut self, count: u32) -> BurstReading {
-        // Zero is never a burst (the bar is at least 3): no median needed.
-        let burst = count > 0 && self.local.len() == self.local_cap && {
-            self.scratch.clear();
-            self.scratch.extend(self.local.iter().copied());
-            let mid = (self.scratch.len() - 1) / 2;
-            let level = f64::from(*self.scratch.select_nth_unstable(mid).1);
+        let full = self.local.len() == self.local_cap;
+        // Zero is never a spike (the bar is at least 3): no median needed.
+        let spike = count > 0 && full && {
+            let level = self.level();
             f64::from(count) >= BURST_RATIO * level + BURST_POISSON_SIGMAS * level.max(1.0).sqrt()
         };
-        self.local.push_back(count);
-        if self.local.len() > self.local_cap {
-            self.local.pop_front();
+        let burst = spike && !self.spiking;
+        self.spiking = spike;
+        let feed_gap = count == 0 && full && self.level_is_busy();
+        if !feed_gap {
+            self.remember_local(count);
         }
         self.flags.push_back(burst);
         self.in_span += u32::from(burst);
@@ -630,6 +670,32 @@ impl Bursts {
             in_span: self.in_span,
             usual,
             sigmas,
+        }
+    }
+
+    /// The local level: the (lower) median of the last buckets.
+    fn level(&mut self) -> f64 {
+        self.scratch.clear();
+        self.scratch.extend(self.local.iter().copied());
+        let mid = self.scratch.len().saturating_sub(1) / 2;
+        f64::from(*self.scratch.select_nth_unstable(mid).1)
+    }
+
+    /// The local level is at least [`FEED_GAP_LEVEL`]: at most `mid` of the
+    /// buckets are below it, so the lower median is not.
+    fn level_is_busy(&self) -> bool {
+        let n = self.local.len();
+        n > 0 && self.busy_in_local >= n - (n - 1) / 2
+    }
+
+    /// Adds a bucket to the local level's window, keeping the busy count.
+    fn remember_local(&mut self, count: u32) {
+        self.local.push_back(count);
+        self.busy_in_local += usize::from(count >= FEED_GAP_LEVEL);
+        if self.local.len() > self.local_cap {
+            if let Some(old) = self.local.pop_front() {
+                self.busy_in_local -= usize::from(old >= FEED_GAP_LEVEL);
+            }
         }
     }
 
@@ -828,10 +894,10 @@ impl BaselineDetector {
         let k = t.window_buckets as f64;
         let th = t.thresholds;
         let min_count = f64::from(th.min_count);
-        let (lag, span) = (t.window_buckets as i64, t.history_buckets as i64);
+        let lag = t.window_buckets as i64;
         let record = if t.record_ratio > 0.0 {
-            let normal = self.peak.max(index, lag, span);
-            let surge = self.surge_peak.max(index, lag, span);
+            let normal = self.peak.max(index, lag, t.record_buckets as i64);
+            let surge = self.surge_peak.max(index, lag, t.history_buckets as i64);
             normal.into_iter().chain(surge).reduce(f64::max)
         } else {
             None
@@ -1262,16 +1328,45 @@ mod tests {
         // 2.5 × 10 + 3 × √10 = 34.5.
         assert!(!b.push(34).burst);
         assert!(b.push(35).burst);
-        // The level is still 10 (median of 10, 10, 34, 35 is the lower 10).
-        let r = b.push(40);
-        assert!(r.burst);
-        assert_eq!(r.in_span, 2, "two bursts in the last three buckets");
         // Against a level of zero, three mentions are a burst, zero never.
         let mut quiet = Bursts::new(2, 3, 100, 5);
         for c in [0, 0, 2, 0] {
             assert!(!quiet.push(c).burst);
         }
         assert!(quiet.push(3).burst);
+    }
+
+    #[test]
+    fn a_spike_over_several_buckets_is_one_burst() {
+        let mut b = Bursts::new(8, 10, 100, 5);
+        for _ in 0..8 {
+            b.push(10);
+        }
+        // The level stays 10 (the median of the last eight buckets): all
+        // three are spikes, one burst.
+        assert!(b.push(40).burst);
+        assert!(!b.push(40).burst);
+        assert!(!b.push(40).burst);
+        assert_eq!(b.push(10).in_span, 1);
+        // A spike after a calm bucket is a new burst.
+        let r = b.push(40);
+        assert!(r.burst);
+        assert_eq!(r.in_span, 2);
+    }
+
+    #[test]
+    fn a_busy_feed_that_goes_empty_and_comes_back_is_no_burst() {
+        // A level of 30 a bucket, an outage of the feed, then 30 again.
+        let mut b = Bursts::new(4, 20, 100, 5);
+        let feed = [30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 30, 31, 29, 30];
+        assert!(feed.iter().all(|&c| !b.push(c).burst));
+        // A quiet brand's silence is silence: the level falls to zero and a
+        // handful of mentions after it is a burst.
+        let mut quiet = Bursts::new(4, 20, 100, 5);
+        for c in [2, 2, 2, 2, 0, 0, 0, 0] {
+            quiet.push(c);
+        }
+        assert!(quiet.push(4).burst);
     }
 
     #[test]
@@ -1322,6 +1417,28 @@ mod tests {
         assert_eq!(p.max(5, 2, 100), Some(90.0));
         // A span of 2 at bucket 6 forgets everything before bucket 5.
         assert_eq!(p.max(6, 2, 2), None);
+    }
+
+    #[test]
+    fn the_recent_peak_looks_back_a_week_and_surges_only_as_far_as_the_history() {
+        let tuning = |bucket_secs: u64| {
+            Tuning::new(&DetectorParams {
+                bucket: Duration::from_secs(bucket_secs),
+                ..DetectorParams::from_sensitivity(
+                    Duration::from_secs(1800),
+                    Sensitivity::Low,
+                    None,
+                    Duration::ZERO,
+                )
+            })
+        };
+        let five_minutes = tuning(300);
+        assert_eq!(five_minutes.record_buckets, 7 * 288);
+        assert_eq!(five_minutes.history_buckets, 5 * 288);
+        let minutes = tuning(60);
+        assert_eq!(minutes.record_buckets, 7 * 1440);
+        // Finer buckets keep a shorter week, as they keep a shorter history.
+        assert_eq!(tuning(1).record_buckets, MAX_RECORD_BUCKETS);
     }
 
     #[test]
