@@ -31,6 +31,9 @@ pub enum RuntimeError {
     Cluster(#[from] crate::cluster::ClusterError),
     #[error(transparent)]
     Bus(#[from] crate::cluster::nats::BusError),
+    /// One failure that several waiters share (a group commit's).
+    #[error(transparent)]
+    Shared(std::sync::Arc<RuntimeError>),
 }
 
 pub struct Runtime {

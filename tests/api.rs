@@ -161,6 +161,47 @@ async fn ingest_accepts_a_json_array_and_is_idempotent_on_platform_and_id() {
     assert_eq!(app.stored_mentions().await, 2);
 }
 
+/// Batches that arrive together are committed together (group commit);
+/// each request is still told about its own mentions, and a mention sent
+/// in two concurrent requests is accepted once.
+#[tokio::test]
+async fn concurrent_batches_each_get_their_own_report_and_overlaps_count_once() {
+    let app = std::sync::Arc::new(TestApp::start().await);
+    // Request r holds 10 + r mentions, ids from r*5: each overlaps the
+    // next, and no two requests are the same size.
+    let requests = (0..8).map(|r| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let batch = json!((r * 5..r * 6 + 10)
+                .map(|i| mention(&format!("g{i}"), "the site is down"))
+                .collect::<Vec<_>>())
+            .to_string();
+            app.call(Method::POST, "/v1/mentions", Some(INGEST), Some(&batch))
+                .await
+        })
+    });
+    let mut accepted = 0;
+    for (r, request) in requests.collect::<Vec<_>>().into_iter().enumerate() {
+        let (status, report) = request.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let (a, d) = (
+            report["accepted"].as_u64().unwrap(),
+            report["duplicates"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            a + d,
+            10 + r as u64,
+            "request {r} is told about its own mentions: {report}"
+        );
+        accepted += a;
+    }
+    assert_eq!(
+        accepted, 52,
+        "ids g0..g51, each accepted by exactly one request"
+    );
+    assert_eq!(app.stored_mentions().await, 52);
+}
+
 #[tokio::test]
 async fn ingest_refuses_malformed_and_oversized_bodies_with_stable_codes() {
     let app = TestApp::start().await;

@@ -169,6 +169,13 @@ async fn run(
             .min(IDLE);
         tokio::select! {
             job = jobs.recv() => match job {
+                Some(Job::Mentions(ms, reply)) => {
+                    let (group, next) = gather(&mut jobs, ms, reply);
+                    mentions(&mut rt, &events, group).await;
+                    if let Some(job) = next {
+                        handle(&mut rt, &events, job).await;
+                    }
+                }
                 Some(job) => handle(&mut rt, &events, job).await,
                 None => break,
             },
@@ -182,23 +189,87 @@ async fn run(
     rt
 }
 
+/// The most mentions one group commit takes (see [`gather`]).
+const GROUP_MENTIONS: usize = 20_000;
+
+/// Mention batches written in one transaction, each with its waiter.
+struct Group {
+    mentions: Vec<Mention>,
+    /// Each batch's size, in order, and where its reply goes.
+    waiters: Vec<(usize, MentionsReply)>,
+}
+
+type MentionsReply = oneshot::Sender<Result<Vec<bool>, RuntimeError>>;
+
+/// Group commit: the mention batches already waiting behind the first are
+/// stored in the same transaction, up to [`GROUP_MENTIONS`] mentions. Under
+/// load, requests that would each have paid for a commit (and its `fsync`)
+/// share one, and none waits longer than it would have in the queue. Stops
+/// at the first job that is not mentions and hands it back, so that jobs
+/// keep their order.
+fn gather(
+    jobs: &mut mpsc::Receiver<Job>,
+    mentions: Vec<Mention>,
+    reply: MentionsReply,
+) -> (Group, Option<Job>) {
+    let mut group = Group {
+        waiters: vec![(mentions.len(), reply)],
+        mentions,
+    };
+    while group.mentions.len() < GROUP_MENTIONS {
+        match jobs.try_recv() {
+            Ok(Job::Mentions(ms, reply)) => {
+                group.waiters.push((ms.len(), reply));
+                group.mentions.extend(ms);
+            }
+            Ok(other) => return (group, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (group, None)
+}
+
+/// Stores, journals and hands to the engine a group of mention batches,
+/// then tells each waiter which of its mentions were new. A failed write
+/// accepted nothing of any batch, and each waiter is told so.
+async fn mentions(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, group: Group) {
+    let now = chrono::Utc::now();
+    let n = group.mentions.len() as u64;
+    if group.waiters.len() > 1 {
+        metrics::counter!("squall_ingest_grouped_batches_total")
+            .increment(group.waiters.len() as u64);
+    }
+    match rt.submit_mentions(now, group.mentions).await {
+        Ok((new, evs)) => {
+            let accepted = new.iter().filter(|n| **n).count() as u64;
+            metrics::counter!("squall_mentions_ingested_total").increment(accepted);
+            metrics::counter!("squall_mentions_duplicate_total").increment(n - accepted);
+            let mut rest = new.as_slice();
+            for (len, reply) in group.waiters {
+                let (mine, after) = rest.split_at(len);
+                let _ = reply.send(Ok(mine.to_vec()));
+                rest = after;
+            }
+            publish(rt, events, Ok(evs)).await;
+        }
+        Err(e) => {
+            let e = Arc::new(e);
+            for (_, reply) in group.waiters {
+                let _ = reply.send(Err(RuntimeError::Shared(e.clone())));
+            }
+        }
+    }
+}
+
 async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: Job) {
     let now = chrono::Utc::now();
     match job {
         Job::Mentions(ms, reply) => {
-            let n = ms.len() as u64;
-            let out = rt.submit_mentions(now, ms).await;
-            let (res, evs) = match out {
-                Ok((new, evs)) => {
-                    let accepted = new.iter().filter(|n| **n).count() as u64;
-                    metrics::counter!("squall_mentions_ingested_total").increment(accepted);
-                    metrics::counter!("squall_mentions_duplicate_total").increment(n - accepted);
-                    (Ok(new), evs)
-                }
-                Err(e) => (Err(e), Vec::new()),
+            let group = Group {
+                waiters: vec![(ms.len(), reply)],
+                mentions: ms,
             };
-            let _ = reply.send(res);
-            publish(rt, events, Ok(evs)).await;
+            mentions(rt, events, group).await;
         }
         Job::Alerts(alerts, reply) => {
             let mut all = Vec::new();
@@ -331,4 +402,67 @@ fn count_auto_reply(e: &Event) {
     };
     metrics::counter!("squall_off_hours_switches_total", "account" => detail("account"), "to" => to, "source" => source)
         .increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mentions(ids: &[&str]) -> Vec<Mention> {
+        ids.iter()
+            .map(|id| {
+                serde_json::from_value(serde_json::json!({
+                    "id": id, "platform": "mastodon", "account": "acme-main",
+                    "author": {"id": "u", "handle": "@u"}, "text": "down?",
+                    "created_at": "2026-12-01T10:00:00Z"
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn queue_mentions(jobs: &mpsc::Sender<Job>, ids: &[&str]) {
+        let (reply, _) = oneshot::channel();
+        assert!(jobs.try_send(Job::Mentions(mentions(ids), reply)).is_ok());
+    }
+
+    #[test]
+    fn waiting_mention_batches_join_the_first_in_order_until_another_job() {
+        let (jobs, mut rx) = mpsc::channel(8);
+        queue_mentions(&jobs, &["b1", "b2"]);
+        queue_mentions(&jobs, &["c1"]);
+        let (off_hours, _) = oneshot::channel();
+        assert!(jobs.try_send(Job::OffHours(off_hours)).is_ok());
+        queue_mentions(&jobs, &["d1"]);
+        let (first, _) = oneshot::channel();
+        let (group, next) = gather(&mut rx, mentions(&["a1"]), first);
+        let ids: Vec<&str> = group.mentions.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a1", "b1", "b2", "c1"]);
+        let sizes: Vec<usize> = group.waiters.iter().map(|(n, _)| *n).collect();
+        assert_eq!(sizes, [1, 2, 1]);
+        assert!(
+            matches!(next, Some(Job::OffHours(_))),
+            "the read is handed back"
+        );
+        assert!(
+            matches!(rx.try_recv(), Ok(Job::Mentions(..))),
+            "d1 stays queued"
+        );
+    }
+
+    #[test]
+    fn a_group_stops_growing_at_its_size_limit() {
+        let (jobs, mut rx) = mpsc::channel(4);
+        let big: Vec<String> = (0..GROUP_MENTIONS).map(|i| format!("m{i}")).collect();
+        let big: Vec<&str> = big.iter().map(String::as_str).collect();
+        queue_mentions(&jobs, &["late"]);
+        let (first, _) = oneshot::channel();
+        let (group, next) = gather(&mut rx, mentions(&big), first);
+        assert_eq!(group.mentions.len(), GROUP_MENTIONS);
+        assert!(next.is_none());
+        assert!(
+            matches!(rx.try_recv(), Ok(Job::Mentions(..))),
+            "left for the next group"
+        );
+    }
 }
