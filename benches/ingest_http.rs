@@ -3,17 +3,25 @@
 //! (engine task, SQLite file with `synchronous=FULL`, journal) started
 //! in-process on a free port.
 //!
-//! A bounded load generator: `CONCURRENCY` clients each send batches of
-//! `BATCH` mentions until `TOTAL` mentions were sent; every request's
-//! latency is recorded. Prints throughput and p50/p90/p99/max latency.
+//! A bounded load generator: `BENCH_CONCURRENCY` clients each send batches
+//! of `BENCH_BATCH` mentions, until `BENCH_TOTAL` mentions were sent or, when
+//! `BENCH_SECONDS` is set, until that many seconds have passed. Every
+//! request's latency is recorded. Prints throughput overall and per
+//! ten-second slice (a sustained rate, not a burst), and p50/p90/p99/max
+//! latency.
+//!
+//! The load generator shares the machine with the server, so it is kept
+//! cheap: each client builds its batch text once and, per request, only
+//! writes a new id and timestamp into fixed-width fields of a copy.
 //!
 //! ```sh
-//! cargo bench --bench ingest_http                       # defaults below
-//! BENCH_TOTAL=200000 BENCH_BATCH=1000 BENCH_CONCURRENCY=8 cargo bench --bench ingest_http
+//! cargo bench --bench ingest_http                                   # 50 000 mentions, batches of 500, 4 clients
+//! BENCH_SECONDS=60 BENCH_BATCH=1000 cargo bench --bench ingest_http # sustained for a minute
 //! ```
 
 use squall::server::{build, ServeOptions};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,23 +32,62 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn batch(worker: usize, n: usize, size: usize) -> String {
-    let now = chrono::Utc::now().to_rfc3339();
-    let mut body = String::with_capacity(size * 260);
-    for i in 0..size {
-        let id = format!("w{worker}-b{n}-{i}");
-        // One in fifty complains: the keyword trigger has work to do.
-        let text = if i % 50 == 0 {
-            "the site is down"
-        } else {
-            "love the new release"
-        };
-        body.push_str(&format!(
-            r#"{{"id":"{id}","platform":"mastodon","account":"acme-main","author":{{"id":"u{i}","handle":"@u{i}@example.social"}},"text":"{text}","lang":"en","created_at":"{now}"}}"#
-        ));
-        body.push('\n');
+/// Digits of the per-mention counter in an id.
+const ID_DIGITS: usize = 12;
+/// `2026-12-01T18:57:01.123Z`: RFC 3339, always this wide.
+const TS_WIDTH: usize = 24;
+
+/// One client's batch: the NDJSON text and where, in each line, the id's
+/// counter and the timestamp are.
+struct Batch {
+    text: Vec<u8>,
+    ids: Vec<usize>,
+    stamps: Vec<usize>,
+}
+
+impl Batch {
+    fn new(worker: usize, size: usize) -> Self {
+        let mut text = Vec::with_capacity(size * 260);
+        let (mut ids, mut stamps) = (Vec::new(), Vec::new());
+        let counter = "0".repeat(ID_DIGITS);
+        let stamp = "X".repeat(TS_WIDTH);
+        for i in 0..size {
+            // One in fifty complains: the keyword trigger has work to do.
+            let said = if i % 50 == 0 {
+                "the site is down"
+            } else {
+                "love the new release"
+            };
+            let head = format!(r#"{{"id":"w{worker}-"#);
+            ids.push(text.len() + head.len());
+            text.extend_from_slice(head.as_bytes());
+            let middle = format!(
+                r#"{counter}","platform":"mastodon","account":"acme-main","author":{{"id":"u{i}","handle":"@u{i}@example.social"}},"text":"{said}","lang":"en","created_at":""#
+            );
+            stamps.push(text.len() + middle.len());
+            text.extend_from_slice(middle.as_bytes());
+            text.extend_from_slice(stamp.as_bytes());
+            text.extend_from_slice(b"\"}\n");
+        }
+        Self { text, ids, stamps }
     }
-    body
+
+    /// The batch text with ids `first..first + size` and the time now.
+    fn fill(&self, first: usize) -> Vec<u8> {
+        let mut body = self.text.clone();
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        for (n, (&id, &stamp)) in self.ids.iter().zip(&self.stamps).enumerate() {
+            let mut v = first + n;
+            for d in body[id..id + ID_DIGITS].iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            body[stamp..stamp + TS_WIDTH].copy_from_slice(now.as_bytes());
+        }
+        body
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -48,11 +95,28 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// When to stop sending.
+#[derive(Clone, Copy)]
+enum Bound {
+    Batches(usize),
+    Until(Instant),
+}
+
+/// What one request did: when it ended, how long it took, and how many
+/// mentions the server reported accepted.
+struct Sent {
+    ended: Instant,
+    took: Duration,
+    accepted: usize,
+    ok: bool,
+}
+
 #[tokio::main]
 async fn main() {
-    let total = env("BENCH_TOTAL", 50_000);
     let size = env("BENCH_BATCH", 500);
     let concurrency = env("BENCH_CONCURRENCY", 4);
+    let seconds = env("BENCH_SECONDS", 0);
+    let total = env("BENCH_TOTAL", 50_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let loaded = squall::setup::load(Some(Path::new("tests/data/serve/squall.yaml")), &[]);
     let mut config = loaded.config.expect("test config");
@@ -80,22 +144,28 @@ async fn main() {
     );
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let batches = total.div_ceil(size);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let http = reqwest::Client::new();
     let started = Instant::now();
+    let bound = if seconds > 0 {
+        Bound::Until(started + Duration::from_secs(seconds as u64))
+    } else {
+        Bound::Batches(total.div_ceil(size))
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    let http = reqwest::Client::new();
     let mut workers = Vec::new();
     for w in 0..concurrency {
         let (http, url, next) = (http.clone(), url.clone(), next.clone());
+        let batch = Batch::new(w, size);
         workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut refused = 0usize;
+            let mut sent = Vec::new();
             loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= batches {
-                    break;
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                match bound {
+                    Bound::Batches(b) if n >= b => break,
+                    Bound::Until(t) if Instant::now() >= t => break,
+                    _ => {}
                 }
-                let body = batch(w, n, size);
+                let body = batch.fill(n * size);
                 let t = Instant::now();
                 let resp = http
                     .post(&url)
@@ -105,35 +175,50 @@ async fn main() {
                     .send()
                     .await
                     .expect("request");
-                let status = resp.status();
-                let _ = resp.bytes().await;
-                latencies.push(t.elapsed());
-                if status != 200 {
-                    refused += 1;
-                }
+                let ok = resp.status() == 200;
+                let report: serde_json::Value = resp.json().await.unwrap_or_default();
+                sent.push(Sent {
+                    ended: Instant::now(),
+                    took: t.elapsed(),
+                    accepted: report["accepted"].as_u64().unwrap_or(0) as usize,
+                    ok,
+                });
             }
-            (latencies, refused)
+            sent
         }));
     }
-    let mut latencies = Vec::new();
-    let mut refused = 0;
+    let mut sent = Vec::new();
     for w in workers {
-        let (l, r) = w.await.expect("worker");
-        latencies.extend(l);
-        refused += r;
+        sent.extend(w.await.expect("worker"));
     }
     let elapsed = started.elapsed();
+    let requests = sent.len();
+    let accepted: usize = sent.iter().map(|s| s.accepted).sum();
+    let refused = sent.iter().filter(|s| !s.ok).count();
+    println!(
+        "ingest over HTTP: {requests} NDJSON requests of {size} mentions, {concurrency} concurrent clients"
+    );
+    println!(
+        "  throughput {:.0} mentions/s accepted ({accepted} in {:.2} s, {:.1} requests/s); {refused} requests not answered 200",
+        accepted as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+    );
+    let slice = Duration::from_secs(10);
+    if elapsed >= slice * 2 {
+        let mut per_slice = vec![0usize; (elapsed.as_secs() / 10 + 1) as usize];
+        for s in &sent {
+            per_slice[((s.ended - started).as_secs() / 10) as usize] += s.accepted;
+        }
+        let full = (elapsed.as_secs() / 10) as usize;
+        let rates: Vec<String> = per_slice[..full]
+            .iter()
+            .map(|n| format!("{:.0}", *n as f64 / 10.0))
+            .collect();
+        println!("  per 10 s: {} mentions/s", rates.join(", "));
+    }
+    let mut latencies: Vec<Duration> = sent.iter().map(|s| s.took).collect();
     latencies.sort();
-    let sent = batches * size;
-    println!(
-        "ingest over HTTP: {sent} mentions in {batches} NDJSON requests of {size}, {concurrency} concurrent clients"
-    );
-    println!(
-        "  throughput {:.0} mentions/s ({:.1} requests/s) in {:.2} s; {refused} requests not answered 200",
-        sent as f64 / elapsed.as_secs_f64(),
-        batches as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64()
-    );
     println!(
         "  latency per request: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
