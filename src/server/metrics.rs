@@ -11,7 +11,8 @@
 //! `squall_alerts_received_total`, `squall_surge_evaluations_total`,
 //! `squall_incidents{state}`, `squall_actions_total{kind,result}`,
 //! `squall_outbox_rows{state}`, `squall_outbox_depth`,
-//! `squall_overload_rejections_total`,
+//! `squall_overload_rejections_total`, `squall_ingest_grouped_batches_total`
+//! (mention requests that shared a group commit with others),
 //! `squall_autoreplies_total{outcome,reason}` (sent: `closed`, `on_call`;
 //! held: `own_account`, `bot`, `public_mention`, `same_thread`,
 //! `already_answered`, `staff_replied`), `squall_off_hours_open{account}`,
