@@ -44,7 +44,7 @@ pub enum Command {
     Validate {
         /// Playbook files or directories (default: the config's playbooks directory).
         paths: Vec<PathBuf>,
-        /// Config file (default: ./squall.yaml, else examples/squall.yaml).
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else the built-in example).
         #[arg(long, short, env = "SQUALL_CONFIG")]
         config: Option<PathBuf>,
         /// `json` prints one JSON array for CI.
@@ -348,6 +348,24 @@ pub enum ScheduleCommand {
 
 /// Runs the parsed command; returns the process exit code.
 ///
+/// With nothing to go on here (an installed binary in an empty directory:
+/// no `squall.yaml` nearby), `validate`, `simulate` and `serve` work on the
+/// example built into squall, unpacked to the temporary directory, and say
+/// so on stderr (`doing` completes "No squall.yaml here: … the built-in
+/// example"). `None` when there is a config to use.
+fn builtin_example(doing: &str) -> anyhow::Result<Option<crate::embedded::Example>> {
+    if setup::default_config_path().is_some() {
+        return Ok(None);
+    }
+    let ex = crate::embedded::unpack(&std::env::temp_dir())
+        .context("cannot unpack the built-in example")?;
+    eprintln!(
+        "No squall.yaml here: {doing} the built-in example from {}.",
+        ex.root.display()
+    );
+    Ok(Some(ex))
+}
+
 /// # Errors
 /// Failures that are not the user's input (I/O, store) as `anyhow` errors.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -357,6 +375,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             config,
             format,
         } => {
+            let builtin = if config.is_none() && paths.is_empty() {
+                builtin_example("validating")?
+            } else {
+                None
+            };
+            let config = config.or_else(|| builtin.as_ref().map(|e| e.config()));
             let loaded = setup::load(config.as_deref(), &paths);
             Ok(report(&loaded, format))
         }
@@ -370,21 +394,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             tail,
             empty_accounts,
         } => {
-            // Nothing to go on here (an installed binary in an empty
-            // directory): the tour runs on the example built into squall.
-            let builtin =
-                if config.is_none() && mentions.is_none() && setup::default_config_path().is_none()
-                {
-                    let ex = crate::embedded::unpack(&std::env::temp_dir())
-                        .context("cannot unpack the built-in example")?;
-                    eprintln!(
-                        "No squall.yaml here: replaying the built-in example from {}.",
-                        ex.root.display()
-                    );
-                    Some(ex)
-                } else {
-                    None
-                };
+            let builtin = if config.is_none() && mentions.is_none() {
+                builtin_example("replaying")?
+            } else {
+                None
+            };
             let config = config.or_else(|| builtin.as_ref().map(|e| e.config()));
             let loaded = setup::load(config.as_deref(), &playbooks);
             if diagnostics::has_errors(&loaded.diagnostics) {
@@ -470,15 +484,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             instance,
             nats,
         } => {
-            // As for `simulate`: with nothing nearby, the built-in example.
             let config = match config {
                 Some(c) => Some(c),
-                None if setup::default_config_path().is_none() => Some(
-                    crate::embedded::unpack(&std::env::temp_dir())
-                        .context("cannot unpack the built-in example")?
-                        .config(),
-                ),
-                None => None,
+                None => builtin_example("serving")?.map(|e| e.config()),
             };
             let loaded = setup::load(config.as_deref(), &[]);
             if diagnostics::has_errors(&loaded.diagnostics) {

@@ -18,6 +18,24 @@ fn validate_passes_the_shipped_examples_with_only_warnings() {
 }
 
 #[test]
+fn in_a_directory_without_a_config_validate_checks_the_built_in_example_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = squall()
+        .current_dir(dir.path())
+        .env_remove("SQUALL_CONFIG")
+        .args(["validate"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("No squall.yaml here: validating the built-in example"),
+        "{text}"
+    );
+    assert!(text.contains("0 errors"), "{text}");
+}
+
+#[test]
 fn validate_fails_with_file_line_and_column_and_a_json_form_for_ci() {
     let bad = "tests/fixtures/validate/bad/unknown_key.yaml";
     let out = squall()
