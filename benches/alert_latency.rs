@@ -14,11 +14,12 @@
 //! cargo bench --bench alert_latency [-- --runs 20]
 //! ```
 
-use squall::server::{build, ServeOptions};
+mod common;
+
+use squall::server::ServeOptions;
 use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -110,26 +111,14 @@ async fn squall(dir: &Path, hook: &str) -> String {
         );
     let config_path = dir.join("squall.yaml");
     std::fs::write(&config_path, base).expect("config");
-    let loaded = squall::setup::load(Some(&config_path), &[]);
-    let mut config = loaded.config.expect("bench config");
+    let mut loaded = squall::setup::load(Some(&config_path), &[]);
+    let mut config = loaded.config.take().expect("bench config");
     config.store_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let service = build(
-        Arc::new(config),
-        loaded.playbooks,
-        Arc::new(loaded.templates),
-        &ServeOptions {
-            live: true,
-            ..ServeOptions::default()
-        },
-    )
-    .await
-    .expect("service");
-    let router = service.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let options = ServeOptions {
+        live: true,
+        ..ServeOptions::default()
+    };
+    let (service, url) = common::serve(config, loaded, &options).await;
     std::mem::forget(service); // lives until the bench ends
     url
 }

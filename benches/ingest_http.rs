@@ -19,7 +19,9 @@
 //! BENCH_SECONDS=60 BENCH_BATCH=1000 cargo bench --bench ingest_http # sustained for a minute
 //! ```
 
-use squall::server::{build, ServeOptions};
+mod common;
+
+use squall::server::ServeOptions;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -118,31 +120,16 @@ async fn main() {
     let seconds = env("BENCH_SECONDS", 0);
     let total = env("BENCH_TOTAL", 50_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let loaded = squall::setup::load(Some(Path::new("tests/data/serve/squall.yaml")), &[]);
-    let mut config = loaded.config.expect("test config");
+    let mut loaded = squall::setup::load(Some(Path::new("tests/data/serve/squall.yaml")), &[]);
+    let mut config = loaded.config.take().expect("test config");
     config.store_url = format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     );
     config.server.max_batch = size.max(1);
     config.server.max_body_bytes = 64 << 20;
-    let service = build(
-        Arc::new(config),
-        loaded.playbooks,
-        Arc::new(loaded.templates),
-        &ServeOptions::default(),
-    )
-    .await
-    .expect("service");
-    let router = service.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/v1/mentions",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (service, base) = common::serve(config, loaded, &ServeOptions::default()).await;
+    let url = format!("{base}/v1/mentions");
 
     let started = Instant::now();
     let bound = if seconds > 0 {
