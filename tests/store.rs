@@ -1159,6 +1159,29 @@ async fn a_file_database_is_opened_in_wal_mode() -> TestResult {
     Ok(())
 }
 
+/// The writer does not checkpoint in its commits (a backstop of 16,384 WAL
+/// pages aside): a task beside it copies the WAL into the database file
+/// within a fraction of a second, so a few small commits reach the file.
+#[tokio::test]
+async fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() -> TestResult {
+    let (store, dir, _url) = file_store().await?;
+    let file = dir.path().join("squall.db");
+    let before = std::fs::metadata(&file)?.len();
+    let batch: Vec<Mention> = (0..2_000)
+        .map(|i| mention(&i.to_string(), &format!("author-{i}"), i))
+        .collect();
+    store.insert_mentions(&batch, t(1)).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::metadata(&file)?.len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file did not grow within 5 s: nothing checkpointed the WAL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_database_that_cannot_be_opened_is_reported_with_its_url() -> TestResult {
     let dir = tempfile::tempdir()?;

@@ -117,10 +117,9 @@ impl Backend {
             // Checkpoints run beside the writer ([`Checkpointer`]); the
             // writer itself checkpoints only if the WAL grows past this
             // many pages (a backstop, should the checkpointer fall behind).
-            options = options.pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string());
-        }
-        if !in_memory {
-            options = options.journal_mode(SqliteJournalMode::Wal);
+            options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string());
         }
         let pool_options = if in_memory {
             SqlitePoolOptions::new()
