@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 const HANDLE: &str = "opsdesk.test";
 const PASSWORD: &str = "pds-test-password-1";
 const PASSWORD_VAR: &str = "SQUALL_TEST_PDS_PASSWORD";
+/// How long the PDS may take to start answering.
+const PDS_START: Duration = Duration::from_secs(120);
 
 /// The PLC + PDS child process; killed (and reaped) when dropped, also
 /// when an assertion fails half-way.
@@ -118,7 +120,9 @@ async fn start_pds() -> (Peer, String) {
     };
     let url = format!("http://127.0.0.1:{pds_port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // The PDS is a Node program that loads a few hundred modules: on two
+    // cores shared with a build it has taken over 30 s to answer.
+    let deadline = Instant::now() + PDS_START;
     loop {
         if let Ok(r) = http.get(format!("{url}/xrpc/_health")).send().await {
             if r.status().is_success() {
@@ -133,7 +137,8 @@ async fn start_pds() -> (Peer, String) {
         }
         assert!(
             Instant::now() < deadline,
-            "the PDS did not answer {url}/xrpc/_health within 30 s:\n{}",
+            "the PDS did not answer {url}/xrpc/_health within {} s:\n{}",
+            PDS_START.as_secs(),
             peer.log()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
