@@ -88,6 +88,8 @@ macro_rules! on_both_backends {
 
 on_both_backends! {
     ingesting_the_same_mention_twice_stores_it_once,
+    the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_once,
+    journal_entries_that_carry_their_mention_still_read_back,
     mentions_by_author_returns_earlier_contacts_newest_first,
     a_mention_can_be_attached_to_an_incident,
     incidents_list_unresolved_first_then_newest_first,
@@ -300,6 +302,94 @@ async fn an_in_memory_store_is_one_database_shared_by_its_clones() -> TestResult
         memory_store().await?.count_mentions().await?,
         0,
         "another open is another database"
+    );
+    Ok(())
+}
+
+/// Runs `sql` on the test's database beside the store (what an older
+/// squall, or an operator, left there).
+async fn raw_execute(db: &Db, sql: &str) -> TestResult {
+    match db {
+        Db::File(dir) => {
+            let url = format!("sqlite://{}", dir.path().join("squall.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await?;
+            sqlx::query(sql).execute(&pool).await?;
+            pool.close().await;
+        }
+        Db::Postgres(pg) => {
+            let pool = sqlx::PgPool::connect(&pg.url).await?;
+            sqlx::query(sql).execute(&pool).await?;
+            pool.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_once(
+    kind: Kind,
+) -> TestResult {
+    let (store, db) = fresh(kind).await?;
+    let first = store
+        .journal_mentions(&[mention("1", "ann", 0), mention("2", "bob", 5)], t(10))
+        .await?;
+    let again = store
+        .journal_mentions(&[mention("2", "bob", 5), mention("3", "cy", 6)], t(20))
+        .await?;
+    assert_eq!((first, again), (vec![true, true], vec![false, true]));
+
+    let entries = store.journal_entries().await?;
+    let read: Vec<(&str, Mention)> = entries
+        .iter()
+        .map(|e| Ok((e.kind.as_str(), serde_json::from_value(e.payload.clone())?)))
+        .collect::<Result<_, serde_json::Error>>()?;
+    assert_eq!(
+        read,
+        vec![
+            ("mention", mention("1", "ann", 0)),
+            ("mention", mention("2", "bob", 5)),
+            ("mention", mention("3", "cy", 6)),
+        ],
+        "one entry per new mention, in the order received, with the whole mention"
+    );
+    assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!((entries[0].at, entries[2].at), (t(10), t(20)));
+
+    // The body lives in `mentions` only: blanking it there is seen by the
+    // journal, which proves the journal holds no second copy.
+    raw_execute(
+        &db,
+        "UPDATE mentions SET body = '{\"blanked\":true}' WHERE id = '3'",
+    )
+    .await?;
+    let last = store.journal_entries().await?.pop().ok_or("no entries")?;
+    assert_eq!(last.payload, json!({"blanked": true}));
+    Ok(())
+}
+
+async fn journal_entries_that_carry_their_mention_still_read_back(kind: Kind) -> TestResult {
+    let (store, db) = fresh(kind).await?;
+    // How squall journaled a mention before entries named their row.
+    let old = serde_json::to_string(&mention("old", "ann", 0))?;
+    raw_execute(
+        &db,
+        &format!(
+            "INSERT INTO inputs (at, kind, payload) VALUES ('2024-05-01T09:00:01.000000Z', 'mention', '{}')",
+            old.replace('\'', "''")
+        ),
+    )
+    .await?;
+    store
+        .journal_mentions(&[mention("new", "bob", 5)], t(10))
+        .await?;
+    let ids: Vec<Mention> = store
+        .journal_entries()
+        .await?
+        .into_iter()
+        .map(|e| serde_json::from_value(e.payload))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        ids,
+        vec![mention("old", "ann", 0), mention("new", "bob", 5)]
     );
     Ok(())
 }

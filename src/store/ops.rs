@@ -455,19 +455,27 @@ impl Backend {
                 .map_err(query(what))?;
             let mut stored: std::collections::HashSet<(String, String)> =
                 stored.into_iter().collect();
-            let mut journal = sqlx::QueryBuilder::<Db>::new("INSERT INTO inputs (at, kind, payload) ");
-            let mut new_bodies = Vec::new();
-            for (m, body) in ms.iter().zip(bodies) {
+            // The journal entry names the mention's row; its body is stored
+            // once, in `mentions` (`INPUTS_AFTER` joins it back).
+            let mut journal = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO inputs (at, kind, payload, mention_platform, mention_id) ",
+            );
+            let mut new_mentions = Vec::new();
+            for m in ms {
                 // The first of two copies in one batch is the one stored.
                 let new = stored.remove(&(m.platform.clone(), m.id.clone()));
                 if new {
-                    new_bodies.push(body);
+                    new_mentions.push(m);
                 }
                 inserted.push(new);
             }
-            if !new_bodies.is_empty() {
-                journal.push_values(new_bodies, |mut row, body| {
-                    row.push_bind(ts(at)).push_bind("mention").push_bind(body);
+            if !new_mentions.is_empty() {
+                journal.push_values(new_mentions, |mut row, m| {
+                    row.push_bind(ts(at))
+                        .push_bind("mention")
+                        .push_bind("")
+                        .push_bind(&m.platform)
+                        .push_bind(&m.id);
                 });
                 journal
                     .build()

@@ -257,8 +257,12 @@ pub(crate) const REPOINT_PIN: &str =
 pub(crate) const APPEND_INPUT: &str =
     "INSERT INTO inputs (at, kind, payload) VALUES ($1, $2, $3) RETURNING seq";
 
-pub(crate) const INPUTS_AFTER: &str =
-    "SELECT seq, at, kind, payload FROM inputs WHERE seq > $1 ORDER BY seq LIMIT $2";
+/// A mention's entry takes its body from its row in `mentions` (entries
+/// journaled before migration 0009 carry it in `payload`).
+pub(crate) const INPUTS_AFTER: &str = "\
+SELECT i.seq, i.at, i.kind, COALESCE(m.body, i.payload) FROM inputs i \
+LEFT JOIN mentions m ON m.platform = i.mention_platform AND m.id = i.mention_id \
+WHERE i.seq > $1 ORDER BY i.seq LIMIT $2";
 
 pub(crate) const LAST_INPUT: &str = "SELECT COALESCE(MAX(seq), 0) FROM inputs";
 
