@@ -25,8 +25,10 @@ budget="${SCHEMATHESIS_TIMEOUT:-600}"
 st="$peers/venv/bin/schemathesis"
 if ! "$st" --version 2>/dev/null | grep -q "version $version\$"; then
     mkdir -p "$peers"
-    timeout 120 python3 -m venv "$peers/venv" >&2
-    timeout 300 "$peers/venv/bin/pip" install --quiet "schemathesis==$version" >&2
+    # --clear: a venv whose scripts point at a path that moved (a target
+    # directory renamed) is rebuilt, not reused half-broken.
+    timeout 120 python3 -m venv --clear "$peers/venv" >&2
+    timeout 300 "$peers/venv/bin/python" -m pip install --quiet "schemathesis==$version" >&2
 fi
 
 bin="${SQUALL_BIN:-}"

@@ -8,7 +8,9 @@ peers="${CARGO_TARGET_DIR:-target}/peers/smtp"
 py="$peers/venv/bin/python"
 if ! "$py" -c 'import aiosmtpd' >/dev/null 2>&1; then
     mkdir -p "$peers"
-    timeout 120 python3 -m venv "$peers/venv" >&2
-    timeout 300 "$peers/venv/bin/pip" install --quiet aiosmtpd >&2
+    # --clear: a venv whose scripts point at a path that moved (a target
+    # directory renamed) is rebuilt, not reused half-broken.
+    timeout 120 python3 -m venv --clear "$peers/venv" >&2
+    timeout 300 "$peers/venv/bin/python" -m pip install --quiet aiosmtpd >&2
 fi
 echo "$py"
