@@ -137,6 +137,30 @@ async fn settled(http: &reqwest::Client, url: &str, id: &str) -> Value {
 }
 
 /// The store the killed servers left behind.
+/// Waits until the running server is carrying out an action (an outbox row
+/// `running`: a platform call in flight), up to `limit`, so that the next
+/// kill lands mid-action on a fast machine and a slow one alike. Reads the
+/// database file beside the server, read-only.
+async fn until_an_action_runs(dir: &Path, limit: Duration) {
+    let url = format!("sqlite://{}?mode=ro", dir.join("squall.db").display());
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("read-only store");
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let running: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'running'")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(0);
+        if running > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pool.close().await;
+}
+
 async fn reopen(dir: &Path) -> squall::store::Store {
     squall::store::Store::open(&format!("sqlite://{}", dir.join("squall.db").display()))
         .await
@@ -166,6 +190,9 @@ fn platform_record(path: &PathBuf) -> Vec<Line> {
         .map(|l| serde_json::from_str(l).expect("record line"))
         .collect()
 }
+
+/// How long a kill point waits for an action to be under way.
+const ACTION_WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
@@ -202,13 +229,13 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
         let (http, url, late) = (http.clone(), server.url.clone(), late.clone());
         tokio::spawn(async move { ingest(&http, &url, &late, "still down?").await })
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    until_an_action_runs(dir.path(), ACTION_WAIT).await;
     let mut interrupted = vec![server.kill9(dir.path()).await];
     let _ = pending.await;
     accepted.extend(batch.await.unwrap());
     // The restarted server takes the interrupted actions up at once (the
     // dead process's leases are void); kill it again while it does.
-    for (i, wait_ms) in [300u64, 600].into_iter().enumerate() {
+    for i in 0..2 {
         let server = next(&mut run);
         // A client that got no answer retries; 409 means it went through.
         let inc = show(&http, &server.url, &id).await;
@@ -221,7 +248,7 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
             let (http, url) = (http.clone(), server.url.clone());
             tokio::spawn(async move { ingest(&http, &url, &ids, "is it back?").await })
         };
-        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        until_an_action_runs(dir.path(), ACTION_WAIT).await;
         interrupted.push(server.kill9(dir.path()).await);
         accepted.extend(batch.await.unwrap());
     }
@@ -238,7 +265,7 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
 
     // Resolve, and kill while the pins are being restored.
     let resolving = command(&http, &server.url, format!("/v1/incidents/{id}/resolve"));
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    until_an_action_runs(dir.path(), ACTION_WAIT).await;
     interrupted.push(server.kill9(dir.path()).await);
     let _ = resolving.await;
     let server = next(&mut run);
@@ -251,9 +278,9 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
     let inc = settled(&http, &server.url, &id).await;
     assert_eq!(inc["state"], "resolved", "{inc:#}");
     server.kill9(dir.path()).await;
-    // At least three of the four kills landed while an action was running.
+    // Every kill landed while an action was running.
     assert!(
-        interrupted.iter().filter(|n| **n > 0).count() >= 3,
+        interrupted.iter().all(|n| *n > 0),
         "kills did not hit actions in flight: {interrupted:?}"
     );
 
