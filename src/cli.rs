@@ -117,6 +117,17 @@ pub enum Command {
         /// sensitivity's: low 24h, medium 1h, high 0s).
         #[arg(long, value_parser = humantime::parse_duration)]
         debounce: Option<std::time::Duration>,
+        /// Follow incidents as a playbook with `auto_resolve: {quiet: ...}`
+        /// does: an alarm is a surge that opens an incident (one that comes
+        /// while an incident is open attaches to it), the incident resolves
+        /// once the surge has subsided for this long, and that re-arms the
+        /// detector. Without it, every surge the detector fires is an alarm.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        auto_resolve: Option<std::time::Duration>,
+        /// With --auto-resolve: after an incident resolves, surges are held
+        /// back this long (the playbook's `incident.cooldown`).
+        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, requires = "auto_resolve")]
+        cooldown: std::time::Duration,
         #[command(flatten)]
         tuning: DetectTuning,
     },
@@ -529,12 +540,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             hold,
             bucket,
             debounce,
+            auto_resolve,
+            cooldown,
             tuning,
         } => detect(
             &inputs,
             &out,
             sensitivity,
             (window, hold, bucket, debounce),
+            auto_resolve.map_or(crate::detect::series::Incidents::Ignore, |quiet| {
+                crate::detect::series::Incidents::Follow { quiet, cooldown }
+            }),
             tuning,
         ),
     }
@@ -791,6 +807,7 @@ fn detect(
     out: &std::path::Path,
     sensitivity: SensitivityArg,
     (window, hold, bucket, debounce): DetectDurations,
+    incidents: crate::detect::series::Incidents,
     tuning: DetectTuning,
 ) -> anyhow::Result<i32> {
     use crate::detect::{baseline::DetectorParams, series};
@@ -831,7 +848,7 @@ fn detect(
         if let Some(sigmas) = tuning.burst_sigmas {
             params.burst_sigmas = sigmas;
         }
-        let verdicts = series::run(&s.rows, params);
+        let verdicts = series::run_with(&s.rows, params, incidents);
         let name = input
             .file_stem()
             .map(|n| n.to_string_lossy().into_owned())

@@ -64,11 +64,15 @@ fn params() -> DetectorParams {
 }
 
 fn total(profile: nab::Profile) -> Score {
+    total_with(profile, series::Incidents::Ignore)
+}
+
+fn total_with(profile: nab::Profile, incidents: series::Incidents) -> Score {
     FILES
         .iter()
         .map(|f| {
             let s = load(f);
-            let alarms: Vec<bool> = series::run(&s.rows, params())
+            let alarms: Vec<bool> = series::run_with(&s.rows, params(), incidents)
                 .iter()
                 .map(|v| v.alarm)
                 .collect();
@@ -77,32 +81,42 @@ fn total(profile: nab::Profile) -> Score {
         .fold(Score::default(), |a, b| a + b)
 }
 
+/// Asserts the three profiles' floors; prints the scores.
+fn at_least(incidents: series::Incidents, floors: [f64; 3]) {
+    let scores = nab::PROFILES.map(|p| total_with(p, incidents));
+    let [standard, low_fp, low_fn] = scores.map(|s| s.normalized());
+    println!(
+        "NAB realTweets ({incidents:?}): standard {standard:.2}, low FP {low_fp:.2}, low FN {low_fn:.2} ({} of {} windows, {} false alarm rows)",
+        scores[0].tp, scores[0].windows, scores[0].fp
+    );
+    assert_eq!(scores[0].windows, 19);
+    assert!(standard >= floors[0], "standard {standard:.2}");
+    assert!(low_fp >= floors[1], "low FP {low_fp:.2} (ARTime: 70.3)");
+    assert!(low_fn >= floors[2], "low FN {low_fn:.2} (ARTime: 88.1)");
+}
+
 #[test]
 fn the_detector_scores_at_least_its_measured_floor_on_real_twitter_volumes() {
-    let standard = total(nab::STANDARD);
-    let low_fp = total(nab::LOW_FP);
-    let low_fn = total(nab::LOW_FN);
-    println!("NAB realTweets: standard {:.2}, low FP {:.2}, low FN {:.2} ({} of {} windows, {} false alarm rows)", standard.normalized(), low_fp.normalized(), low_fn.normalized(), standard.tp, standard.windows, standard.fp);
-    assert_eq!(standard.windows, 19);
-    // v4 (bursts once per spike, gaps in the feed, a week of recent peak)
-    // measures 83.83 / 78.82 / 87.46 (NAB's reference scorer agrees, see
-    // docs/detection.md); v3 measured 81.96 / 75.07 / 86.22, v2 77.48 /
-    // 71.70 / 81.48, v1 49.40 / 28.30 / 57.49. ARTime, the best published
-    // detector, scores 82.1 / 70.3 / 88.1. Raise these floors with every
-    // improvement.
-    assert!(
-        standard.normalized() >= 83.5,
-        "standard {:.2}",
-        standard.normalized()
-    );
-    assert!(
-        low_fp.normalized() >= 78.5,
-        "low FP {:.2} (ARTime: 70.3)",
-        low_fp.normalized()
-    );
-    assert!(
-        low_fn.normalized() >= 87.0,
-        "low FN {:.2}",
-        low_fn.normalized()
-    );
+    // Every surge the detector fires is an alarm (nobody resolves an
+    // incident; the 24-hour debounce runs out on its own).
+    // v4 with each row's verdict on its own row measures 83.89 / 78.89 /
+    // 87.51 (NAB's reference scorer agrees, see docs/detection.md); v4
+    // before that 83.83 / 78.82 / 87.46, v3 81.96 / 75.07 / 86.22, v2
+    // 77.48 / 71.70 / 81.48, v1 49.40 / 28.30 / 57.49. ARTime, the best
+    // published detector, scores 82.1 / 70.3 / 88.1. Raise these floors
+    // with every improvement.
+    at_least(series::Incidents::Ignore, [83.8, 78.8, 87.4]);
+}
+
+#[test]
+fn a_playbook_whose_incidents_resolve_themselves_scores_at_least_its_floor() {
+    // `auto_resolve: {quiet: 45m}` (the example site-down playbook's) and
+    // the default 30-minute cooldown: an alarm is a surge that opens an
+    // incident, and a resolved incident re-arms the detector. Measures
+    // 84.38 / 78.25 / 87.83.
+    let follow = series::Incidents::Follow {
+        quiet: Duration::from_secs(45 * 60),
+        cooldown: Duration::from_secs(30 * 60),
+    };
+    at_least(follow, [84.3, 78.2, 87.8]);
 }

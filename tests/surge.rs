@@ -809,6 +809,29 @@ fn a_change_of_pattern_to_frequent_short_bursts_fires_once_and_says_so() {
 }
 
 #[test]
+fn the_end_of_a_change_of_pattern_is_said_once_so_an_incident_can_resolve_itself() {
+    // Six hours of bursts, then twelve ordinary hours: the burst count of
+    // the last eight hours falls back, and the detector says the pattern is
+    // over, once (an incident with `auto_resolve` waits for this).
+    let (mut counts, change) = bursts_every_twenty_minutes(25, false);
+    counts.extend(stream(12 * 60, 62, |_| 5.0));
+    let evaluations = run(&mut medium_now(), &counts);
+    let over = with_decision(&evaluations, Decision::Subsided);
+    assert_eq!(over.len(), 1, "{over:?}");
+    let end = over[0];
+    assert!(
+        end.at > minute(change + 6 * 60) && end.at <= minute(change + 6 * 60 + 8 * 60 + 1),
+        "once the last bursts leave the eight hours: {}",
+        end.at
+    );
+    assert_eq!(end.bound, Bound::Bursts);
+    let text = end.explain();
+    assert!(text.contains("the change of pattern is over"), "{text}");
+    let fired = with_decision(&evaluations, Decision::Surge);
+    assert_eq!(fired.len(), 1, "one alarm for one pattern: {fired:?}");
+}
+
+#[test]
 fn bursts_the_brand_always_has_are_not_a_change_of_pattern() {
     let (counts, change) = bursts_every_twenty_minutes(25, true);
     let evaluations = run(&mut medium_now(), &counts);

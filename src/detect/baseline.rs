@@ -97,8 +97,11 @@
 //! and nothing is debounced, the bucket is `Surge` with [`Bound::Bursts`]
 //! and the counts in [`Evaluation::bursts`]. It fires once per pattern: not
 //! again until the count is back under that bar (or the incident is
-//! resolved, [`BaselineDetector::rearm`]). The volume is not touched: the
-//! bucket stays in the baseline and the detector's phase does not change.
+//! resolved, [`BaselineDetector::rearm`]). When the count is back under the
+//! bar, the next quiet bucket is `Subsided` (with the counts), once, as the
+//! end of a volume surge is: an incident with `auto_resolve` waits for that
+//! before it counts quiet time. The volume is not touched: the bucket stays
+//! in the baseline and the detector's phase does not change.
 //! This needs a day of history first; it is NAB's anomaly likelihood (the
 //! tail of a recent score against its own rolling distribution) applied to
 //! the frequency of bursts.
@@ -781,6 +784,10 @@ pub struct BaselineDetector {
     /// A change of pattern fired and the bursts are still far above their
     /// usual count: no second alarm for the same pattern.
     bursting: bool,
+    /// The change of pattern that fired is over, and the next quiet bucket
+    /// says so (`Subsided`), as a volume surge does when it ends: an
+    /// incident with `auto_resolve` waits for that to start counting quiet.
+    pattern_over: bool,
 }
 
 impl BaselineDetector {
@@ -810,6 +817,7 @@ impl BaselineDetector {
                 tuning.day_buckets,
             ),
             bursting: false,
+            pattern_over: false,
         }
     }
 
@@ -831,6 +839,7 @@ impl BaselineDetector {
     pub fn rearm(&mut self) {
         self.last_surge = None;
         self.bursting = false;
+        self.pattern_over = false;
         // The surge was an incident, not the brand's usual volume: it must
         // not raise the bar for the next one.
         self.surge_peak = RecentPeak::default();
@@ -1015,22 +1024,33 @@ impl BaselineDetector {
         if self.bursting && !self.bursts_far_above_usual(&reading) {
             // The pattern is over, or has become the usual one: re-arm.
             self.bursting = false;
+            self.pattern_over = true;
         }
+        if decision != Decision::Quiet {
+            // The volume speaks for itself (its own `Subsided` ends it).
+            self.pattern_over = false;
+        }
+        let burst_count = BurstCount {
+            recent: reading.in_span,
+            usual: reading.usual,
+            span: Duration::from_secs(
+                u64::try_from(self.tuning.bucket_secs).unwrap_or(0) * self.tuning.burst_span as u64,
+            ),
+        };
         if decision == Decision::Quiet && self.pattern_changed(&reading, observed, index) {
             self.bursting = true;
+            self.pattern_over = false;
             // Not a surge in volume, but a change of pattern: one alarm,
             // debounced like a surge; the bucket's volume stays normal.
             decision = Decision::Surge;
             self.last_surge = Some(index);
             judged.bound = Bound::Bursts;
-            bursts = Some(BurstCount {
-                recent: reading.in_span,
-                usual: reading.usual,
-                span: Duration::from_secs(
-                    u64::try_from(self.tuning.bucket_secs).unwrap_or(0)
-                        * self.tuning.burst_span as u64,
-                ),
-            });
+            bursts = Some(burst_count);
+        } else if decision == Decision::Quiet && self.pattern_over {
+            self.pattern_over = false;
+            decision = Decision::Subsided;
+            judged.bound = Bound::Bursts;
+            bursts = Some(burst_count);
         }
         let normal = decision == Decision::NewLevel
             || (!above && !matches!(self.phase, Phase::Fired { .. }));

@@ -25,7 +25,8 @@ pub enum Decision {
     Surge,
     /// Still above threshold after having fired.
     Ongoing,
-    /// Back inside the band after a surge. Exactly once per surge.
+    /// Back inside the band after a surge, or a change of pattern is over.
+    /// Exactly once per surge.
     Subsided,
     /// Above for so long that this is the new normal level: the detector
     /// re-learns from it (the incident stays open).
@@ -105,6 +106,19 @@ impl Evaluation {
                 "{} matching mentions in the last {window}; about {:.1} expected at this time of day \
                  (normal up to {:.1}): not a surge in volume, but a change of pattern: {} short \
                  bursts in the last {}, against about {:.1} usually: fired",
+                self.observed,
+                self.baseline,
+                self.band,
+                b.recent,
+                humantime::format_duration(b.span),
+                b.usual
+            );
+        }
+        if let (Some(b), Decision::Subsided) = (self.bursts, self.decision) {
+            return format!(
+                "{} matching mentions in the last {window}; about {:.1} expected at this time of day \
+                 (normal up to {:.1}): the change of pattern is over: {} short bursts in the last {}, \
+                 against about {:.1} usually",
                 self.observed,
                 self.baseline,
                 self.band,

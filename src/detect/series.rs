@@ -10,28 +10,134 @@ use crate::clock::Timestamp;
 /// The detector's verdict on one row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RowVerdict {
-    /// The detector fired at this row (once per surge).
+    /// An alarm at this row: the detector fired (once per surge) and, when
+    /// incidents are followed ([`Incidents::Follow`]), it opened an incident.
     pub alarm: bool,
     /// How far the row's window stood above the expected count, in [0, 1]:
     /// 0.5 at the threshold, 1 at twice the distance.
     pub anomaly_score: f64,
 }
 
-/// Runs a fresh detector over `rows` of `(end of the row's bucket, count)`.
+/// What happens to the incident a surge opens, as far as the detector is
+/// concerned: the engine re-arms a trigger's detector when the incident is
+/// resolved, and holds automatic triggers back for the cooldown after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Incidents {
+    /// Nobody resolves anything: every surge the detector fires is an alarm,
+    /// and its debounce runs out on its own (a playbook without
+    /// `auto_resolve`, with nobody at the keyboard).
+    #[default]
+    Ignore,
+    /// As the engine does for a playbook with `auto_resolve: {quiet}` and
+    /// `cooldown`: a surge opens an incident (an alarm) unless one is open
+    /// (it attaches: no alarm) or the last one resolved less than
+    /// `cooldown` ago (held back: no alarm); the incident resolves once the
+    /// surge has subsided and stayed quiet for `quiet`, which re-arms the
+    /// detector.
+    Follow {
+        quiet: std::time::Duration,
+        cooldown: std::time::Duration,
+    },
+}
+
+/// The incident a replay has open, if any (see [`Incidents::Follow`]).
+#[derive(Debug, Default)]
+struct Lifecycle {
+    open: bool,
+    subsided_at: Option<Timestamp>,
+    resolved_at: Option<Timestamp>,
+}
+
+impl Lifecycle {
+    /// Follows one evaluation; returns whether it is an alarm (it opens an
+    /// incident), and re-arms `detector` when the incident resolves.
+    fn follow(
+        &mut self,
+        e: &crate::detect::Evaluation,
+        quiet: chrono::Duration,
+        cooldown: chrono::Duration,
+        detector: &mut BaselineDetector,
+    ) -> bool {
+        // The auto-resolve timer came due before this evaluation.
+        self.resolve_if_quiet(e.at, quiet, detector);
+        let mut alarm = false;
+        match e.decision {
+            Decision::Surge => {
+                self.subsided_at = None;
+                let held_back = self.resolved_at.is_some_and(|r| e.at < r + cooldown);
+                if !self.open && !held_back {
+                    self.open = true;
+                    alarm = true;
+                }
+            }
+            Decision::Ongoing => self.subsided_at = None,
+            Decision::Subsided if self.open => self.subsided_at = Some(e.at),
+            _ => {}
+        }
+        self.resolve_if_quiet(e.at, quiet, detector);
+        alarm
+    }
+
+    fn resolve_if_quiet(
+        &mut self,
+        now: Timestamp,
+        quiet: chrono::Duration,
+        detector: &mut BaselineDetector,
+    ) {
+        if let Some(since) = self.subsided_at.filter(|s| self.open && *s + quiet <= now) {
+            *self = Self {
+                resolved_at: Some(since + quiet),
+                ..Self::default()
+            };
+            detector.rearm();
+        }
+    }
+}
+
+/// Runs a fresh detector over `rows` of `(end of the row's bucket, count)`,
+/// every surge an alarm ([`Incidents::Ignore`]).
 pub fn run(rows: &[(Timestamp, u64)], params: DetectorParams) -> Vec<RowVerdict> {
+    run_with(rows, params, Incidents::Ignore)
+}
+
+/// Runs a fresh detector over `rows` of `(end of the row's bucket, count)`,
+/// following incidents as `incidents` says.
+///
+/// Each row's bucket closes when the row is read, so a row's verdict is on
+/// that row: the detector's buckets are aligned to the rows (a series whose
+/// rows end at :02:53 is judged on a clock shifted by 2 min 53 s, which
+/// moves time of day by as much).
+pub fn run_with(
+    rows: &[(Timestamp, u64)],
+    params: DetectorParams,
+    incidents: Incidents,
+) -> Vec<RowVerdict> {
     let Some(first) = rows.first().map(|r| r.0) else {
         return Vec::new();
     };
-    let mut detector = BaselineDetector::new(params).start_at(first);
+    let bucket = i64::try_from(params.bucket.as_secs().max(1)).unwrap_or(i64::MAX);
+    let shift = chrono::Duration::seconds(first.timestamp().rem_euclid(bucket));
+    let mut detector = BaselineDetector::new(params).start_at(first - shift);
+    let mut lifecycle = Lifecycle::default();
+    let span = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or_default();
     rows.iter()
         .map(|(end, count)| {
+            let end = *end - shift;
             // The row counts the bucket that ends at `end`.
-            let written = *end - chrono::Duration::seconds(1);
+            let written = end - chrono::Duration::seconds(1);
             for _ in 0..*count {
                 detector.observe(written);
             }
-            let evals = detector.advance(*end);
-            let alarm = evals.iter().any(|e| e.decision == Decision::Surge);
+            let evals = detector.advance(end);
+            let mut alarm = false;
+            for e in &evals {
+                alarm |= match incidents {
+                    Incidents::Ignore => e.decision == Decision::Surge,
+                    Incidents::Follow { quiet, cooldown } => {
+                        lifecycle.follow(e, span(quiet), span(cooldown), &mut detector)
+                    }
+                };
+            }
             let anomaly_score = evals
                 .last()
                 .map(|e| {
