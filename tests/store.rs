@@ -89,6 +89,7 @@ macro_rules! on_both_backends {
 on_both_backends! {
     ingesting_the_same_mention_twice_stores_it_once,
     the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_once,
+    a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fall,
     journal_entries_that_carry_their_mention_still_read_back,
     mentions_by_author_returns_earlier_contacts_newest_first,
     a_mention_can_be_attached_to_an_incident,
@@ -363,6 +364,35 @@ async fn the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_o
     .await?;
     let last = store.journal_entries().await?.pop().ok_or("no entries")?;
     assert_eq!(last.payload, json!({"blanked": true}));
+    Ok(())
+}
+
+async fn a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fall(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    // Larger than one multi-row statement (500), all new.
+    let batch: Vec<Mention> = (0..1200)
+        .map(|i| mention(&format!("a{i}"), "ann", i))
+        .collect();
+    let first = store.journal_mentions(&batch, t(10)).await?;
+    assert!(first.len() == 1200 && first.iter().all(|new| *new));
+    // A copy of a stored mention in the second statement only, and two
+    // copies of a new one in the third: each statement says which are new.
+    let mut next: Vec<Mention> = (0..1200)
+        .map(|i| mention(&format!("b{i}"), "bob", i))
+        .collect();
+    next[700] = mention("a3", "ann", 3);
+    next[1100] = mention("b1000", "bob", 1000);
+    let again = store.journal_mentions(&next, t(20)).await?;
+    let old: Vec<usize> = (0..1200).filter(|i| !again[*i]).collect();
+    assert_eq!(
+        old,
+        vec![700, 1100],
+        "the first of two copies is the new one"
+    );
+    let entries = store.journal_entries().await?;
+    assert_eq!(entries.len(), 1200 + 1198, "one entry per new mention");
     Ok(())
 }
 

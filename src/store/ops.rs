@@ -25,6 +25,13 @@ type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 /// 32,766 and Postgres's 65,535 bind parameters.
 const JOURNAL_CHUNK: usize = 500;
 
+/// No two mentions of `ms` share a `(platform, id)`: if every row of such a
+/// chunk was inserted, every mention of it is new.
+fn unique_keys(ms: &[Mention]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(ms.len());
+    ms.iter().all(|m| seen.insert((m.platform.as_str(), m.id.as_str())))
+}
+
 fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { what, source }
 }
@@ -433,42 +440,82 @@ impl Backend {
         // Multi-row statements: a batch of 500 costs two round trips, not
         // a thousand (bind parameters stay under both backends' limits).
         for (ms, bodies) in mentions.chunks(JOURNAL_CHUNK).zip(bodies.chunks(JOURNAL_CHUNK)) {
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) ",
-            );
-            insert.push_values(ms.iter().zip(bodies), |mut row, (m, body)| {
-                row.push_bind(&m.platform)
-                    .push_bind(&m.id)
-                    .push_bind(&m.account)
-                    .push_bind(&m.author.id)
-                    .push_bind(&m.author.handle)
-                    .push_bind(ts(m.created_at))
-                    .push_bind(ts(at))
-                    .push_bind(&m.lang)
-                    .push_bind(body);
-            });
-            insert.push(" ON CONFLICT (platform, id) DO NOTHING RETURNING platform, id");
-            let stored: Vec<(String, String)> = insert
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(query(what))?;
-            let mut stored: std::collections::HashSet<(String, String)> =
-                stored.into_iter().collect();
+            let insert = |returning: bool| {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) ",
+                );
+                insert.push_values(ms.iter().zip(bodies), |mut row, (m, body)| {
+                    row.push_bind(&m.platform)
+                        .push_bind(&m.id)
+                        .push_bind(&m.account)
+                        .push_bind(&m.author.id)
+                        .push_bind(&m.author.handle)
+                        .push_bind(ts(m.created_at))
+                        .push_bind(ts(at))
+                        .push_bind(&m.lang)
+                        .push_bind(body);
+                });
+                insert.push(" ON CONFLICT (platform, id) DO NOTHING");
+                if returning {
+                    insert.push(" RETURNING platform, id");
+                }
+                insert
+            };
+            // Almost every chunk is all new: insert it without `RETURNING`
+            // (a returned row costs the driver a copy and a hand-over per
+            // mention) and check the count. Only a chunk that met a
+            // duplicate is undone and inserted again, saying which rows
+            // are new.
+            let all_new = unique_keys(ms) && {
+                sqlx::query("SAVEPOINT journal_chunk")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(what))?;
+                let n = insert(false)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(what))?
+                    .rows_affected();
+                let all_new = usize::try_from(n).is_ok_and(|n| n == ms.len());
+                if !all_new {
+                    sqlx::query("ROLLBACK TO SAVEPOINT journal_chunk")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query(what))?;
+                }
+                sqlx::query("RELEASE SAVEPOINT journal_chunk")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(what))?;
+                all_new
+            };
+            let new: Vec<bool> = if all_new {
+                vec![true; ms.len()]
+            } else {
+                let mut stored: std::collections::HashSet<(String, String)> = insert(true)
+                    .build_query_as::<(String, String)>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(query(what))?
+                    .into_iter()
+                    .collect();
+                // The first of two copies in one batch is the one stored.
+                ms.iter()
+                    .map(|m| stored.remove(&(m.platform.clone(), m.id.clone())))
+                    .collect()
+            };
             // The journal entry names the mention's row; its body is stored
             // once, in `mentions` (`INPUTS_AFTER` joins it back).
             let mut journal = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO inputs (at, kind, payload, mention_platform, mention_id) ",
             );
-            let mut new_mentions = Vec::new();
-            for m in ms {
-                // The first of two copies in one batch is the one stored.
-                let new = stored.remove(&(m.platform.clone(), m.id.clone()));
-                if new {
-                    new_mentions.push(m);
-                }
-                inserted.push(new);
-            }
+            let new_mentions: Vec<&Mention> = ms
+                .iter()
+                .zip(&new)
+                .filter_map(|(m, new)| new.then_some(m))
+                .collect();
+            inserted.extend(new);
             if !new_mentions.is_empty() {
                 journal.push_values(new_mentions, |mut row, m| {
                     row.push_bind(ts(at))
