@@ -1030,13 +1030,6 @@ impl BaselineDetector {
             // The volume speaks for itself (its own `Subsided` ends it).
             self.pattern_over = false;
         }
-        let burst_count = BurstCount {
-            recent: reading.in_span,
-            usual: reading.usual,
-            span: Duration::from_secs(
-                u64::try_from(self.tuning.bucket_secs).unwrap_or(0) * self.tuning.burst_span as u64,
-            ),
-        };
         if decision == Decision::Quiet && self.pattern_changed(&reading, observed, index) {
             self.bursting = true;
             self.pattern_over = false;
@@ -1045,12 +1038,12 @@ impl BaselineDetector {
             decision = Decision::Surge;
             self.last_surge = Some(index);
             judged.bound = Bound::Bursts;
-            bursts = Some(burst_count);
+            bursts = Some(self.burst_count(&reading));
         } else if decision == Decision::Quiet && self.pattern_over {
             self.pattern_over = false;
             decision = Decision::Subsided;
             judged.bound = Bound::Bursts;
-            bursts = Some(burst_count);
+            bursts = Some(self.burst_count(&reading));
         }
         let normal = decision == Decision::NewLevel
             || (!above && !matches!(self.phase, Phase::Fired { .. }));
@@ -1068,6 +1061,17 @@ impl BaselineDetector {
         Evaluation {
             bursts,
             ..self.evaluation(self.end_of(index), observed, judged, decision, false)
+        }
+    }
+
+    /// The bursts of the span and their usual count, for an evaluation.
+    fn burst_count(&self, reading: &BurstReading) -> BurstCount {
+        BurstCount {
+            recent: reading.in_span,
+            usual: reading.usual,
+            span: Duration::from_secs(
+                u64::try_from(self.tuning.bucket_secs).unwrap_or(0) * self.tuning.burst_span as u64,
+            ),
         }
     }
 

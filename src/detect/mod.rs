@@ -101,24 +101,21 @@ impl Evaluation {
     /// what the bar was and why, and the verdict.
     pub fn explain(&self) -> String {
         let window = humantime::format_duration(self.window);
-        if let (Some(b), Decision::Surge) = (self.bursts, self.decision) {
+        // A change of pattern, starting or over, is told by its bursts.
+        let pattern = match (self.bursts, self.decision) {
+            (Some(b), Decision::Surge) => Some((
+                b,
+                "not a surge in volume, but a change of pattern",
+                ": fired",
+            )),
+            (Some(b), Decision::Subsided) => Some((b, "the change of pattern is over", "")),
+            _ => None,
+        };
+        if let Some((b, what, end)) = pattern {
             return format!(
                 "{} matching mentions in the last {window}; about {:.1} expected at this time of day \
-                 (normal up to {:.1}): not a surge in volume, but a change of pattern: {} short \
-                 bursts in the last {}, against about {:.1} usually: fired",
-                self.observed,
-                self.baseline,
-                self.band,
-                b.recent,
-                humantime::format_duration(b.span),
-                b.usual
-            );
-        }
-        if let (Some(b), Decision::Subsided) = (self.bursts, self.decision) {
-            return format!(
-                "{} matching mentions in the last {window}; about {:.1} expected at this time of day \
-                 (normal up to {:.1}): the change of pattern is over: {} short bursts in the last {}, \
-                 against about {:.1} usually",
+                 (normal up to {:.1}): {what}: {} short bursts in the last {}, against about {:.1} \
+                 usually{end}",
                 self.observed,
                 self.baseline,
                 self.band,
