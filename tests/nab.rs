@@ -63,10 +63,6 @@ fn params() -> DetectorParams {
     }
 }
 
-fn total(profile: nab::Profile) -> Score {
-    total_with(profile, series::Incidents::Ignore)
-}
-
 fn total_with(profile: nab::Profile, incidents: series::Incidents) -> Score {
     FILES
         .iter()
