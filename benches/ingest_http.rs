@@ -8,7 +8,9 @@
 //! `BENCH_SECONDS` is set, until that many seconds have passed. Every
 //! request's latency is recorded. Prints throughput overall and per
 //! ten-second slice (a sustained rate, not a burst), and p50/p90/p99/max
-//! latency.
+//! latency; then, from the server's `/metrics`, how much of the wall time
+//! each step of the engine task took (`squall_ingest_step_seconds`: journal,
+//! decide, commit, publish) and how many mentions a group commit held.
 //!
 //! The load generator shares the machine with the server, so it is kept
 //! cheap: each client builds its batch text once and, per request, only
@@ -213,5 +215,47 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
+    // Where the engine task's time went: its steps run one after the
+    // other, so a step's sum over the wall time is the share of the run it
+    // kept the chain busy.
+    let exposition = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let steps: Vec<String> = ["journal", "decide", "commit", "publish"]
+        .iter()
+        .filter_map(|step| {
+            let key = format!("squall_ingest_step_seconds_sum{{step=\"{step}\"}} ");
+            let sum: f64 = exposition
+                .lines()
+                .find_map(|l| l.strip_prefix(&key))?
+                .trim()
+                .parse()
+                .ok()?;
+            Some(format!(
+                "{step} {sum:.2} s ({:.0}%)",
+                100.0 * sum / elapsed.as_secs_f64()
+            ))
+        })
+        .collect();
+    println!(
+        "  engine task, per step (of the wall time): {}",
+        steps.join(", ")
+    );
+    let groups: f64 = exposition
+        .lines()
+        .find_map(|l| l.strip_prefix("squall_ingest_step_seconds_count{step=\"journal\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    if groups > 0.0 {
+        println!(
+            "  group commits: {groups:.0}, {:.0} mentions each on average",
+            accepted as f64 / groups
+        );
+    }
     drop(service);
 }

@@ -237,18 +237,22 @@ impl Runtime {
         now: Timestamp,
         mentions: Vec<crate::mention::Mention>,
     ) -> Result<(Vec<bool>, Vec<Event>), RuntimeError> {
+        let step = std::time::Instant::now();
         let new = if self.journal {
             self.store.journal_mentions(&mentions, now).await?
         } else {
             self.store.insert_mentions(&mentions, now).await?
         };
+        let step = record_step("journal", step);
         let mut d = self.engine.tick(now);
         for (m, is_new) in mentions.into_iter().zip(&new) {
             if *is_new {
                 d.extend(self.engine.handle(now, Input::Mention(Box::new(m))));
             }
         }
+        let step = record_step("decide", step);
         let events = self.commit(now, d).await?;
+        record_step("commit", step);
         Ok((new, events))
     }
 
@@ -471,6 +475,18 @@ impl Runtime {
         }
         w
     }
+}
+
+/// Records how long one step of handling a group of mentions took
+/// (`squall_ingest_step_seconds{step}`: `journal`, `decide`, `commit`; the
+/// engine task adds `publish`), and returns when the next step starts. The
+/// steps run one after the other on the engine task, so their sums say
+/// where ingest's time goes.
+pub(crate) fn record_step(step: &'static str, since: std::time::Instant) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    metrics::histogram!("squall_ingest_step_seconds", "step" => step)
+        .record(now.duration_since(since).as_secs_f64());
+    now
 }
 
 /// A journal entry, decoded.

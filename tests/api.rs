@@ -592,6 +592,8 @@ async fn metrics_count_ingest_incidents_and_request_latency() {
         "squall_mentions_rejected_total",
         "squall_incidents{state=\"open\"}",
         "squall_outbox_depth",
+        "squall_ingest_step_seconds_bucket{step=\"journal\",le=\"0.005\"}",
+        "squall_ingest_step_seconds_count{step=\"commit\"}",
         "squall_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/mentions\",status=\"200\",le=\"0.005\"}",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");

@@ -27,6 +27,7 @@ pub mod triggers;
 use crate::actions::{ActionIntent, Keyed};
 use crate::clock::Timestamp;
 use crate::config::Config;
+use crate::detect::matcher::Text;
 use crate::detect::{Decision, Evaluation, SurgeDetector};
 use crate::mention::Mention;
 use crate::playbook::{GroupKey, IncidentState, Playbook, Trigger};
@@ -449,8 +450,9 @@ impl Engine {
     fn on_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) {
         let mut fired = Vec::new();
         let mut early = Vec::new();
+        let text = Text::new(&m.text);
         for t in &mut self.triggers {
-            if !t.counts(m) {
+            if !t.counts(m, &text) {
                 continue;
             }
             match &mut t.state {
@@ -509,7 +511,7 @@ impl Engine {
         for f in fired {
             self.fire(now, f, out);
         }
-        self.route_mention(now, m, out);
+        self.route_mention(now, m, &text, out);
     }
 
     fn on_alert(&mut self, now: Timestamp, a: &Alert, out: &mut Decisions) {

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::actions::{ActionIntent, Keyed};
 use crate::clock::Timestamp;
+use crate::detect::matcher::Text;
 use crate::mention::Mention;
 use crate::playbook::{Recipient, ReplyDrafts};
 use crate::templates::Escape;
@@ -43,7 +44,10 @@ impl Engine {
             .recent
             .iter()
             .filter(|m| m.created_at >= since)
-            .filter(|m| pb.as_ref().is_some_and(|p| triggers::belongs(p, m)))
+            .filter(|m| {
+                pb.as_ref()
+                    .is_some_and(|p| triggers::belongs(p, m, &Text::new(&m.text)))
+            })
             .cloned()
             .collect();
         for m in backlog {
@@ -53,7 +57,13 @@ impl Engine {
 
     /// A new mention: attach it to the incident it belongs to, draft a reply,
     /// auto-reply if an autoresponder is on.
-    pub(super) fn route_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) {
+    pub(super) fn route_mention(
+        &mut self,
+        now: Timestamp,
+        m: &Mention,
+        text: &Text<'_>,
+        out: &mut Decisions,
+    ) {
         self.recent.push_back(m.clone());
         while self.recent.len() > RECENT_CAP
             || self
@@ -71,7 +81,7 @@ impl Engine {
                 self.playbooks
                     .iter()
                     .find(|p| p.name == i.playbook)
-                    .is_some_and(|p| triggers::belongs(p, m))
+                    .is_some_and(|p| triggers::belongs(p, m, text))
             })
             .min_by_key(|i| (i.opened_at, i.id.clone()))
             .map(|i| i.id.clone());

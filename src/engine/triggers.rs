@@ -4,6 +4,7 @@
 use crate::clock::Timestamp;
 use crate::detect::baseline::{BaselineDetector, DetectorParams};
 use crate::detect::keyword::KeywordCounter;
+use crate::detect::matcher::Text;
 use crate::detect::{Decision, Evaluation, SurgeDetector};
 use crate::mention::Mention;
 use crate::playbook::{Playbook, Trigger};
@@ -178,12 +179,15 @@ impl TriggerRuntime {
         })
     }
 
-    /// Whether this trigger counts `m` (matcher and account filter).
-    pub fn counts(&self, m: &Mention) -> bool {
+    /// Whether this trigger counts `m` (matcher and account filter); `text`
+    /// is `m`'s text, shared by every matcher that looks at it.
+    pub fn counts(&self, m: &Mention, text: &Text<'_>) -> bool {
         match self.trigger() {
-            Trigger::Surge(s) => account_ok(&s.accounts, &m.account) && s.matcher.matches(&m.text),
+            Trigger::Surge(s) => {
+                account_ok(&s.accounts, &m.account) && s.matcher.matches_text(text)
+            }
             Trigger::Keyword(k) => {
-                account_ok(&k.accounts, &m.account) && k.matcher.matches(&m.text)
+                account_ok(&k.accounts, &m.account) && k.matcher.matches_text(text)
             }
             _ => false,
         }
@@ -214,19 +218,20 @@ pub fn next_cron(s: &crate::playbook::ScheduleTrigger, after: Timestamp) -> Opti
 
 /// Whether a mention belongs to incidents of this playbook (drafts, report):
 /// it matches one of the playbook's mention triggers, or the playbook has none.
-pub fn belongs(playbook: &Playbook, m: &Mention) -> bool {
+/// `text` is `m`'s text, shared by every matcher that looks at it.
+pub fn belongs(playbook: &Playbook, m: &Mention, text: &Text<'_>) -> bool {
     let mut has_mention_trigger = false;
     for t in &playbook.triggers {
         match t {
             Trigger::Surge(s) => {
                 has_mention_trigger = true;
-                if account_ok(&s.accounts, &m.account) && s.matcher.matches(&m.text) {
+                if account_ok(&s.accounts, &m.account) && s.matcher.matches_text(text) {
                     return true;
                 }
             }
             Trigger::Keyword(k) => {
                 has_mention_trigger = true;
-                if account_ok(&k.accounts, &m.account) && k.matcher.matches(&m.text) {
+                if account_ok(&k.accounts, &m.account) && k.matcher.matches_text(text) {
                     return true;
                 }
             }

@@ -143,7 +143,7 @@ pub fn spawn(
     events: broadcast::Sender<Arc<Event>>,
 ) -> (EngineHandle, tokio::task::JoinHandle<Runtime>) {
     let (tx, rx) = mpsc::channel(queue);
-    let task = tokio::spawn(run(rt, rx, events));
+    let task = tokio::spawn(run(rt, rx, Publisher::new(events)));
     (
         EngineHandle {
             route: Route::Local(tx),
@@ -152,14 +152,10 @@ pub fn spawn(
     )
 }
 
-async fn run(
-    mut rt: Runtime,
-    mut jobs: mpsc::Receiver<Job>,
-    events: broadcast::Sender<Arc<Event>>,
-) -> Runtime {
+async fn run(mut rt: Runtime, mut jobs: mpsc::Receiver<Job>, mut events: Publisher) -> Runtime {
     // Time passed while squall was down: catch up before taking work.
     let first = rt.tick(chrono::Utc::now()).await;
-    publish(&rt, &events, first).await;
+    events.publish(&rt, first).await;
     loop {
         let now = chrono::Utc::now();
         let wait = rt
@@ -171,17 +167,17 @@ async fn run(
             job = jobs.recv() => match job {
                 Some(Job::Mentions(ms, reply)) => {
                     let (group, next) = gather(&mut jobs, ms, reply);
-                    mentions(&mut rt, &events, group).await;
+                    mentions(&mut rt, &mut events, group).await;
                     if let Some(job) = next {
-                        handle(&mut rt, &events, job).await;
+                        handle(&mut rt, &mut events, job).await;
                     }
                 }
-                Some(job) => handle(&mut rt, &events, job).await,
+                Some(job) => handle(&mut rt, &mut events, job).await,
                 None => break,
             },
             () = tokio::time::sleep(wait) => {
                 let evs = rt.tick(chrono::Utc::now()).await;
-                publish(&rt, &events, evs).await;
+                events.publish(&rt, evs).await;
             }
         }
     }
@@ -232,7 +228,7 @@ fn gather(
 /// Stores, journals and hands to the engine a group of mention batches,
 /// then tells each waiter which of its mentions were new. A failed write
 /// accepted nothing of any batch, and each waiter is told so.
-async fn mentions(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, group: Group) {
+async fn mentions(rt: &mut Runtime, events: &mut Publisher, group: Group) {
     let now = chrono::Utc::now();
     let n = group.mentions.len() as u64;
     if group.waiters.len() > 1 {
@@ -250,7 +246,9 @@ async fn mentions(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, grou
                 let _ = reply.send(Ok(mine.to_vec()));
                 rest = after;
             }
-            publish(rt, events, Ok(evs)).await;
+            let step = std::time::Instant::now();
+            events.publish(rt, Ok(evs)).await;
+            crate::runtime::record_step("publish", step);
         }
         Err(e) => {
             let e = Arc::new(e);
@@ -261,7 +259,7 @@ async fn mentions(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, grou
     }
 }
 
-async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: Job) {
+async fn handle(rt: &mut Runtime, events: &mut Publisher, job: Job) {
     let now = chrono::Utc::now();
     match job {
         Job::Mentions(ms, reply) => {
@@ -288,13 +286,13 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
                 Some(e) => Err(e),
                 None => Ok(all),
             });
-            publish(rt, events, Ok(published)).await;
+            events.publish(rt, Ok(published)).await;
         }
         Job::Command(c, reply) => {
             let out = rt.submit(now, Input::Command(c)).await;
             let published = out.as_ref().map(|e| e.clone()).unwrap_or_default();
             let _ = reply.send(out);
-            publish(rt, events, Ok(published)).await;
+            events.publish(rt, Ok(published)).await;
         }
         Job::Read(Read::Rates(reply)) => {
             let _ = reply.send(Ok(rt.engine.rates()));
@@ -308,28 +306,57 @@ async fn handle(rt: &mut Runtime, events: &broadcast::Sender<Arc<Event>>, job: J
     }
 }
 
-/// Sends events to live subscribers and refreshes the gauges.
-async fn publish(
-    rt: &Runtime,
-    events: &broadcast::Sender<Arc<Event>>,
-    evs: Result<Vec<Event>, RuntimeError>,
-) {
-    let evs = match evs {
-        Ok(evs) => evs,
-        Err(e) => {
-            tracing::error!(error = %crate::diagnostics::chain(&e), "engine step failed; it is retried from the store");
-            Vec::new()
+/// How long the gauges may lag when nothing but mentions arrives.
+const GAUGES_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the engine task's events go: live subscribers, and the gauges.
+struct Publisher {
+    events: broadcast::Sender<Arc<Event>>,
+    /// When the gauges were last read off the engine and the outbox.
+    gauges_at: Option<std::time::Instant>,
+}
+
+impl Publisher {
+    fn new(events: broadcast::Sender<Arc<Event>>) -> Self {
+        Self {
+            events,
+            gauges_at: None,
         }
-    };
-    for e in evs {
-        if e.kind == EventKind::SurgeEvaluated {
-            metrics::counter!("squall_surge_evaluations_total").increment(1);
-            continue;
-        }
-        count_auto_reply(&e);
-        // No subscriber is fine: the timeline in the store is the record.
-        let _ = events.send(Arc::new(e));
     }
+
+    /// Sends events to live subscribers and refreshes the gauges: after any
+    /// event that can change them, and otherwise at most every
+    /// [`GAUGES_EVERY`]. Under steady ingest a group of mentions that
+    /// changed nothing costs no outbox query.
+    async fn publish(&mut self, rt: &Runtime, evs: Result<Vec<Event>, RuntimeError>) {
+        let evs = match evs {
+            Ok(evs) => evs,
+            Err(e) => {
+                tracing::error!(error = %crate::diagnostics::chain(&e), "engine step failed; it is retried from the store");
+                Vec::new()
+            }
+        };
+        let mut changed = false;
+        for e in evs {
+            if e.kind == EventKind::SurgeEvaluated {
+                metrics::counter!("squall_surge_evaluations_total").increment(1);
+                continue;
+            }
+            changed = true;
+            count_auto_reply(&e);
+            // No subscriber is fine: the timeline in the store is the record.
+            let _ = self.events.send(Arc::new(e));
+        }
+        let due = self.gauges_at.is_none_or(|at| at.elapsed() >= GAUGES_EVERY);
+        if changed || due {
+            self.gauges_at = Some(std::time::Instant::now());
+            refresh_gauges(rt).await;
+        }
+    }
+}
+
+/// Sets the incident, off-hours and outbox gauges from the engine and store.
+async fn refresh_gauges(rt: &Runtime) {
     for state in [
         IncidentState::Open,
         IncidentState::Acknowledged,

@@ -18,7 +18,11 @@
 //! `already_answered`, `staff_replied`), `squall_off_hours_open{account}`,
 //! `squall_off_hours_note_pinned{account}`, `squall_off_hours_override{account}`,
 //! `squall_off_hours_switches_total{account,to,source}`,
-//! `squall_http_request_duration_seconds{method,route,status}` (histogram).
+//! `squall_http_request_duration_seconds{method,route,status}` (histogram),
+//! `squall_ingest_step_seconds{step}` (histogram: how long each step of a
+//! group of mentions took on the engine task, `journal`, `decide`,
+//! `commit`, `publish`; they run one after the other, so their sums show
+//! where ingest's time goes).
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -43,6 +47,12 @@ pub fn handle() -> PrometheusHandle {
                     Matcher::Full("squall_http_request_duration_seconds".into()),
                     BUCKETS,
                 )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("squall_ingest_step_seconds".into()),
+                        BUCKETS,
+                    )
+                })
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();

@@ -430,6 +430,7 @@ impl Backend {
         &self, mentions: &[Mention], at: Timestamp
     ) -> Result<Vec<bool>> {
         let what = "journal mentions";
+        let at = ts(at);
         let bodies = mentions
             .iter()
             .map(|m| codec::json("mentions.body", m))
@@ -451,7 +452,7 @@ impl Backend {
                         .push_bind(&m.author.id)
                         .push_bind(&m.author.handle)
                         .push_bind(ts(m.created_at))
-                        .push_bind(ts(at))
+                        .push_bind(&at)
                         .push_bind(&m.lang)
                         .push_bind(body);
                 });
@@ -518,7 +519,7 @@ impl Backend {
             inserted.extend(new);
             if !new_mentions.is_empty() {
                 journal.push_values(new_mentions, |mut row, m| {
-                    row.push_bind(ts(at))
+                    row.push_bind(&at)
                         .push_bind("mention")
                         .push_bind("")
                         .push_bind(&m.platform)
