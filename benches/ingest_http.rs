@@ -8,7 +8,9 @@
 //! `BENCH_SECONDS` is set, until that many seconds have passed. Every
 //! request's latency is recorded. Prints throughput overall and per
 //! ten-second slice (a sustained rate, not a burst), and p50/p90/p99/max
-//! latency; then, from the server's `/metrics`, how much of the wall time
+//! latency; how many of the machine's cores the process used, by thread
+//! (SQLite's worker threads apart from the async runtime's); then, from the
+//! server's `/metrics`, how much of the wall time
 //! each step of the engine task took (`squall_ingest_step_seconds`: journal,
 //! decide, commit, publish) and how many mentions a group commit held.
 //!
@@ -94,6 +96,40 @@ impl Batch {
     }
 }
 
+/// CPU seconds (user + system) each kind of thread of this process has
+/// used so far, by thread name (`sqlx-sqlite-worker` runs SQLite,
+/// `tokio-runtime-worker` the HTTP handlers, the engine task and the load
+/// generator), read from `/proc/self/task/*/stat`. Linux only; empty
+/// elsewhere. Threads that have ended are not counted.
+fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
+    /// `/proc` counts CPU time in USER_HZ ticks, which Linux fixes at 100.
+    const TICKS: f64 = 100.0;
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: the name may hold spaces, so split at
+        // the last parenthesis; utime and stime are fields 14 and 15.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        *by_name.entry(name).or_insert(0.0) += (ticks(11) + ticks(12)) / TICKS;
+    }
+    by_name
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -133,6 +169,7 @@ async fn main() {
     let (service, base) = common::serve(config, loaded, &ServeOptions::default()).await;
     let url = format!("{base}/v1/mentions");
 
+    let cpu_before = cpu_by_thread();
     let started = Instant::now();
     let bound = if seconds > 0 {
         Bound::Until(started + Duration::from_secs(seconds as u64))
@@ -181,6 +218,7 @@ async fn main() {
         sent.extend(w.await.expect("worker"));
     }
     let elapsed = started.elapsed();
+    let cpu_after = cpu_by_thread();
     let requests = sent.len();
     let accepted: usize = sent.iter().map(|s| s.accepted).sum();
     let refused = sent.iter().filter(|s| !s.ok).count();
@@ -215,6 +253,26 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
+    // How much of the two cores the run used, and by which threads: the
+    // evidence for whether ingest is bound by the machine or by a chain.
+    let used: Vec<(String, f64)> = cpu_after
+        .iter()
+        .map(|(name, after)| (name.clone(), after - cpu_before.get(name).unwrap_or(&0.0)))
+        .filter(|(_, secs)| *secs >= 0.01)
+        .collect();
+    let total: f64 = used.iter().map(|(_, secs)| secs).sum();
+    if total > 0.0 {
+        let wall = elapsed.as_secs_f64();
+        let parts: Vec<String> = used
+            .iter()
+            .map(|(name, secs)| format!("{name} {:.2}", secs / wall))
+            .collect();
+        println!(
+            "  CPU used: {:.2} cores on average ({})",
+            total / wall,
+            parts.join(", ")
+        );
+    }
     // Where the engine task's time went: its steps run one after the
     // other, so a step's sum over the wall time is the share of the run it
     // kept the chain busy.
