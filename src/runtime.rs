@@ -188,15 +188,7 @@ impl Runtime {
             .incidents()
             .map(|i| Write::UpsertIncident(incident_row(i)))
             .collect();
-        writes.extend(
-            attached
-                .into_iter()
-                .map(|(platform, mention_id, incident_id)| Write::AttachMention {
-                    platform,
-                    mention_id,
-                    incident_id,
-                }),
-        );
+        writes.extend(attached.into_iter().map(attach_write));
         let d = Decisions {
             actions,
             ..Decisions::default()
@@ -444,13 +436,7 @@ impl Runtime {
                 w.push(Write::UpsertIncident(incident_row(inc)));
             }
         }
-        for (platform, mention, incident) in &d.attached {
-            w.push(Write::AttachMention {
-                platform: platform.clone(),
-                mention_id: mention.clone(),
-                incident_id: incident.clone(),
-            });
-        }
+        w.extend(d.attached.iter().cloned().map(attach_write));
         for id in &d.drafts {
             if let Some(draft) = self.engine.drafts().drafts.get(id) {
                 w.push(Write::SaveDraft(Box::new(draft_snapshot(draft))));
@@ -519,6 +505,14 @@ fn decode_entry(e: &crate::store::JournalEntry) -> Result<Entry, RuntimeError> {
         "alert" => Input::Alert(serde_json::from_value(payload).map_err(corrupt)?),
         _ => Input::Command(serde_json::from_value(payload).map_err(corrupt)?),
     }))
+}
+
+fn attach_write(a: crate::engine::Attached) -> Write {
+    Write::AttachMention {
+        mention: a.mention,
+        received_at: a.at,
+        incident_id: a.incident,
+    }
 }
 
 pub(crate) fn timeline_write(e: &Event) -> Write {

@@ -88,11 +88,11 @@ macro_rules! on_both_backends {
 
 on_both_backends! {
     ingesting_the_same_mention_twice_stores_it_once,
-    the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_once,
+    the_journal_reads_each_new_mention_back_in_order_one_entry_per_group,
     a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fall,
-    journal_entries_that_carry_their_mention_still_read_back,
-    mentions_by_author_returns_earlier_contacts_newest_first,
+    journal_entries_of_earlier_versions_still_read_back,
     a_mention_can_be_attached_to_an_incident,
+    a_journaled_mention_gets_a_row_when_it_joins_an_incident,
     incidents_list_unresolved_first_then_newest_first,
     the_timeline_reads_back_in_sequence_and_pages_by_cursor,
     enqueuing_a_duplicate_idem_key_is_skipped,
@@ -326,10 +326,10 @@ async fn raw_execute(db: &Db, sql: &str) -> TestResult {
     Ok(())
 }
 
-async fn the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_once(
+async fn the_journal_reads_each_new_mention_back_in_order_one_entry_per_group(
     kind: Kind,
 ) -> TestResult {
-    let (store, db) = fresh(kind).await?;
+    let (store, _db) = fresh(kind).await?;
     let first = store
         .journal_mentions(&[mention("1", "ann", 0), mention("2", "bob", 5)], t(10))
         .await?;
@@ -352,18 +352,25 @@ async fn the_journal_reads_each_new_mention_back_in_order_with_its_body_stored_o
         ],
         "one entry per new mention, in the order received, with the whole mention"
     );
-    assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!((entries[0].at, entries[2].at), (t(10), t(20)));
+    assert_eq!(
+        entries.iter().map(|e| (e.seq, e.at)).collect::<Vec<_>>(),
+        vec![
+            (entries[0].seq, t(10)),
+            (entries[0].seq, t(10)),
+            (entries[2].seq, t(20))
+        ],
+        "a group is one journal entry: its mentions share its seq and time"
+    );
+    assert!(entries[0].seq < entries[2].seq);
 
-    // The body lives in `mentions` only: blanking it there is seen by the
-    // journal, which proves the journal holds no second copy.
-    raw_execute(
-        &db,
-        "UPDATE mentions SET body = '{\"blanked\":true}' WHERE id = '3'",
-    )
-    .await?;
-    let last = store.journal_entries().await?.pop().ok_or("no entries")?;
-    assert_eq!(last.payload, json!({"blanked": true}));
+    // Every mention is known; none has a row, as none joined an incident.
+    assert_eq!(store.count_mentions().await?, 3);
+    for id in ["1", "2", "3"] {
+        assert!(store.mention_known("mastodon", id).await?);
+        assert_eq!(store.mention("mastodon", id).await?, None);
+    }
+    assert!(!store.mention_known("mastodon", "4").await?);
+    assert!(!store.mention_known("bluesky", "1").await?);
     Ok(())
 }
 
@@ -371,34 +378,48 @@ async fn a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fa
     kind: Kind,
 ) -> TestResult {
     let (store, _db) = fresh(kind).await?;
-    // Larger than one multi-row statement (500), all new.
-    let batch: Vec<Mention> = (0..1200)
+    // Larger than one multi-row statement (4 000 keys), all new.
+    let batch: Vec<Mention> = (0..9000)
         .map(|i| mention(&format!("a{i}"), "ann", i))
         .collect();
     let first = store.journal_mentions(&batch, t(10)).await?;
-    assert!(first.len() == 1200 && first.iter().all(|new| *new));
+    assert!(first.len() == 9000 && first.iter().all(|new| *new));
     // A copy of a stored mention in the second statement only, and two
     // copies of a new one in the third: each statement says which are new.
-    let mut next: Vec<Mention> = (0..1200)
+    let mut next: Vec<Mention> = (0..9000)
         .map(|i| mention(&format!("b{i}"), "bob", i))
         .collect();
-    next[700] = mention("a3", "ann", 3);
-    next[1100] = mention("b1000", "bob", 1000);
+    next[5000] = mention("a3", "ann", 3);
+    next[8500] = mention("b8000", "bob", 8000);
     let again = store.journal_mentions(&next, t(20)).await?;
-    let old: Vec<usize> = (0..1200).filter(|i| !again[*i]).collect();
+    let old: Vec<usize> = (0..9000).filter(|i| !again[*i]).collect();
     assert_eq!(
         old,
-        vec![700, 1100],
+        vec![5000, 8500],
         "the first of two copies is the new one"
     );
     let entries = store.journal_entries().await?;
-    assert_eq!(entries.len(), 1200 + 1198, "one entry per new mention");
+    assert_eq!(entries.len(), 9000 + 8998, "one entry per new mention");
+    let read: Vec<Mention> = entries[9000..]
+        .iter()
+        .map(|e| serde_json::from_value(e.payload.clone()))
+        .collect::<Result<_, _>>()?;
+    let expected: Vec<Mention> = next
+        .iter()
+        .zip(&again)
+        .filter_map(|(m, new)| new.then(|| m.clone()))
+        .collect();
+    assert!(read == expected, "a group with duplicates journals only its new mentions, in order");
+    // A group of nothing new journals nothing.
+    assert_eq!(store.journal_mentions(&next[..3], t(30)).await?, vec![false; 3]);
+    assert_eq!(store.journal_entries().await?.len(), 9000 + 8998);
+    assert_eq!(store.count_mentions().await?, 9000 + 8998);
     Ok(())
 }
 
-async fn journal_entries_that_carry_their_mention_still_read_back(kind: Kind) -> TestResult {
+async fn journal_entries_of_earlier_versions_still_read_back(kind: Kind) -> TestResult {
     let (store, db) = fresh(kind).await?;
-    // How squall journaled a mention before entries named their row.
+    // Before migration 0009 an entry carried its mention.
     let old = serde_json::to_string(&mention("old", "ann", 0))?;
     raw_execute(
         &db,
@@ -406,6 +427,23 @@ async fn journal_entries_that_carry_their_mention_still_read_back(kind: Kind) ->
             "INSERT INTO inputs (at, kind, payload) VALUES ('2024-05-01T09:00:01.000000Z', 'mention', '{}')",
             old.replace('\'', "''")
         ),
+    )
+    .await?;
+    // Under 0009 an entry named its row in `mentions`, which held the body.
+    let named = serde_json::to_string(&mention("named", "cy", 2))?;
+    raw_execute(
+        &db,
+        &format!(
+            "INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) \
+             VALUES ('mastodon', 'named', 'acme', 'cy', '@cy', '2024-05-01T09:00:02.000000Z', '2024-05-01T09:00:03.000000Z', NULL, '{}')",
+            named.replace('\'', "''")
+        ),
+    )
+    .await?;
+    raw_execute(
+        &db,
+        "INSERT INTO inputs (at, kind, payload, mention_platform, mention_id) \
+         VALUES ('2024-05-01T09:00:03.000000Z', 'mention', '', 'mastodon', 'named')",
     )
     .await?;
     store
@@ -419,37 +457,12 @@ async fn journal_entries_that_carry_their_mention_still_read_back(kind: Kind) ->
         .collect::<Result<_, _>>()?;
     assert_eq!(
         ids,
-        vec![mention("old", "ann", 0), mention("new", "bob", 5)]
+        vec![
+            mention("old", "ann", 0),
+            mention("named", "cy", 2),
+            mention("new", "bob", 5)
+        ]
     );
-    Ok(())
-}
-
-async fn mentions_by_author_returns_earlier_contacts_newest_first(kind: Kind) -> TestResult {
-    let (store, _db) = fresh(kind).await?;
-    let ms = [
-        mention("a", "ann", 10),
-        mention("c", "ann", 30),
-        mention("b", "ann", 20),
-        mention("x", "bob", 15),
-    ];
-    store.insert_mentions(&ms, t(100)).await?;
-    store
-        .insert_mentions(&[mention("later", "ann", 50)], t(100))
-        .await?;
-
-    let earlier = store
-        .mentions_by_author("mastodon", "ann", t(40), 10)
-        .await?;
-    let ids: Vec<&str> = earlier.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["c", "b", "a"]);
-    let limited = store
-        .mentions_by_author("mastodon", "ann", t(40), 2)
-        .await?;
-    assert_eq!(limited.len(), 2);
-    assert!(store
-        .mentions_by_author("bluesky", "ann", t(40), 10)
-        .await?
-        .is_empty());
     Ok(())
 }
 
@@ -465,6 +478,32 @@ async fn a_mention_can_be_attached_to_an_incident(kind: Kind) -> TestResult {
     assert!(!store.attach_mention("mastodon", "nope", "inc-0001").await?);
     let stored = store.mention("mastodon", "1").await?.ok_or("missing")?;
     assert_eq!(stored.incident_id.as_deref(), Some("inc-0001"));
+    Ok(())
+}
+
+async fn a_journaled_mention_gets_a_row_when_it_joins_an_incident(kind: Kind) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    store
+        .upsert_incident(&incident("inc-0001", IncidentState::Open, 0))
+        .await?;
+    store
+        .journal_mentions(&[mention("1", "ann", 0), mention("2", "bob", 1)], t(10))
+        .await?;
+    let attach = |id: &str, at: i64| Write::AttachMention {
+        mention: Box::new(mention(id, "ann", at)),
+        received_at: t(10),
+        incident_id: "inc-0001".into(),
+    };
+    store.apply(&[attach("1", 0)]).await?;
+    let row = store.mention("mastodon", "1").await?.ok_or("no row")?;
+    assert_eq!(
+        (row.mention, row.received_at, row.incident_id.as_deref()),
+        (mention("1", "ann", 0), t(10), Some("inc-0001"))
+    );
+    assert_eq!(store.mention("mastodon", "2").await?, None, "it joined nothing");
+    // A replay after a crash applies the same attachment again: one row.
+    store.apply(&[attach("1", 0)]).await?;
+    assert_eq!(store.mention_times("inc-0001").await?, vec![t(0)]);
     Ok(())
 }
 
@@ -1151,11 +1190,6 @@ async fn apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind(
 
     let failing_lasts = [
         Write::RecordPin(pin("brand", "p1")),
-        Write::AttachMention {
-            platform: "mastodon".into(),
-            mention_id: "unknown".into(),
-            incident_id: "inc-0001".into(),
-        },
         Write::ApproveDraft {
             id: 999,
             by: "alice".into(),
@@ -1170,8 +1204,8 @@ async fn apply_is_atomic_a_batch_whose_last_write_fails_leaves_nothing_behind(
             Write::Timeline(event(Some("inc-0001"), 0, "opened")),
             Write::Enqueue(intent("inc-0001/pin/brand", Some("inc-0001"), 0)),
             Write::AttachMention {
-                platform: "mastodon".into(),
-                mention_id: "1".into(),
+                mention: Box::new(mention("1", "ann", 0)),
+                received_at: t(1),
                 incident_id: "inc-0001".into(),
             },
             Write::MarkProcessed {

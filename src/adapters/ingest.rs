@@ -87,7 +87,7 @@ impl Ingest {
             .await?;
         let mut mentions = Vec::with_capacity(read.len());
         for m in read {
-            if store.mention(&m.platform, &m.id).await?.is_none() {
+            if !store.mention_known(&m.platform, &m.id).await? {
                 mentions.push(m);
             }
         }

@@ -48,8 +48,19 @@ pub struct Decisions {
     /// Ids of incidents whose state changed (the runtime persists them).
     pub incidents: BTreeSet<String>,
     pub drafts: BTreeSet<u64>,
-    /// Mentions attached to an incident: (platform, mention id, incident).
-    pub attached: Vec<(String, String, String)>,
+    /// Mentions that joined an incident.
+    pub attached: Vec<Attached>,
+}
+
+/// A mention that joined an incident. The runtime stores its row then
+/// (only such mentions have one; every mention is in the journal), so it
+/// carries the whole mention.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub mention: Box<Mention>,
+    pub incident: String,
+    /// When the engine handled it.
+    pub at: Timestamp,
 }
 
 impl Decisions {

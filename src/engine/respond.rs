@@ -112,8 +112,11 @@ impl Engine {
         inc.mentions += 1;
         inc.authors
             .insert(format!("{}/{}", m.platform, m.author.id));
-        out.attached
-            .push((m.platform.clone(), m.id.clone(), id.to_string()));
+        out.attached.push(super::Attached {
+            mention: Box::new(m.clone()),
+            incident: id.to_string(),
+            at: now,
+        });
         let Some(r) = inc.drafting.clone() else {
             return;
         };

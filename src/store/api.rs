@@ -57,22 +57,19 @@ impl Store {
         dispatch!(self, save_ingest_cursor(source, cursor, now))
     }
 
+    /// The stored row of a mention: only mentions attached to an incident
+    /// (and those a simulation inserted) have one.
     pub async fn mention(&self, platform: &str, id: &str) -> Result<Option<MentionRow>> {
         dispatch!(self, mention(platform, id))
     }
 
-    /// The author's mentions written before `before`, newest first: earlier
-    /// contacts, for context when drafting a reply.
-    pub async fn mentions_by_author(
-        &self,
-        platform: &str,
-        author_id: &str,
-        before: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<Mention>> {
-        dispatch!(self, mentions_by_author(platform, author_id, before, limit))
+    /// Whether the mention was ever accepted: a mention seen again is a
+    /// duplicate, however long ago the first copy came.
+    pub async fn mention_known(&self, platform: &str, id: &str) -> Result<bool> {
+        dispatch!(self, mention_known(platform, id))
     }
 
+    /// How many distinct mentions were ever accepted.
     pub async fn count_mentions(&self) -> Result<i64> {
         dispatch!(self, count_mentions())
     }
@@ -244,10 +241,16 @@ impl Store {
         dispatch!(self, expire_leases(now))
     }
 
-    /// Stores mentions and journals the new ones, in one transaction: once
-    /// this returns, every accepted mention is on disk and will be replayed
-    /// into the engine after a crash. `true` for each newly stored mention,
-    /// `false` for one already known (ingest is idempotent on `(platform, id)`).
+    /// Journals the new mentions of a group, in one transaction: once this
+    /// returns, every accepted mention is on disk and will be replayed into
+    /// the engine after a crash. `true` for each new mention, `false` for
+    /// one already known (ingest is idempotent on `(platform, id)`).
+    ///
+    /// The group is one journal entry (kind `mentions`, the new mentions as
+    /// a JSON array) and one key per mention in `mention_keys`: no row in
+    /// `mentions` (a mention gets one when it joins an incident,
+    /// [`Write::AttachMention`]). This is ingest's whole cost in the store,
+    /// so it is kept to one index entry per mention.
     pub async fn journal_mentions(&self, mentions: &[Mention], at: Timestamp) -> Result<Vec<bool>> {
         dispatch!(self, journal_mentions(mentions, at))
     }
@@ -258,7 +261,6 @@ impl Store {
         dispatch!(self, journal(at, kind, payload))
     }
 
-    /// The whole input journal, in order.
     /// Journal entries after `after_seq`, in order, at most `limit`: how a
     /// cluster leader follows what every instance appended.
     pub async fn journal_after(&self, after_seq: i64, limit: i64) -> Result<Vec<JournalEntry>> {
@@ -283,6 +285,7 @@ impl Store {
         dispatch!(self, apply_fenced(epoch, writes))
     }
 
+    /// The whole input journal, in order.
     pub async fn journal_entries(&self) -> Result<Vec<JournalEntry>> {
         dispatch!(self, journal_entries())
     }

@@ -165,17 +165,6 @@ impl RawMention {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct RawBody {
-    body: String,
-}
-
-impl RawBody {
-    pub(crate) fn decode(self) -> Result<Mention, StoreError> {
-        parse_json("mentions.body", &self.body)
-    }
-}
-
-#[derive(sqlx::FromRow)]
 pub(crate) struct RawIncident {
     id: String,
     playbook: String,

@@ -4,7 +4,7 @@
 // `begin_write`, `claim_next_sql`.
 
 use super::codec::{
-    self, ts, ts_opt, RawBody, RawConversation, RawDraft, RawIncident, RawMention, RawOutbox,
+    self, ts, ts_opt, RawConversation, RawDraft, RawIncident, RawMention, RawOutbox,
     RawPin, RawTimeline,
 };
 use super::rows::*;
@@ -21,9 +21,9 @@ use std::time::Duration;
 /// A write running on a borrowed connection.
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 
-/// Mentions per multi-row statement: 9 parameters each, under SQLite's
+/// Mention keys per multi-row statement: 2 parameters each, under SQLite's
 /// 32,766 and Postgres's 65,535 bind parameters.
-const JOURNAL_CHUNK: usize = 500;
+const KEY_CHUNK: usize = 4_000;
 
 /// No two mentions of `ms` share a `(platform, id)`: if every row of such a
 /// chunk was inserted, every mention of it is new.
@@ -57,10 +57,10 @@ impl Backend {
     ) -> Result<Vec<bool>> {
         let what = "insert mentions";
         let mut tx = self.begin_write(what).await?;
-        let mut inserted = Vec::with_capacity(mentions.len());
-        for m in mentions {
+        let inserted = insert_keys_in(&mut tx, mentions, what).await?;
+        for (m, _) in mentions.iter().zip(&inserted).filter(|(_, new)| **new) {
             let body = codec::json("mentions.body", m)?;
-            inserted.push(insert_mention_in(&mut tx, m, &body, received_at, what).await?);
+            insert_mention_in(&mut tx, m, &body, received_at, None, what).await?;
         }
         tx.commit().await.map_err(query(what))?;
         Ok(inserted)
@@ -117,18 +117,16 @@ impl Backend {
             .transpose()
     }
 
-    pub(super) async fn mentions_by_author(
-        &self, platform: &str, author_id: &str, before: Timestamp, limit: u32
-    ) -> Result<Vec<Mention>> {
-        let rows = sqlx::query_as::<_, RawBody>(sql::MENTIONS_BY_AUTHOR)
+    pub(super) async fn mention_known(
+        &self, platform: &str, id: &str
+    ) -> Result<bool> {
+        sqlx::query_scalar::<_, i64>(sql::MENTION_KNOWN)
             .bind(platform)
-            .bind(author_id)
-            .bind(ts(before))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .bind(id)
+            .fetch_one(&self.pool)
             .await
-            .map_err(query("read mentions by author"))?;
-        codec::decode_all(rows, RawBody::decode)
+            .map(|n| n > 0)
+            .map_err(query("look up mention"))
     }
 
     pub(super) async fn count_mentions(
@@ -430,110 +428,36 @@ impl Backend {
         &self, mentions: &[Mention], at: Timestamp
     ) -> Result<Vec<bool>> {
         let what = "journal mentions";
-        let at = ts(at);
-        let bodies = mentions
-            .iter()
-            .map(|m| codec::json("mentions.body", m))
-            .collect::<Result<Vec<_>>>()?;
+        // Written before the transaction, which holds the one write lock:
+        // almost every group is all new, so this is almost always the
+        // payload; a group that met duplicates is written again below.
+        let all = codec::json("inputs.payload", &mentions)?;
         let mut tx = self.begin_write(what).await?;
         lock_journal(&mut tx, what).await?;
-        let mut inserted = Vec::with_capacity(mentions.len());
-        // Multi-row statements: a batch of 500 costs two round trips, not
-        // a thousand (bind parameters stay under both backends' limits).
-        for (ms, bodies) in mentions.chunks(JOURNAL_CHUNK).zip(bodies.chunks(JOURNAL_CHUNK)) {
-            let insert = |returning: bool| {
-                let mut insert = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) ",
-                );
-                insert.push_values(ms.iter().zip(bodies), |mut row, (m, body)| {
-                    row.push_bind(&m.platform)
-                        .push_bind(&m.id)
-                        .push_bind(&m.account)
-                        .push_bind(&m.author.id)
-                        .push_bind(&m.author.handle)
-                        .push_bind(ts(m.created_at))
-                        .push_bind(&at)
-                        .push_bind(&m.lang)
-                        .push_bind(body);
-                });
-                insert.push(" ON CONFLICT (platform, id) DO NOTHING");
-                if returning {
-                    insert.push(" RETURNING platform, id");
-                }
-                insert
-            };
-            // Almost every chunk is all new: insert it without `RETURNING`
-            // (a returned row costs the driver a copy and a hand-over per
-            // mention) and check the count. Only a chunk that met a
-            // duplicate is undone and inserted again, saying which rows
-            // are new.
-            let all_new = unique_keys(ms) && {
-                sqlx::query("SAVEPOINT journal_chunk")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query(what))?;
-                let n = insert(false)
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query(what))?
-                    .rows_affected();
-                let all_new = usize::try_from(n).is_ok_and(|n| n == ms.len());
-                if !all_new {
-                    sqlx::query("ROLLBACK TO SAVEPOINT journal_chunk")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query(what))?;
-                }
-                sqlx::query("RELEASE SAVEPOINT journal_chunk")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query(what))?;
-                all_new
-            };
-            let new: Vec<bool> = if all_new {
-                vec![true; ms.len()]
-            } else {
-                let mut stored: std::collections::HashSet<(String, String)> = insert(true)
-                    .build_query_as::<(String, String)>()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(query(what))?
-                    .into_iter()
-                    .collect();
-                // The first of two copies in one batch is the one stored.
-                ms.iter()
-                    .map(|m| stored.remove(&(m.platform.clone(), m.id.clone())))
-                    .collect()
-            };
-            // The journal entry names the mention's row; its body is stored
-            // once, in `mentions` (`INPUTS_AFTER` joins it back).
-            let mut journal = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO inputs (at, kind, payload, mention_platform, mention_id) ",
-            );
-            let new_mentions: Vec<&Mention> = ms
+        let new = insert_keys_in(&mut tx, mentions, what).await?;
+        let payload = if new.iter().all(|n| *n) {
+            Some(all)
+        } else if new.iter().any(|n| *n) {
+            let fresh: Vec<&Mention> = mentions
                 .iter()
                 .zip(&new)
                 .filter_map(|(m, new)| new.then_some(m))
                 .collect();
-            inserted.extend(new);
-            if !new_mentions.is_empty() {
-                journal.push_values(new_mentions, |mut row, m| {
-                    row.push_bind(&at)
-                        .push_bind("mention")
-                        .push_bind("")
-                        .push_bind(&m.platform)
-                        .push_bind(&m.id);
-                });
-                journal
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query(what))?;
-            }
+            Some(codec::json("inputs.payload", &fresh)?)
+        } else {
+            None
+        };
+        if let Some(payload) = payload {
+            sqlx::query(sql::APPEND_INPUT)
+                .bind(ts(at))
+                .bind("mentions")
+                .bind(payload)
+                .execute(&mut *tx)
+                .await
+                .map_err(query(what))?;
         }
         tx.commit().await.map_err(query(what))?;
-        Ok(inserted)
+        Ok(new)
     }
 
     pub(super) async fn journal(
@@ -566,16 +490,29 @@ impl Backend {
             .fetch_all(&self.pool)
             .await
             .map_err(query("read input journal"))?;
-        rows.into_iter()
-            .map(|(seq, at, kind, payload)| {
-                Ok(JournalEntry {
+        let mut entries = Vec::with_capacity(rows.len());
+        for (seq, at, kind, payload) in rows {
+            let at = codec::parse_ts("inputs.at", &at)?;
+            if kind == "mentions" {
+                // A group is read back as the engine saw it: one mention
+                // after the other, at the group's time, under its `seq`.
+                let group: Vec<Value> = codec::parse_json("inputs.payload", &payload)?;
+                entries.extend(group.into_iter().map(|payload| JournalEntry {
                     seq,
-                    at: codec::parse_ts("inputs.at", &at)?,
+                    at,
+                    kind: "mention".to_owned(),
+                    payload,
+                }));
+            } else {
+                entries.push(JournalEntry {
+                    seq,
+                    at,
                     kind,
                     payload: codec::parse_json("inputs.payload", &payload)?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(entries)
     }
 
     pub(super) async fn journal_tick_if_caught_up(
@@ -902,14 +839,17 @@ impl Backend {
 }
 
 /// Stores one mention unless `(platform, id)` is known; `true` if stored.
+/// Stores a mention's row, or (when `incident_id` is given and the row
+/// exists) attaches it to the incident.
 async fn insert_mention_in(
     conn: &mut Conn,
     m: &Mention,
     body: &str,
     received_at: Timestamp,
+    incident_id: Option<&str>,
     what: &'static str,
-) -> Result<bool> {
-    let done = sqlx::query(sql::INSERT_MENTION)
+) -> Result<()> {
+    sqlx::query(sql::UPSERT_MENTION)
         .bind(&m.platform)
         .bind(&m.id)
         .bind(&m.account)
@@ -919,10 +859,74 @@ async fn insert_mention_in(
         .bind(ts(received_at))
         .bind(&m.lang)
         .bind(body)
+        .bind(incident_id)
         .execute(&mut *conn)
         .await
         .map_err(query(what))?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
+}
+
+/// Records the keys of `ms` in `mention_keys` and says, per mention,
+/// whether it is new: neither seen before nor a repeat of an earlier
+/// mention of `ms` (the first copy is the new one).
+async fn insert_keys_in(conn: &mut Conn, ms: &[Mention], what: &'static str) -> Result<Vec<bool>> {
+    let mut new = Vec::with_capacity(ms.len());
+    // Multi-row statements: a group of 20 000 costs a few round trips, not
+    // 20 000 (bind parameters stay under both backends' limits).
+    for ms in ms.chunks(KEY_CHUNK) {
+        let insert = |returning: bool| {
+            let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO mention_keys (platform, id) ");
+            insert.push_values(ms, |mut row, m| {
+                row.push_bind(&m.platform).push_bind(&m.id);
+            });
+            insert.push(" ON CONFLICT (platform, id) DO NOTHING");
+            if returning {
+                insert.push(" RETURNING platform, id");
+            }
+            insert
+        };
+        // Almost every chunk is all new: insert it without `RETURNING` (a
+        // returned row costs the driver a copy and a hand-over per mention)
+        // and check the count. Only a chunk that met a duplicate is undone
+        // and inserted again, saying which keys are new.
+        let all_new = unique_keys(ms) && {
+            sqlx::query("SAVEPOINT mention_keys")
+                .execute(&mut *conn)
+                .await
+                .map_err(query(what))?;
+            let n = insert(false)
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(query(what))?
+                .rows_affected();
+            let all_new = usize::try_from(n).is_ok_and(|n| n == ms.len());
+            if !all_new {
+                sqlx::query("ROLLBACK TO SAVEPOINT mention_keys")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query(what))?;
+            }
+            sqlx::query("RELEASE SAVEPOINT mention_keys")
+                .execute(&mut *conn)
+                .await
+                .map_err(query(what))?;
+            all_new
+        };
+        if all_new {
+            new.resize(new.len() + ms.len(), true);
+        } else {
+            let mut stored: std::collections::HashSet<(String, String)> = insert(true)
+                .build_query_as::<(String, String)>()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(query(what))?
+                .into_iter()
+                .collect();
+            new.extend(ms.iter().map(|m| stored.remove(&(m.platform.clone(), m.id.clone()))));
+        }
+    }
+    Ok(new)
 }
 
 fn lease_end(now: Timestamp, lease: Duration) -> Result<Timestamp> {
@@ -970,18 +974,13 @@ async fn apply_one(
             cancel_in(conn, *id).await?;
         }
         Write::AttachMention {
-            platform,
-            mention_id,
+            mention,
+            received_at,
             incident_id,
         } => {
-            let attached = attach_mention_in(
-                conn,
-                platform.clone(),
-                mention_id.clone(),
-                incident_id.clone(),
-            )
-            .await?;
-            ensure(attached, "mention", || format!("{platform}/{mention_id}"))?;
+            let body = codec::json("mentions.body", mention)?;
+            let what = "attach mention";
+            insert_mention_in(conn, mention, &body, *received_at, Some(incident_id), what).await?;
         }
         Write::UpsertDraft(draft) => outcome.draft_ids.push(upsert_draft_in(conn, draft).await?),
         Write::SaveDraft(draft) => {

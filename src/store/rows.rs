@@ -319,10 +319,13 @@ pub enum Write {
     CancelOutbox {
         id: i64,
     },
-    /// Fails the batch with [`super::StoreError::Stale`] if the mention is unknown.
+    /// Stores the mention's row attached to the incident (only mentions
+    /// attached to an incident have a row in `mentions`; every mention is
+    /// in the journal), or attaches the row already there.
     AttachMention {
-        platform: String,
-        mention_id: String,
+        mention: Box<Mention>,
+        /// When the mention was received (the row's `received_at`).
+        received_at: Timestamp,
         incident_id: String,
     },
     UpsertDraft(NewDraft),
@@ -406,7 +409,9 @@ pub struct JournalEntry {
     pub seq: i64,
     /// The engine time it was handled at.
     pub at: Timestamp,
-    /// `boot`, `mention`, `alert`, `command` or `tick`.
+    /// `boot`, `mention`, `alert`, `command`, `tick` or `outcome`. A group
+    /// of mentions journaled together reads back as one `mention` entry
+    /// per mention, in order, all with the group's `seq` and `at`.
     pub kind: String,
     pub payload: Value,
 }

@@ -5,20 +5,22 @@
 //! fixed-width text described in [`super::codec`]. The one place the backends
 //! must differ is claiming an outbox row: see [`CLAIM_NEXT`].
 
-pub(crate) const INSERT_MENTION: &str = "\
-INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body) \
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-ON CONFLICT (platform, id) DO NOTHING";
+/// A mention's row: kept for mentions attached to an incident (and by
+/// `insert_mentions`, for every mention a simulation reads). Attaching a
+/// stored mention sets its incident; no write takes one away.
+pub(crate) const UPSERT_MENTION: &str = "\
+INSERT INTO mentions (platform, id, account, author_id, author_handle, created_at, received_at, lang, body, incident_id) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+ON CONFLICT (platform, id) DO UPDATE SET incident_id = COALESCE(excluded.incident_id, mentions.incident_id)";
 
 pub(crate) const MENTION: &str =
     "SELECT body, received_at, incident_id FROM mentions WHERE platform = $1 AND id = $2";
 
-pub(crate) const MENTIONS_BY_AUTHOR: &str = "\
-SELECT body FROM mentions \
-WHERE platform = $1 AND author_id = $2 AND created_at < $3 \
-ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Whether a mention was ever accepted (journaled or inserted).
+pub(crate) const MENTION_KNOWN: &str =
+    "SELECT COUNT(*) FROM mention_keys WHERE platform = $1 AND id = $2";
 
-pub(crate) const COUNT_MENTIONS: &str = "SELECT COUNT(*) FROM mentions";
+pub(crate) const COUNT_MENTIONS: &str = "SELECT COUNT(*) FROM mention_keys";
 
 pub(crate) const ATTACH_MENTION: &str =
     "UPDATE mentions SET incident_id = $3 WHERE platform = $1 AND id = $2";
@@ -257,8 +259,10 @@ pub(crate) const REPOINT_PIN: &str =
 pub(crate) const APPEND_INPUT: &str =
     "INSERT INTO inputs (at, kind, payload) VALUES ($1, $2, $3) RETURNING seq";
 
-/// A mention's entry takes its body from its row in `mentions` (entries
-/// journaled before migration 0009 carry it in `payload`).
+/// A group of mentions (kind `mentions`, migration 0010) carries them in
+/// `payload`, as a JSON array. A single mention's entry journaled under
+/// migration 0009 takes its body from its row in `mentions`; one journaled
+/// before that carries it in `payload`.
 pub(crate) const INPUTS_AFTER: &str = "\
 SELECT i.seq, i.at, i.kind, COALESCE(m.body, i.payload) FROM inputs i \
 LEFT JOIN mentions m ON m.platform = i.mention_platform AND m.id = i.mention_id \
