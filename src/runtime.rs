@@ -229,15 +229,59 @@ impl Runtime {
         now: Timestamp,
         mentions: Vec<crate::mention::Mention>,
     ) -> Result<(Vec<bool>, Vec<Event>), RuntimeError> {
+        let (mentions, new) = self.store_mentions(now, mentions).await;
+        let new = new?;
+        let events = self.handle_stored(now, mentions, &new).await?;
+        Ok((new, events))
+    }
+
+    /// The first half of [`submit_mentions`](Self::submit_mentions): stores
+    /// (and, in `serve`, journals) a group of mentions received at `now`,
+    /// and says which are new. The future borrows nothing from the runtime,
+    /// so the engine task runs the next group's write while the engine
+    /// handles this one; the group comes back with the answer.
+    ///
+    /// The engine must then be handed the groups in the order they were
+    /// stored, with nothing journaled in between: the journal's order is the
+    /// order the engine sees things in.
+    pub fn store_mentions(
+        &self,
+        now: Timestamp,
+        mentions: Vec<crate::mention::Mention>,
+    ) -> impl std::future::Future<
+        Output = (Vec<crate::mention::Mention>, Result<Vec<bool>, RuntimeError>),
+    > + Send
+           + 'static {
+        let store = self.store.clone();
+        let journal = self.journal;
+        async move {
+            let step = std::time::Instant::now();
+            let new = if journal {
+                store.journal_mentions(&mentions, now).await
+            } else {
+                store.insert_mentions(&mentions, now).await
+            };
+            record_step("journal", step);
+            (mentions, new.map_err(RuntimeError::from))
+        }
+    }
+
+    /// The second half of [`submit_mentions`](Self::submit_mentions): lets
+    /// the engine see the new mentions of a group stored at `now` and
+    /// commits everything they caused at once.
+    ///
+    /// # Errors
+    /// Store failures while committing; the mentions stay journaled, and a
+    /// restart replays them.
+    pub async fn handle_stored(
+        &mut self,
+        now: Timestamp,
+        mentions: Vec<crate::mention::Mention>,
+        new: &[bool],
+    ) -> Result<Vec<Event>, RuntimeError> {
         let step = std::time::Instant::now();
-        let new = if self.journal {
-            self.store.journal_mentions(&mentions, now).await?
-        } else {
-            self.store.insert_mentions(&mentions, now).await?
-        };
-        let step = record_step("journal", step);
         let mut d = self.engine.tick(now);
-        for (m, is_new) in mentions.into_iter().zip(&new) {
+        for (m, is_new) in mentions.into_iter().zip(new) {
             if *is_new {
                 d.extend(self.engine.handle(now, Input::Mention(Box::new(m))));
             }
@@ -245,7 +289,7 @@ impl Runtime {
         let step = record_step("decide", step);
         let events = self.commit(now, d).await?;
         record_step("commit", step);
-        Ok((new, events))
+        Ok(events)
     }
 
     /// Handles one input at `now`; returns every timeline event it caused,

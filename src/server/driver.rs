@@ -166,9 +166,9 @@ async fn run(mut rt: Runtime, mut jobs: mpsc::Receiver<Job>, mut events: Publish
         tokio::select! {
             job = jobs.recv() => match job {
                 Some(Job::Mentions(ms, reply)) => {
-                    let (group, next) = gather(&mut jobs, ms, reply);
-                    mentions(&mut rt, &mut events, group).await;
-                    if let Some(job) = next {
+                    let mut group = Group::new(ms, reply);
+                    let next = group.gather(&mut jobs);
+                    if let Some(job) = mentions(&mut rt, &mut events, &mut jobs, group, next).await {
                         handle(&mut rt, &mut events, job).await;
                     }
                 }
@@ -197,65 +197,153 @@ struct Group {
 
 type MentionsReply = oneshot::Sender<Result<Vec<bool>, RuntimeError>>;
 
-/// Group commit: the mention batches already waiting behind the first are
-/// stored in the same transaction, up to [`GROUP_MENTIONS`] mentions. Under
-/// load, requests that would each have paid for a commit (and its `fsync`)
-/// share one, and none waits longer than it would have in the queue. Stops
-/// at the first job that is not mentions and hands it back, so that jobs
-/// keep their order.
-fn gather(
-    jobs: &mut mpsc::Receiver<Job>,
-    mentions: Vec<Mention>,
-    reply: MentionsReply,
-) -> (Group, Option<Job>) {
-    let mut group = Group {
-        waiters: vec![(mentions.len(), reply)],
-        mentions,
-    };
-    while group.mentions.len() < GROUP_MENTIONS {
-        match jobs.try_recv() {
-            Ok(Job::Mentions(ms, reply)) => {
-                group.waiters.push((ms.len(), reply));
-                group.mentions.extend(ms);
-            }
-            Ok(other) => return (group, Some(other)),
-            Err(_) => break,
+impl Group {
+    fn new(mentions: Vec<Mention>, reply: MentionsReply) -> Self {
+        Self {
+            waiters: vec![(mentions.len(), reply)],
+            mentions,
         }
     }
-    (group, None)
+
+    /// Group commit: the mention batches already waiting behind the first
+    /// are stored in the same transaction, up to [`GROUP_MENTIONS`]
+    /// mentions. Under load, requests that would each have paid for a
+    /// commit (and its `fsync`) share one, and none waits longer than it
+    /// would have in the queue. Stops at the first job that is not mentions
+    /// and hands it back, so that jobs keep their order.
+    fn gather(&mut self, jobs: &mut mpsc::Receiver<Job>) -> Option<Job> {
+        while self.mentions.len() < GROUP_MENTIONS {
+            match jobs.try_recv() {
+                Ok(Job::Mentions(ms, reply)) => {
+                    self.waiters.push((ms.len(), reply));
+                    self.mentions.extend(ms);
+                }
+                Ok(other) => return Some(other),
+                Err(_) => break,
+            }
+        }
+        None
+    }
+
+    /// Tells each waiter which of its mentions were new, or why none was
+    /// accepted.
+    fn answer(self, outcome: Result<&[bool], RuntimeError>) {
+        match outcome {
+            Ok(new) => {
+                let mut rest = new;
+                for (len, reply) in self.waiters {
+                    let (mine, after) = rest.split_at(len.min(rest.len()));
+                    let _ = reply.send(Ok(mine.to_vec()));
+                    rest = after;
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for (_, reply) in self.waiters {
+                    let _ = reply.send(Err(RuntimeError::Shared(e.clone())));
+                }
+            }
+        }
+    }
 }
 
-/// Stores, journals and hands to the engine a group of mention batches,
-/// then tells each waiter which of its mentions were new. A failed write
-/// accepted nothing of any batch, and each waiter is told so.
-async fn mentions(rt: &mut Runtime, events: &mut Publisher, group: Group) {
-    let now = chrono::Utc::now();
-    let n = group.mentions.len() as u64;
+/// The group waiting in the queue, if mentions are next: another job next
+/// comes back instead (it must wait for the groups before it).
+fn next_group(jobs: &mut mpsc::Receiver<Job>) -> (Option<Group>, Option<Job>) {
+    match jobs.try_recv() {
+        Ok(Job::Mentions(ms, reply)) => {
+            let mut group = Group::new(ms, reply);
+            let other = group.gather(jobs);
+            (Some(group), other)
+        }
+        Ok(other) => (None, Some(other)),
+        Err(_) => (None, None),
+    }
+}
+
+/// Stores, journals and hands to the engine `first` and the groups of
+/// mention batches queued behind it, telling each waiter which of its
+/// mentions were new once the engine's decisions about them are committed.
+/// A failed write accepted nothing of any batch of its group, and each
+/// waiter is told so.
+///
+/// The engine task is one chain (write the journal, run the engine, commit
+/// its decisions), so while the engine handles one group the next group's
+/// journal write already runs, on another thread: the groups reach the
+/// engine in the order they were journaled, and nothing else is journaled
+/// in between (a job that is not mentions waits until the groups before it
+/// are done and comes back, with `next`, for the caller to handle).
+async fn mentions(
+    rt: &mut Runtime,
+    events: &mut Publisher,
+    jobs: &mut mpsc::Receiver<Job>,
+    first: Group,
+    mut next: Option<Job>,
+) -> Option<Job> {
+    let mut now = chrono::Utc::now();
+    let mut group = first;
+    let mut stored = rt
+        .store_mentions(now, std::mem::take(&mut group.mentions))
+        .await;
+    loop {
+        // Start storing the next group before the engine takes this one.
+        let mut pending = None;
+        if next.is_none() {
+            let (queued, other) = next_group(jobs);
+            next = other;
+            if let Some(mut queued) = queued {
+                let at = chrono::Utc::now();
+                let write = rt.store_mentions(at, std::mem::take(&mut queued.mentions));
+                pending = Some((at, queued, tokio::spawn(write)));
+            }
+        }
+        handle_group(rt, events, now, group, stored).await;
+        let Some((at, queued, write)) = pending else {
+            return next;
+        };
+        match write.await {
+            Ok(done) => (now, group, stored) = (at, queued, done),
+            Err(e) => {
+                // The write's task panicked: its waiters are told the engine
+                // is unavailable (their replies are dropped).
+                tracing::error!(error = %e, "a mention group's journal write failed to complete");
+                return next;
+            }
+        }
+    }
+}
+
+/// The engine's half of a group (see [`mentions`]): the mentions that
+/// `stored` says are new go to the engine, its decisions are committed,
+/// the waiters are answered and the events published.
+async fn handle_group(
+    rt: &mut Runtime,
+    events: &mut Publisher,
+    now: crate::clock::Timestamp,
+    group: Group,
+    stored: (Vec<Mention>, Result<Vec<bool>, RuntimeError>),
+) {
+    let (ms, new) = stored;
+    let n = ms.len() as u64;
     if group.waiters.len() > 1 {
         metrics::counter!("squall_ingest_grouped_batches_total")
             .increment(group.waiters.len() as u64);
     }
-    match rt.submit_mentions(now, group.mentions).await {
-        Ok((new, evs)) => {
+    let new = match new {
+        Ok(new) => new,
+        Err(e) => return group.answer(Err(e)),
+    };
+    match rt.handle_stored(now, ms, &new).await {
+        Ok(evs) => {
             let accepted = new.iter().filter(|n| **n).count() as u64;
             metrics::counter!("squall_mentions_ingested_total").increment(accepted);
             metrics::counter!("squall_mentions_duplicate_total").increment(n - accepted);
-            let mut rest = new.as_slice();
-            for (len, reply) in group.waiters {
-                let (mine, after) = rest.split_at(len);
-                let _ = reply.send(Ok(mine.to_vec()));
-                rest = after;
-            }
+            group.answer(Ok(&new));
             let step = std::time::Instant::now();
             events.publish(rt, Ok(evs)).await;
             crate::runtime::record_step("publish", step);
         }
-        Err(e) => {
-            let e = Arc::new(e);
-            for (_, reply) in group.waiters {
-                let _ = reply.send(Err(RuntimeError::Shared(e.clone())));
-            }
-        }
+        Err(e) => group.answer(Err(e)),
     }
 }
 
@@ -263,11 +351,11 @@ async fn handle(rt: &mut Runtime, events: &mut Publisher, job: Job) {
     let now = chrono::Utc::now();
     match job {
         Job::Mentions(ms, reply) => {
-            let group = Group {
-                waiters: vec![(ms.len(), reply)],
-                mentions: ms,
-            };
-            mentions(rt, events, group).await;
+            let mut group = Group::new(ms, reply);
+            let stored = rt
+                .store_mentions(now, std::mem::take(&mut group.mentions))
+                .await;
+            handle_group(rt, events, now, group, stored).await;
         }
         Job::Alerts(alerts, reply) => {
             let mut all = Vec::new();
@@ -462,7 +550,8 @@ mod tests {
         assert!(jobs.try_send(Job::OffHours(off_hours)).is_ok());
         queue_mentions(&jobs, &["d1"]);
         let (first, _) = oneshot::channel();
-        let (group, next) = gather(&mut rx, mentions(&["a1"]), first);
+        let mut group = Group::new(mentions(&["a1"]), first);
+        let next = group.gather(&mut rx);
         let ids: Vec<&str> = group.mentions.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["a1", "b1", "b2", "c1"]);
         let sizes: Vec<usize> = group.waiters.iter().map(|(n, _)| *n).collect();
@@ -484,12 +573,51 @@ mod tests {
         let big: Vec<&str> = big.iter().map(String::as_str).collect();
         queue_mentions(&jobs, &["late"]);
         let (first, _) = oneshot::channel();
-        let (group, next) = gather(&mut rx, mentions(&big), first);
+        let mut group = Group::new(mentions(&big), first);
+        let next = group.gather(&mut rx);
         assert_eq!(group.mentions.len(), GROUP_MENTIONS);
         assert!(next.is_none());
         assert!(
             matches!(rx.try_recv(), Ok(Job::Mentions(..))),
             "left for the next group"
         );
+    }
+
+    #[test]
+    fn the_next_group_is_what_is_queued_up_to_another_job() {
+        let (jobs, mut rx) = mpsc::channel(8);
+        let (group, other) = next_group(&mut rx);
+        assert!(group.is_none() && other.is_none(), "nothing queued");
+
+        queue_mentions(&jobs, &["a1"]);
+        queue_mentions(&jobs, &["b1", "b2"]);
+        let (off_hours, _) = oneshot::channel();
+        assert!(jobs.try_send(Job::OffHours(off_hours)).is_ok());
+        let (group, other) = next_group(&mut rx);
+        let ids: Vec<String> = group
+            .map(|g| g.mentions.iter().map(|m| m.id.clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, ["a1", "b1", "b2"]);
+        assert!(matches!(other, Some(Job::OffHours(_))), "handed back, in order");
+
+        let (off_hours, _) = oneshot::channel();
+        assert!(jobs.try_send(Job::OffHours(off_hours)).is_ok());
+        queue_mentions(&jobs, &["c1"]);
+        let (group, other) = next_group(&mut rx);
+        assert!(
+            group.is_none() && matches!(other, Some(Job::OffHours(_))),
+            "a job first in the queue comes before the mentions behind it"
+        );
+    }
+
+    #[test]
+    fn each_waiter_is_told_about_its_own_mentions() {
+        let (a, mut a_rx) = oneshot::channel();
+        let (b, mut b_rx) = oneshot::channel();
+        let mut group = Group::new(mentions(&["a1", "a2"]), a);
+        group.waiters.push((1, b));
+        group.answer(Ok(&[true, false, true]));
+        assert_eq!(a_rx.try_recv().ok().and_then(Result::ok), Some(vec![true, false]));
+        assert_eq!(b_rx.try_recv().ok().and_then(Result::ok), Some(vec![true]));
     }
 }

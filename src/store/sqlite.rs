@@ -38,6 +38,9 @@ const FILE_POOL_SIZE: u32 = 4;
 #[derive(Debug, Clone)]
 pub(super) struct Backend {
     pool: SqlitePool,
+    /// Whose turn it is to write (see [`Backend::begin_write`]); shared by
+    /// clones.
+    turn: Arc<tokio::sync::Mutex<()>>,
     /// File databases only; stops when the last clone is dropped.
     _checkpointer: Option<Arc<Checkpointer>>,
 }
@@ -139,6 +142,7 @@ impl Backend {
         let checkpointer = (!in_memory).then(|| Arc::new(Checkpointer::spawn(pool.clone())));
         Ok(Self {
             pool,
+            turn: Arc::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -152,11 +156,53 @@ impl Backend {
         &self.pool
     }
 
-    async fn begin_write(&self, what: &'static str) -> Result<Transaction<'static, Db>> {
-        self.pool
+    /// Begins a write transaction once this process's earlier writes are
+    /// done. SQLite has one writer; a second `BEGIN IMMEDIATE` would wait in
+    /// SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between looks,
+    /// while the engine task overlaps the next group's journal with this
+    /// group's commit ([`crate::server`]'s engine task). Writers queue on
+    /// `turn` instead and start the moment the one before commits.
+    async fn begin_write(&self, what: &'static str) -> Result<WriteTx> {
+        // Never longer than SQLite itself would wait: a writer that could
+        // not get its turn goes on and meets SQLite's own busy timeout.
+        let turn = tokio::time::timeout(BUSY_TIMEOUT, self.turn.clone().lock_owned())
+            .await
+            .ok();
+        let tx = self
+            .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(query(what))
+            .map_err(query(what))?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+}
+
+/// A write transaction and this process's writer turn, released together.
+pub(super) struct WriteTx {
+    tx: Transaction<'static, Db>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.tx
     }
 }
 
