@@ -410,8 +410,9 @@ async fn a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fa
         .filter_map(|(m, new)| new.then(|| m.clone()))
         .collect();
     assert!(read == expected, "a group with duplicates journals only its new mentions, in order");
-    // A group of nothing new journals nothing.
+    // A group of nothing new journals nothing, nor does an empty one.
     assert_eq!(store.journal_mentions(&next[..3], t(30)).await?, vec![false; 3]);
+    assert!(store.journal_mentions(&[], t(40)).await?.is_empty());
     assert_eq!(store.journal_entries().await?.len(), 9000 + 8998);
     assert_eq!(store.count_mentions().await?, 9000 + 8998);
     Ok(())

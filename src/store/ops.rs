@@ -435,17 +435,17 @@ impl Backend {
         let mut tx = self.begin_write(what).await?;
         lock_journal(&mut tx, what).await?;
         let new = insert_keys_in(&mut tx, mentions, what).await?;
-        let payload = if new.iter().all(|n| *n) {
+        let payload = if !new.iter().any(|n| *n) {
+            None // nothing new (or nothing at all): no entry
+        } else if new.iter().all(|n| *n) {
             Some(all)
-        } else if new.iter().any(|n| *n) {
+        } else {
             let fresh: Vec<&Mention> = mentions
                 .iter()
                 .zip(&new)
                 .filter_map(|(m, new)| new.then_some(m))
                 .collect();
             Some(codec::json("inputs.payload", &fresh)?)
-        } else {
-            None
         };
         if let Some(payload) = payload {
             sqlx::query(sql::APPEND_INPUT)
