@@ -273,7 +273,15 @@ fn is_optional_mark(c: char) -> bool {
 }
 
 /// NFKC, lowercase, optional marks removed: one allocation.
+///
+/// ASCII text, most of what brands hear in English and much of it in other
+/// languages, is its own NFKC form and holds no optional mark, so it only
+/// needs lowercasing: a fast path for the engine's busiest step (the
+/// general path was two fifths of the engine's time per mention).
 fn normalize(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(text.len());
     out.extend(
         text.nfkc()
@@ -286,6 +294,29 @@ fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The general path, which the ASCII fast path must agree with.
+    fn normalize_slowly(text: &str) -> String {
+        text.nfkc()
+            .flat_map(char::to_lowercase)
+            .filter(|&c| !is_optional_mark(c))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_text_normalises_as_the_general_path_does(text in "[\\x00-\\x7f]{0,200}") {
+            proptest::prop_assert_eq!(normalize(&text), normalize_slowly(&text));
+        }
+    }
+
+    #[test]
+    fn every_ascii_character_normalises_as_the_general_path_does() {
+        let all: String = (0u8..=127).map(char::from).collect();
+        assert_eq!(normalize(&all), normalize_slowly(&all));
+        assert_eq!(normalize("Site DOWN?!"), "site down?!");
+        assert_eq!(normalize("ＳＩＴＥ Ｄown"), "site down", "full-width goes the general way");
+    }
 
     fn check(text: &str, any: &[&str], expected: bool) {
         let matcher = Matcher::new(any.iter().map(|p| p.to_string()).collect(), vec![], vec![]);

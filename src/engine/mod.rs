@@ -248,7 +248,10 @@ impl Engine {
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Decisions {
         let mut out = self.tick(now);
         match input {
-            Input::Mention(m) => self.on_mention(now, &m, &mut out),
+            Input::Mention(m) => {
+                self.on_mention(now, &m, &mut out);
+                self.remember(now, *m);
+            }
             Input::Alert(a) => self.on_alert(now, &a, &mut out),
             Input::Command(c) => self.on_command(now, c, &mut out),
         }
