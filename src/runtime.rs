@@ -249,7 +249,10 @@ impl Runtime {
         now: Timestamp,
         mentions: Vec<crate::mention::Mention>,
     ) -> impl std::future::Future<
-        Output = (Vec<crate::mention::Mention>, Result<Vec<bool>, RuntimeError>),
+        Output = (
+            Vec<crate::mention::Mention>,
+            Result<Vec<bool>, RuntimeError>,
+        ),
     > + Send
            + 'static {
         let store = self.store.clone();

@@ -400,10 +400,7 @@ async fn three_instances_share_a_surge_and_finish_it_after_the_one_pinning_is_ki
         .collect();
     let stored: BTreeSet<String> = stored.into_iter().collect();
     let accepted_set: BTreeSet<String> = accepted.iter().cloned().collect();
-    assert_eq!(
-        stored, accepted_set,
-        "known mentions are the accepted ones"
-    );
+    assert_eq!(stored, accepted_set, "known mentions are the accepted ones");
     let mut journaled: Vec<String> = sqlx::query_scalar(JOURNALED_MENTION_IDS)
         .fetch_all(&pool)
         .await

@@ -409,9 +409,15 @@ async fn a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fa
         .zip(&again)
         .filter_map(|(m, new)| new.then(|| m.clone()))
         .collect();
-    assert!(read == expected, "a group with duplicates journals only its new mentions, in order");
+    assert!(
+        read == expected,
+        "a group with duplicates journals only its new mentions, in order"
+    );
     // A group of nothing new journals nothing, nor does an empty one.
-    assert_eq!(store.journal_mentions(&next[..3], t(30)).await?, vec![false; 3]);
+    assert_eq!(
+        store.journal_mentions(&next[..3], t(30)).await?,
+        vec![false; 3]
+    );
     assert!(store.journal_mentions(&[], t(40)).await?.is_empty());
     assert_eq!(store.journal_entries().await?.len(), 9000 + 8998);
     assert_eq!(store.count_mentions().await?, 9000 + 8998);
@@ -501,7 +507,11 @@ async fn a_journaled_mention_gets_a_row_when_it_joins_an_incident(kind: Kind) ->
         (row.mention, row.received_at, row.incident_id.as_deref()),
         (mention("1", "ann", 0), t(10), Some("inc-0001"))
     );
-    assert_eq!(store.mention("mastodon", "2").await?, None, "it joined nothing");
+    assert_eq!(
+        store.mention("mastodon", "2").await?,
+        None,
+        "it joined nothing"
+    );
     // A replay after a crash applies the same attachment again: one row.
     store.apply(&[attach("1", 0)]).await?;
     assert_eq!(store.mention_times("inc-0001").await?, vec![t(0)]);

@@ -315,7 +315,11 @@ mod tests {
         let all: String = (0u8..=127).map(char::from).collect();
         assert_eq!(normalize(&all), normalize_slowly(&all));
         assert_eq!(normalize("Site DOWN?!"), "site down?!");
-        assert_eq!(normalize("ＳＩＴＥ Ｄown"), "site down", "full-width goes the general way");
+        assert_eq!(
+            normalize("ＳＩＴＥ Ｄown"),
+            "site down",
+            "full-width goes the general way"
+        );
     }
 
     fn check(text: &str, any: &[&str], expected: bool) {

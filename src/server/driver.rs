@@ -598,7 +598,10 @@ mod tests {
             .map(|g| g.mentions.iter().map(|m| m.id.clone()).collect())
             .unwrap_or_default();
         assert_eq!(ids, ["a1", "b1", "b2"]);
-        assert!(matches!(other, Some(Job::OffHours(_))), "handed back, in order");
+        assert!(
+            matches!(other, Some(Job::OffHours(_))),
+            "handed back, in order"
+        );
 
         let (off_hours, _) = oneshot::channel();
         assert!(jobs.try_send(Job::OffHours(off_hours)).is_ok());
@@ -617,7 +620,10 @@ mod tests {
         let mut group = Group::new(mentions(&["a1", "a2"]), a);
         group.waiters.push((1, b));
         group.answer(Ok(&[true, false, true]));
-        assert_eq!(a_rx.try_recv().ok().and_then(Result::ok), Some(vec![true, false]));
+        assert_eq!(
+            a_rx.try_recv().ok().and_then(Result::ok),
+            Some(vec![true, false])
+        );
         assert_eq!(b_rx.try_recv().ok().and_then(Result::ok), Some(vec![true]));
     }
 }
