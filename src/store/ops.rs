@@ -292,13 +292,7 @@ impl Backend {
             return Ok(false); // the rollback on drop changes nothing
         }
         lock_journal(&mut tx, what).await?;
-        sqlx::query(sql::APPEND_INPUT)
-            .bind(ts(now))
-            .bind("outcome")
-            .bind(outcome)
-            .execute(&mut *tx)
-            .await
-            .map_err(query(what))?;
+        append_input_in(&mut tx, now, "outcome", &outcome, what).await?;
         tx.commit().await.map_err(query(what))?;
         Ok(true)
     }
@@ -448,13 +442,7 @@ impl Backend {
             Some(codec::json("inputs.payload", &fresh)?)
         };
         if let Some(payload) = payload {
-            sqlx::query(sql::APPEND_INPUT)
-                .bind(ts(at))
-                .bind("mentions")
-                .bind(payload)
-                .execute(&mut *tx)
-                .await
-                .map_err(query(what))?;
+            append_input_in(&mut tx, at, "mentions", &payload, what).await?;
         }
         tx.commit().await.map_err(query(what))?;
         Ok(new)
@@ -467,13 +455,7 @@ impl Backend {
         self.write_one("journal input", move |c| {
             Box::pin(async move {
                 lock_journal(&mut *c, "journal input").await?;
-                sqlx::query_scalar(sql::APPEND_INPUT)
-                    .bind(ts(at))
-                    .bind(kind)
-                    .bind(payload)
-                    .fetch_one(&mut *c)
-                    .await
-                    .map_err(query("journal input"))
+                append_input_in(c, at, kind, &payload, "journal input").await
             })
         })
         .await
@@ -530,13 +512,7 @@ impl Backend {
         if last != seen_seq {
             return Ok(None);
         }
-        let seq = sqlx::query_scalar(sql::APPEND_INPUT)
-            .bind(ts(at))
-            .bind("tick")
-            .bind("null")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(query(what))?;
+        let seq = append_input_in(&mut tx, at, "tick", "null", what).await?;
         tx.commit().await.map_err(query(what))?;
         Ok(Some(seq))
     }
@@ -864,6 +840,24 @@ async fn insert_mention_in(
         .await
         .map_err(query(what))?;
     Ok(())
+}
+
+/// Appends one entry to the input journal and returns its `seq`. The caller
+/// holds the journal lock (`lock_journal`) in the same transaction.
+async fn append_input_in(
+    conn: &mut Conn,
+    at: Timestamp,
+    kind: &str,
+    payload: &str,
+    what: &'static str,
+) -> Result<i64> {
+    sqlx::query_scalar(sql::APPEND_INPUT)
+        .bind(ts(at))
+        .bind(kind)
+        .bind(payload)
+        .fetch_one(conn)
+        .await
+        .map_err(query(what))
 }
 
 /// Records the keys of `ms` in `mention_keys` and says, per mention,
