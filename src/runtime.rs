@@ -217,27 +217,10 @@ impl Runtime {
         ))
     }
 
-    /// Handles a batch of mentions at `now`: stores and journals them in one
-    /// transaction (durable before this returns), then lets the engine see
-    /// the new ones and commits everything they caused at once. Returns, per
-    /// mention, whether it was new, and the events caused.
-    ///
-    /// # Errors
-    /// Store failures; when the first write fails nothing was accepted.
-    pub async fn submit_mentions(
-        &mut self,
-        now: Timestamp,
-        mentions: Vec<crate::mention::Mention>,
-    ) -> Result<(Vec<bool>, Vec<Event>), RuntimeError> {
-        let (mentions, new) = self.store_mentions(now, mentions).await;
-        let new = new?;
-        let events = self.handle_stored(now, mentions, &new).await?;
-        Ok((new, events))
-    }
-
-    /// The first half of [`submit_mentions`](Self::submit_mentions): stores
-    /// (and, in `serve`, journals) a group of mentions received at `now`,
-    /// and says which are new. The future borrows nothing from the runtime,
+    /// Stores (and, in `serve`, journals) a group of mentions received at
+    /// `now` in one transaction, durable when the future completes, and says
+    /// which are new; [`handle_stored`](Self::handle_stored) then hands them
+    /// to the engine. The future borrows nothing from the runtime,
     /// so the engine task runs the next group's write while the engine
     /// handles this one; the group comes back with the answer.
     ///
@@ -269,9 +252,9 @@ impl Runtime {
         }
     }
 
-    /// The second half of [`submit_mentions`](Self::submit_mentions): lets
-    /// the engine see the new mentions of a group stored at `now` and
-    /// commits everything they caused at once.
+    /// Lets the engine see the new mentions of a group stored at `now` by
+    /// [`store_mentions`](Self::store_mentions) and commits everything they
+    /// caused at once.
     ///
     /// # Errors
     /// Store failures while committing; the mentions stay journaled, and a
