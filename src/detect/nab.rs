@@ -109,6 +109,103 @@ impl FileGeometry {
     }
 }
 
+/// A labeled NAB corpus on disk: the series in `DIR/realTweets/*.csv` and
+/// their windows in `DIR/combined_windows_realTweets.json` (the layout of
+/// `benches/data/nab/`).
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    dir: std::path::PathBuf,
+    windows: serde_json::Value,
+}
+
+/// One series of a [`Corpus`], read and matched to its windows.
+#[derive(Debug, Clone)]
+pub struct LabeledSeries {
+    /// The file name, `Twitter_volume_AAPL.csv`.
+    pub name: String,
+    pub series: super::series::CountSeries,
+    pub geometry: FileGeometry,
+}
+
+impl Corpus {
+    const SET: &'static str = "realTweets";
+
+    /// # Errors
+    /// The windows file cannot be read or is not JSON.
+    pub fn open(dir: &std::path::Path) -> Result<Self, String> {
+        let path = dir.join(format!("combined_windows_{}.json", Self::SET));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let windows = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            windows,
+        })
+    }
+
+    /// The series' file names, sorted.
+    ///
+    /// # Errors
+    /// The series directory cannot be read.
+    pub fn files(&self) -> Result<Vec<String>, String> {
+        let dir = self.dir.join(Self::SET);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".csv"))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Reads one series and its windows.
+    ///
+    /// # Errors
+    /// The series cannot be read, or its windows do not match its rows.
+    pub fn load(&self, file: &str) -> Result<LabeledSeries, String> {
+        let series = super::series::read_csv(&self.dir.join(Self::SET).join(file))
+            .map_err(|e| e.to_string())?;
+        let key = format!("{}/{file}", Self::SET);
+        let windows = windows_of(&self.windows, &key, &series.labels)?;
+        Ok(LabeledSeries {
+            name: file.to_string(),
+            geometry: FileGeometry::new(series.rows.len(), windows),
+            series,
+        })
+    }
+}
+
+/// The labeled windows of one file, as inclusive `(first row, last row)`
+/// pairs, from NAB's `combined_windows_*.json` (`{"realTweets/FILE.csv":
+/// [["start", "end"], ...]}`), matched to the file's row timestamps as
+/// written (`YYYY-MM-DD HH:MM:SS`; NAB's windows add `.000000`).
+///
+/// # Errors
+/// The file has no entry, or a window edge is not one of its rows.
+pub fn windows_of(
+    windows: &serde_json::Value,
+    key: &str,
+    row_labels: &[String],
+) -> Result<Vec<(usize, usize)>, String> {
+    let row = |edge: &serde_json::Value| {
+        let text = edge.as_str().ok_or("a window edge is not a string")?;
+        let stamp = text.get(..19).unwrap_or(text);
+        row_labels
+            .iter()
+            .position(|l| l == stamp)
+            .ok_or_else(|| format!("{key}: window edge {text} is not a row"))
+    };
+    windows
+        .get(key)
+        .and_then(|w| w.as_array())
+        .ok_or_else(|| format!("no windows for {key}"))?
+        .iter()
+        .map(|w| Ok((row(&w[0])?, row(&w[1])?)))
+        .collect()
+}
+
 /// The score of one file (or a sum of files) under one profile.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Score {
@@ -118,6 +215,23 @@ pub struct Score {
     pub raw: f64,
     pub null: f64,
     pub perfect: f64,
+    /// Reward given up by finding windows later than their left edge.
+    pub lateness: f64,
+    /// What the false alarms cost.
+    pub false_alarm_cost: f64,
+}
+
+/// Where a score's points went: the points (of 100) lost to each cause.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Losses {
+    /// Windows found, but later than their left edge. A detector that fires
+    /// exactly at every labeled anomaly (the middle of its window) still
+    /// loses about 7 points here.
+    pub lateness: f64,
+    /// Windows not found at all.
+    pub missed: f64,
+    /// Alarms outside every window.
+    pub false_alarms: f64,
 }
 
 impl std::ops::Add for Score {
@@ -131,6 +245,8 @@ impl std::ops::Add for Score {
             raw: self.raw + o.raw,
             null: self.null + o.null,
             perfect: self.perfect + o.perfect,
+            lateness: self.lateness + o.lateness,
+            false_alarm_cost: self.false_alarm_cost + o.false_alarm_cost,
         }
     }
 }
@@ -138,6 +254,19 @@ impl std::ops::Add for Score {
 impl Score {
     pub fn normalized(&self) -> f64 {
         100.0 * (self.raw - self.null) / (self.perfect - self.null)
+    }
+
+    /// The points lost to lateness, misses and false alarms; with the
+    /// normalised score they add up to 100.
+    pub fn losses(&self) -> Losses {
+        let points = |raw: f64| 100.0 * raw / (self.perfect - self.null);
+        let missed = self.windows - self.tp;
+        let per_window = (self.perfect - self.null) / self.windows.max(1) as f64;
+        Losses {
+            lateness: points(self.lateness),
+            missed: points(missed as f64 * per_window),
+            false_alarms: points(self.false_alarm_cost),
+        }
     }
 }
 
@@ -148,7 +277,7 @@ impl Score {
 pub fn score(geometry: &FileGeometry, alarms: &[bool], p: Profile) -> Score {
     let max_tp = scaled_sigmoid(-1.0);
     let mut best: std::collections::BTreeMap<usize, f64> = Default::default();
-    let mut raw = 0.0;
+    let mut false_alarm_cost = 0.0;
     let mut fp = 0;
     for (i, _) in alarms
         .iter()
@@ -164,15 +293,23 @@ pub fn score(geometry: &FileGeometry, alarms: &[bool], p: Profile) -> Score {
             }
             None => {
                 fp += 1;
-                raw += geometry.value[i] * p.fp_weight;
+                false_alarm_cost -= geometry.value[i] * p.fp_weight;
             }
         }
     }
+    let mut raw = -false_alarm_cost;
     let scorable: std::collections::BTreeSet<usize> = (geometry.probation..geometry.n)
         .filter_map(|i| geometry.window_of[i])
         .collect();
+    let mut lateness = 0.0;
     for w in &scorable {
-        raw += best.get(w).copied().unwrap_or(-p.fn_weight);
+        match best.get(w) {
+            Some(&reward) => {
+                raw += reward;
+                lateness += p.tp_weight - reward;
+            }
+            None => raw -= p.fn_weight,
+        }
     }
     let windows = geometry.windows;
     Score {
@@ -182,6 +319,8 @@ pub fn score(geometry: &FileGeometry, alarms: &[bool], p: Profile) -> Score {
         raw,
         null: -p.fn_weight * windows as f64,
         perfect: p.tp_weight * windows as f64,
+        lateness,
+        false_alarm_cost,
     }
 }
 
@@ -213,6 +352,44 @@ mod tests {
             at(300) < 0.0 - 1.0 + 1e-9,
             "a false alarm plus the missed window"
         );
+    }
+
+    #[test]
+    fn the_losses_and_the_score_add_up_to_one_hundred() {
+        let g = FileGeometry::new(1000, vec![(400, 499), (800, 899)]);
+        let mut a = vec![false; 1000];
+        a[450] = true; // the first window, half way in
+        a[300] = true; // a false alarm before any window
+        for p in PROFILES {
+            let s = score(&g, &a, p);
+            let l = s.losses();
+            assert!(l.lateness > 0.0 && l.missed > 0.0 && l.false_alarms > 0.0);
+            let total = s.normalized() + l.lateness + l.missed + l.false_alarms;
+            assert!((total - 100.0).abs() < 1e-9, "{}: {total}", p.name);
+        }
+    }
+
+    #[test]
+    fn windows_are_matched_to_rows_by_their_timestamps() {
+        let rows: Vec<String> = [
+            "2015-03-01 00:02:53",
+            "2015-03-01 00:07:53",
+            "2015-03-01 00:12:53",
+        ]
+        .map(String::from)
+        .to_vec();
+        let json = serde_json::json!({
+            "realTweets/X.csv": [["2015-03-01 00:07:53.000000", "2015-03-01 00:12:53.000000"]]
+        });
+        assert_eq!(
+            windows_of(&json, "realTweets/X.csv", &rows),
+            Ok(vec![(1, 2)])
+        );
+        let err = windows_of(&json, "realTweets/Y.csv", &rows).unwrap_err();
+        assert!(err.contains("no windows for realTweets/Y.csv"), "{err}");
+        let off = serde_json::json!({"realTweets/X.csv": [["2015-03-01 00:05:00", "2015-03-01 00:12:53"]]});
+        let err = windows_of(&off, "realTweets/X.csv", &rows).unwrap_err();
+        assert!(err.contains("2015-03-01 00:05:00 is not a row"), "{err}");
     }
 
     #[test]
