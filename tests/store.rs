@@ -407,7 +407,8 @@ async fn a_journaled_batch_says_which_mentions_are_new_however_its_duplicates_fa
     let expected: Vec<Mention> = next
         .iter()
         .zip(&again)
-        .filter_map(|(m, new)| new.then(|| m.clone()))
+        .filter(|(_, new)| **new)
+        .map(|(m, _)| m.clone())
         .collect();
     assert!(
         read == expected,
