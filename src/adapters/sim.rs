@@ -16,7 +16,7 @@ use crate::playbook::Channel;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,26 +91,52 @@ impl SimWorld {
     /// A world recorded in `path` (NDJSON, created if missing), starting
     /// from what the file already holds.
     ///
+    /// A last line without its newline is a write that a crash cut short:
+    /// its call never returned, so the caller retries it with the same key.
+    /// If it is a whole record, it is kept and its newline added; if not, it
+    /// is cut off. Either way the next record starts on a line of its own.
+    ///
     /// # Errors
-    /// The file cannot be opened, read or has a line that is not a record.
+    /// The file cannot be opened, read or written, or a complete line is
+    /// not a record (with its line number).
     pub fn persistent(path: &std::path::Path) -> std::io::Result<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (lines, tail) = bytes.split_at(complete);
         let mut history = Vec::new();
-        if path.exists() {
-            let f = std::fs::File::open(path)?;
-            for line in std::io::BufReader::new(f).lines() {
-                let line = line?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let l: Line = serde_json::from_str(&line)
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-                history.push(l);
+        for (number, line) in lines.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
+            let l: Line = serde_json::from_slice(line).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line {}: {e}", number + 1),
+                )
+            })?;
+            history.push(l);
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)?;
+        if !tail.is_empty() {
+            match serde_json::from_slice::<Line>(tail) {
+                Ok(l) => {
+                    history.push(l);
+                    file.write_all(b"\n")?;
+                }
+                Err(_) => {
+                    tracing::warn!(path = %path.display(), bytes = tail.len(), "simulated platform log: cut off a record a crash left half-written");
+                    file.set_len(complete as u64)?;
+                }
+            }
+            file.sync_data()?;
+        }
         let delivered = history
             .iter()
             .filter(|l| {
@@ -152,10 +178,13 @@ impl SimWorld {
                 key: key.map(str::to_string),
                 record: record.clone(),
             };
-            if let (Ok(mut f), Ok(text)) = (file.lock(), serde_json::to_string(&line)) {
-                // Synced before the call returns: a crash right after it
-                // must not forget the effect.
-                let written = writeln!(f, "{text}").and_then(|()| f.sync_data());
+            if let (Ok(mut f), Ok(mut text)) = (file.lock(), serde_json::to_string(&line)) {
+                // One write for the record and its newline (`writeln!` makes
+                // two: a crash between them left a line that the next record
+                // joined), synced before the call returns: a crash right
+                // after it must not forget the effect.
+                text.push('\n');
+                let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_data());
                 if let Err(error) = written {
                     tracing::error!(%error, "simulated platform log not written");
                 }
@@ -622,4 +651,61 @@ pub fn sim_adapters(
     pre_pinned: bool,
 ) -> super::Adapters {
     adapters(&sim_platforms(config, world, pre_pinned), world)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(n: u32) -> SimRecord {
+        SimRecord::Webhook {
+            url: "https://hooks.example/".into(),
+            body: format!("call {n}"),
+        }
+    }
+
+    fn world_after(log: &[u8]) -> (tempfile::TempDir, std::path::PathBuf, SimWorld) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("platforms.ndjson");
+        std::fs::write(&path, log).expect("log");
+        let world = SimWorld::persistent(&path).expect("a log a crash left behind loads");
+        (dir, path, world)
+    }
+
+    fn line(n: u32) -> String {
+        serde_json::to_string(&Line {
+            key: Some(format!("k{n}")),
+            record: hook(n),
+        })
+        .expect("JSON")
+    }
+
+    #[test]
+    fn a_record_a_crash_cut_short_is_dropped_and_the_next_starts_on_its_own_line() {
+        let whole = line(1);
+        let torn = &line(2)[..20];
+        let (_dir, path, world) = world_after(format!("{whole}\n{torn}").as_bytes());
+        assert_eq!(world.records(), vec![hook(1)]);
+        world.push_keyed(hook(3), Some("k3"));
+        let again = SimWorld::persistent(&path).expect("reloads");
+        assert_eq!(again.records(), vec![hook(1), hook(3)]);
+    }
+
+    #[test]
+    fn a_whole_record_that_lost_only_its_newline_is_kept() {
+        let (_dir, path, world) = world_after(format!("{}\n{}", line(1), line(2)).as_bytes());
+        assert_eq!(world.records(), vec![hook(1), hook(2)]);
+        world.push_keyed(hook(3), Some("k3"));
+        let again = SimWorld::persistent(&path).expect("reloads");
+        assert_eq!(again.records(), vec![hook(1), hook(2), hook(3)]);
+    }
+
+    #[test]
+    fn a_damaged_line_before_the_last_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("platforms.ndjson");
+        std::fs::write(&path, format!("{}\nnot json\n{}\n", line(1), line(2))).expect("log");
+        let err = SimWorld::persistent(&path).expect_err("damage is not silently skipped");
+        assert!(err.to_string().starts_with("line 2:"), "{err}");
+    }
 }
