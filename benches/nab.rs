@@ -91,12 +91,18 @@ fn score_all(
     all: &[LabeledSeries],
     params: impl Fn(&LabeledSeries) -> DetectorParams,
 ) -> [Score; 3] {
+    let verdicts: Vec<_> = all
+        .iter()
+        .map(|s| series::run(&s.series.rows, params(s)))
+        .collect();
+    score_verdicts(all, &verdicts)
+}
+
+/// The three profiles' scores of verdicts already computed, one list per series.
+fn score_verdicts(all: &[LabeledSeries], verdicts: &[Vec<series::RowVerdict>]) -> [Score; 3] {
     let mut totals = [Score::default(); 3];
-    for s in all {
-        let alarms: Vec<bool> = series::run(&s.series.rows, params(s))
-            .iter()
-            .map(|v| v.alarm)
-            .collect();
+    for (s, v) in all.iter().zip(verdicts) {
+        let alarms: Vec<bool> = v.iter().map(|v| v.alarm).collect();
         for (total, profile) in totals.iter_mut().zip(nab::PROFILES) {
             *total = *total + nab::score(&s.geometry, &alarms, profile);
         }
@@ -166,21 +172,24 @@ fn run(args: &Args) -> Result<(), String> {
         .map(|f| corpus.load(f))
         .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
+    let verdicts: Vec<_> = all
+        .iter()
+        .map(|s| series::run(&s.series.rows, params(args, s)))
+        .collect();
+    let secs = started.elapsed().as_secs_f64();
     let mut events = 0;
-    for s in &all {
-        let verdicts = series::run(&s.series.rows, params(args, s));
-        std::fs::write(args.out.join(&s.name), series::to_csv(&s.series, &verdicts))
+    for (s, v) in all.iter().zip(&verdicts) {
+        std::fs::write(args.out.join(&s.name), series::to_csv(&s.series, v))
             .map_err(|e| e.to_string())?;
         events += s.series.rows.iter().map(|r| r.1).sum::<u64>();
-        let alarms = verdicts.iter().filter(|v| v.alarm).count();
+        let alarms = v.iter().filter(|v| v.alarm).count();
         println!("{:<32} {alarms:>4} alarms", s.name);
     }
-    let secs = started.elapsed().as_secs_f64();
     println!(
         "{events} mention events through the detector in {secs:.2} s ({:.1} M events/s, one core)",
         events as f64 / secs / 1e6
     );
-    report(&score_all(&all, |s| params(args, s)));
+    report(&score_verdicts(&all, &verdicts));
     println!(
         "NAB's reference scorer: python3 benches/data/nab/score.py {} --column alarm --no-sweep",
         args.out.display()
