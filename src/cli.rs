@@ -94,7 +94,10 @@ pub enum Command {
     /// Each INPUT is a `timestamp,value` CSV (one row per bucket, as in the
     /// Numenta Anomaly Benchmark) or mentions as NDJSON (counted per
     /// `--bucket`). For each, DIR gets a CSV of `timestamp,alarm,anomaly_score`
-    /// that NAB's scorer reads. Defaults are a playbook's `surge` defaults.
+    /// that NAB's scorer reads. Defaults are a playbook's `surge` defaults,
+    /// made for complaint phrases, whose normal level is near zero. For a
+    /// whole brand's mention volume, as in NAB, use `--sensitivity low
+    /// --window 30m`: the setting docs/detection.md measures.
     Detect {
         /// Series to run the detector over (.csv, or .ndjson mentions).
         #[arg(required = true)]
