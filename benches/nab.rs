@@ -100,14 +100,15 @@ fn score_all(
 
 /// The three profiles' scores of verdicts already computed, one list per series.
 fn score_verdicts(all: &[LabeledSeries], verdicts: &[Vec<series::RowVerdict>]) -> [Score; 3] {
-    let mut totals = [Score::default(); 3];
-    for (s, v) in all.iter().zip(verdicts) {
-        let alarms: Vec<bool> = v.iter().map(|v| v.alarm).collect();
-        for (total, profile) in totals.iter_mut().zip(nab::PROFILES) {
-            *total = *total + nab::score(&s.geometry, &alarms, profile);
-        }
-    }
-    totals
+    let alarms: Vec<Vec<bool>> = verdicts
+        .iter()
+        .map(|v| v.iter().map(|v| v.alarm).collect())
+        .collect();
+    nab::score_corpus(
+        all.iter()
+            .map(|s| &s.geometry)
+            .zip(alarms.iter().map(Vec::as_slice)),
+    )
 }
 
 fn report(scores: &[Score; 3]) {

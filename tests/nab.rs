@@ -31,23 +31,31 @@ fn params() -> DetectorParams {
     }
 }
 
-fn total_with(profile: nab::Profile, incidents: series::Incidents) -> Score {
+/// Each file with the alarm column that `alarms_of` gives it.
+fn runs(alarms_of: impl Fn(&LabeledSeries) -> Vec<bool>) -> Vec<(LabeledSeries, Vec<bool>)> {
     FILES
         .iter()
         .map(|f| {
             let s = load(f);
-            let alarms: Vec<bool> = series::run_with(&s.series.rows, params(), incidents)
-                .iter()
-                .map(|v| v.alarm)
-                .collect();
-            nab::score(&s.geometry, &alarms, profile)
+            let alarms = alarms_of(&s);
+            (s, alarms)
         })
-        .fold(Score::default(), |a, b| a + b)
+        .collect()
+}
+
+/// The three profiles' scores of `runs`, as NAB sums a corpus.
+fn scores(runs: &[(LabeledSeries, Vec<bool>)]) -> [Score; 3] {
+    nab::score_corpus(runs.iter().map(|(s, a)| (&s.geometry, a.as_slice())))
 }
 
 /// Asserts the three profiles' floors; prints the scores.
 fn at_least(incidents: series::Incidents, floors: [f64; 3]) {
-    let scores = nab::PROFILES.map(|p| total_with(p, incidents));
+    let scores = scores(&runs(|s| {
+        series::run_with(&s.series.rows, params(), incidents)
+            .iter()
+            .map(|v| v.alarm)
+            .collect()
+    }));
     let [standard, low_fp, low_fn] = scores.map(|s| s.normalized());
     println!(
         "NAB realTweets ({incidents:?}): standard {standard:.2}, low FP {low_fp:.2}, low FN {low_fn:.2} ({} of {} windows, {} false alarm rows)",
@@ -97,27 +105,19 @@ fn firing_exactly_at_every_labeled_anomaly_still_loses_points_to_lateness() {
             .expect("labels"),
     )
     .expect("JSON");
-    let scores = nab::PROFILES.map(|profile| {
-        FILES
+    let scores = scores(&runs(|s| {
+        let at: Vec<&str> = labels[format!("realTweets/{}", s.name)]
+            .as_array()
+            .expect("labels of the file")
             .iter()
-            .map(|f| {
-                let s = load(f);
-                let at: Vec<&str> = labels[format!("realTweets/{}", s.name)]
-                    .as_array()
-                    .expect("labels of the file")
-                    .iter()
-                    .filter_map(|l| l.as_str())
-                    .collect();
-                let alarms: Vec<bool> = s
-                    .series
-                    .labels
-                    .iter()
-                    .map(|l| at.contains(&l.as_str()))
-                    .collect();
-                nab::score(&s.geometry, &alarms, profile)
-            })
-            .fold(Score::default(), |a, b| a + b)
-    });
+            .filter_map(|l| l.as_str())
+            .collect();
+        s.series
+            .labels
+            .iter()
+            .map(|l| at.contains(&l.as_str()))
+            .collect()
+    }));
     for s in &scores {
         let lost = s.losses();
         assert_eq!((s.tp, s.fp), (19, 0));

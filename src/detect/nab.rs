@@ -324,9 +324,50 @@ pub fn score(geometry: &FileGeometry, alarms: &[bool], p: Profile) -> Score {
     }
 }
 
+/// Each profile's score, in [`PROFILES`] order, of one detector run over a
+/// corpus: one `(geometry, alarms)` per file, summed as NAB sums a corpus.
+pub fn score_corpus<'a>(
+    runs: impl IntoIterator<Item = (&'a FileGeometry, &'a [bool])>,
+) -> [Score; 3] {
+    let mut totals = [Score::default(); 3];
+    for (geometry, alarms) in runs {
+        for (total, profile) in totals.iter_mut().zip(PROFILES) {
+            *total = *total + score(geometry, alarms, profile);
+        }
+    }
+    totals
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corpus_scores_the_sum_of_its_files_under_each_profile() {
+        let one = FileGeometry::new(1000, vec![(400, 499)]);
+        let two = FileGeometry::new(1000, vec![(600, 699)]);
+        let mut early = vec![false; 1000];
+        early[400] = true;
+        let mut late_and_false = vec![false; 1000];
+        late_and_false[300] = true;
+        late_and_false[690] = true;
+        let totals = score_corpus([(&one, &early[..]), (&two, &late_and_false[..])]);
+        for (total, profile) in totals.iter().zip(PROFILES) {
+            let a = score(&one, &early, profile);
+            let b = score(&two, &late_and_false, profile);
+            assert_eq!((total.windows, total.tp, total.fp), (2, 2, 1));
+            assert!(
+                (total.raw - (a.raw + b.raw)).abs() < 1e-12,
+                "{}",
+                profile.name
+            );
+            assert!((total.normalized() - (a + b).normalized()).abs() < 1e-12);
+        }
+        assert!(
+            totals[1].raw < totals[0].raw,
+            "low FP charges the false alarm more"
+        );
+    }
 
     #[test]
     fn never_alarming_scores_zero_and_a_perfect_detector_scores_one_hundred() {
