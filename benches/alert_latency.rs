@@ -173,7 +173,7 @@ async fn bench(runs: usize) {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("prometheus-alertmanager is installed (.ci/run installs it)"),
+            .expect("prometheus-alertmanager is installed (tests/peers/install.sh installs it)"),
     );
     let am = format!("http://127.0.0.1:{am_port}");
     let ready = Instant::now();

@@ -3,7 +3,7 @@
 //! trigger, and the resolved alert resolves it.
 //!
 //! Needs the `prometheus-alertmanager` binary (Debian package of that name;
-//! `.ci/run` installs it). Without it the test fails and says so.
+//! `tests/run` installs it). Without it the test fails and says so.
 
 mod serve;
 
@@ -51,7 +51,7 @@ async fn an_alert_fired_in_alertmanager_opens_and_its_resolution_resolves_an_inc
         .unwrap_or(false);
     assert!(
         found,
-        "`{BINARY}` is not installed: `apt-get install -y --no-install-recommends prometheus-alertmanager` (.ci/run does this)"
+        "`{BINARY}` is not installed: `apt-get install -y --no-install-recommends prometheus-alertmanager` (tests/peers/install.sh does this)"
     );
     let app = TestApp::start().await;
     let squall = app.listen().await;

@@ -5,7 +5,7 @@
 //! everything it wrote is read back from the PDS with plain XRPC calls.
 //!
 //! Needs Node 22 and the PDS packages in a cache dir: `bash
-//! tests/peers/atproto.sh` (`.ci/run` does it). The cache is found through
+//! tests/peers/atproto.sh` (`tests/run` does it). The cache is found through
 //! `SQUALL_ATPROTO_DIR`, else `$CARGO_TARGET_DIR/peers/atproto`, else
 //! `peers/atproto` in the target dir this test was built into. Without it
 //! the test fails and says how to install it.

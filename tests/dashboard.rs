@@ -12,7 +12,7 @@
 //! platforms' own record: what the dashboard showed really happened.
 //!
 //! Needs `chromium` (`apt-get install chromium`) and Node.js with npm;
-//! `.ci/run` installs both, and without them the test fails and says so.
+//! `tests/run` installs Chromium; without either the test fails and says so.
 //! The script's node_modules (`npm ci --prefix tests/browser`) are
 //! installed by the test itself when missing.
 
@@ -36,7 +36,7 @@ fn install_driver(repo: &Path) {
     if driver.exists() {
         return;
     }
-    let how = "run `npm ci --prefix tests/browser` (needs node and npm); .ci/run does this";
+    let how = "run `npm ci --prefix tests/browser` (needs node and npm); tests/peers/install.sh does this";
     let out = Command::new("npm")
         .args(["ci", "--prefix", "tests/browser", "--no-audit", "--no-fund"])
         .current_dir(repo)
@@ -56,7 +56,7 @@ fn require_peers(repo: &Path) {
     assert!(
         browser.exists(),
         "{} is missing: install Debian's chromium \
-         (apt-get install -y --no-install-recommends chromium) or set CHROMIUM; .ci/run does this",
+         (apt-get install -y --no-install-recommends chromium) or set CHROMIUM; tests/peers/install.sh does this",
         browser.display()
     );
     let node = Command::new("node").arg("--version").output();

@@ -2,7 +2,8 @@
 # Installs aiosmtpd (a real SMTP server that writes each message it
 # receives into a Maildir) into a venv under $CARGO_TARGET_DIR/peers/smtp,
 # once; later runs reuse it. Prints the venv's python on success.
-# tests/email_digest.rs runs this itself; .ci/run runs it before the tests.
+# tests/email_digest.rs runs this itself; tests/peers/install.sh runs it
+# before the tests.
 set -euo pipefail
 peers="${CARGO_TARGET_DIR:-target}/peers/smtp"
 py="$peers/venv/bin/python"
