@@ -108,13 +108,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SensitivityArg::Medium)]
         sensitivity: SensitivityArg,
         /// Counting window.
-        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "5m", value_parser = positive_duration)]
         window: std::time::Duration,
         /// The surge must persist this long (flap suppression).
         #[arg(long = "for", default_value = "0s", value_parser = humantime::parse_duration)]
         hold: std::time::Duration,
         /// Bucket for NDJSON mentions (CSV rows are their own buckets).
-        #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "1m", value_parser = positive_duration)]
         bucket: std::time::Duration,
         /// No second alarm within this long of the last one (default: the
         /// sensitivity's: low 24h, medium 1h, high 0s).
@@ -174,8 +174,8 @@ pub enum Command {
         #[command(flatten)]
         nats: NatsArgs,
     },
-    /// Brings the store's schema up to date (SQLite or Postgres, from the
-    /// config's `store` or `SQUALL_STORE`) and exits. `serve` does the same
+    /// Bring the store's schema up to date (SQLite or Postgres, from the
+    /// config's `store` or `SQUALL_STORE`) and exit. `serve` does the same
     /// at start; run this first when several instances share a database.
     Migrate {
         /// Config file (default: ./squall.yaml, else examples/squall.yaml, else built-in defaults).
@@ -224,22 +224,75 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct DetectTuning {
     /// Spreads above the expected count (playbook `thresholds.sigmas`).
-    #[arg(long)]
+    #[arg(long, value_parser = greater_than_zero, allow_negative_numbers = true)]
     sigmas: Option<f64>,
     /// Fewest mentions in a window that can be a surge (`thresholds.min_count`).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one_mention)]
     min_count: Option<u32>,
     /// A surge is at least this multiple of the expected count (`thresholds.min_ratio`).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
     min_ratio: Option<f64>,
     /// A surge reaches at least this share of the busiest window of the
     /// recent days (0 turns the recent peak off).
-    #[arg(long)]
+    #[arg(long, value_parser = zero_or_more, allow_negative_numbers = true)]
     recent_peak: Option<f64>,
     /// A change of pattern fires when the bursts of the last hours are this
     /// many standard deviations above their usual count (0 turns it off).
-    #[arg(long)]
+    #[arg(long, value_parser = zero_or_more, allow_negative_numbers = true)]
     burst_sigmas: Option<f64>,
+}
+
+// `squall detect` takes the values a playbook's surge trigger takes, and
+// refuses the same ones `validate` does: a NaN or negative setting would
+// otherwise run, silently never (or always) alarm, and be scored.
+
+/// A duration longer than zero (`5m`, `30s`).
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d > std::time::Duration::ZERO => Ok(d),
+        Ok(_) => Err("must be longer than zero, e.g. 5m".to_owned()),
+        Err(_) if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) => Err(format!(
+            "a duration needs a unit: {text}s, {text}m or {text}h"
+        )),
+        Err(e) => Err(format!("{e}; write e.g. 30s, 5m or 1h")),
+    }
+}
+
+fn at_least_one_mention(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("must be at least 1: a surge of zero mentions is no surge".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("must be a whole number of mentions, at least 1".to_owned()),
+    }
+}
+
+/// A finite number, parsed and checked against `ok`.
+fn number(text: &str, ok: impl Fn(f64) -> bool, rule: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && ok(x) => Ok(x),
+        Ok(_) => Err(rule.to_owned()),
+        Err(_) => Err(format!("not a number; {rule}")),
+    }
+}
+
+fn greater_than_zero(text: &str) -> Result<f64, String> {
+    number(
+        text,
+        |x| x > 0.0,
+        "must be greater than 0 (4.0 is usual; lower fires more easily)",
+    )
+}
+
+fn at_least_one(text: &str) -> Result<f64, String> {
+    number(
+        text,
+        |x| x >= 1.0,
+        "must be at least 1.0: how many times the expected count a surge reaches",
+    )
+}
+
+fn zero_or_more(text: &str) -> Result<f64, String> {
+    number(text, |x| x >= 0.0, "must be 0 or more (0 turns it off)")
 }
 
 #[derive(Debug, Subcommand)]

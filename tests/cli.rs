@@ -275,3 +275,42 @@ fn detect_takes_explicit_thresholds_debounce_and_recent_peak_like_a_playbook() {
     let no_debounce = cvs_alarms(&["--debounce", "0s"]);
     assert!(no_debounce >= defaults, "{no_debounce} < {defaults}");
 }
+
+#[test]
+fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
+    let input = "benches/data/nab/realTweets/Twitter_volume_CVS.csv";
+    for (flag, value, reason) in [
+        ("--sigmas", "nan", "must be greater than 0"),
+        ("--sigmas", "0", "must be greater than 0"),
+        ("--sigmas", "-2", "must be greater than 0"),
+        ("--sigmas", "four", "not a number"),
+        ("--min-ratio", "0.5", "must be at least 1.0"),
+        ("--min-ratio", "inf", "must be at least 1.0"),
+        ("--min-count", "0", "must be at least 1"),
+        ("--min-count", "2.5", "whole number"),
+        ("--recent-peak", "-0.1", "must be 0 or more"),
+        ("--burst-sigmas", "NaN", "must be 0 or more"),
+        ("--window", "0s", "must be longer than zero"),
+        ("--window", "5", "needs a unit: 5s, 5m or 5h"),
+        ("--window", "soon", "write e.g. 30s, 5m or 1h"),
+        ("--bucket", "0m", "must be longer than zero"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = squall()
+            .args(["detect", input, flag, value, "--out"])
+            .arg(dir.path())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(reason),
+            "{flag} {value} should say {reason:?}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("dir").count(),
+            0,
+            "{flag} {value}: nothing is written"
+        );
+    }
+}
