@@ -406,7 +406,8 @@ pub enum ScheduleCommand {
         /// First day (YYYY-MM-DD, in the schedule's time zone); default today.
         #[arg(long)]
         from: Option<chrono::NaiveDate>,
-        #[arg(long, default_value_t = 7)]
+        /// How many days to show (1 to 366).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
     },
     /// When it next opens (or "open now").
@@ -416,7 +417,7 @@ pub enum ScheduleCommand {
 /// Runs the parsed command; returns the process exit code.
 ///
 /// With nothing to go on here (an installed binary in an empty directory:
-/// no `squall.yaml` nearby), `validate`, `simulate` and `serve` work on the
+/// no `squall.yaml` nearby), `validate`, `simulate`, `serve` and `schedule` work on the
 /// example built into squall, unpacked to the temporary directory, and say
 /// so on stderr (`doing` completes "No squall.yaml here: … the built-in
 /// example"). `None` when there is a config to use.
@@ -735,6 +736,11 @@ async fn ask(req: crate::client::Request, server: ServerArgs) -> anyhow::Result<
 }
 
 fn schedule(command: ScheduleCommand, config: Option<PathBuf>) -> anyhow::Result<i32> {
+    let builtin = match config {
+        Some(_) => None,
+        None => builtin_example("showing the schedules of")?,
+    };
+    let config = config.or_else(|| builtin.as_ref().map(|e| e.config()));
     let (cfg, diags) = setup::load_config(config.as_deref());
     if diagnostics::has_errors(&diags) || cfg.is_none() {
         eprint!(
@@ -746,15 +752,23 @@ fn schedule(command: ScheduleCommand, config: Option<PathBuf>) -> anyhow::Result
     let Some(cfg) = cfg else { return Ok(1) };
     let now = chrono::Utc::now();
     let find = |name: &str| {
-        cfg.schedules.get(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no schedule named `{name}`; configured: {}",
-                cfg.schedules.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
-        })
+        cfg.schedules
+            .get(name)
+            .ok_or_else(|| match cfg.schedules.len() {
+                0 => anyhow::anyhow!(
+                    "no schedule named `{name}`: the config has no `schedules:` at all"
+                ),
+                _ => anyhow::anyhow!(
+                    "no schedule named `{name}`; configured: {}",
+                    cfg.schedules.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })
     };
     match command {
         ScheduleCommand::List => {
+            if cfg.schedules.is_empty() {
+                eprintln!("no schedules: the config has no `schedules:`");
+            }
             for (name, s) in &cfg.schedules {
                 println!(
                     "{name:<20} {}  [{}]",

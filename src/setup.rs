@@ -61,12 +61,37 @@ pub fn load(config_path: Option<&Path>, playbooks: &[PathBuf]) -> Loaded {
     };
     let (pbs, pdiags) = crate::playbook::load_dir(&paths, &cfg, &templates);
     diagnostics.extend(pdiags);
+    if config_file.is_none() {
+        explain_missing_defaults(&mut diagnostics, &cfg);
+    }
     Loaded {
         config: Some(cfg),
         config_file,
         templates,
         playbooks: pbs,
         diagnostics,
+    }
+}
+
+/// Without a config file, squall looks for `templates/` and `playbooks/` in
+/// the current directory. When they are not there either, "cannot read the
+/// template directory" alone sends people to a `templates_dir` they never
+/// wrote: say where squall looked and why.
+fn explain_missing_defaults(diagnostics: &mut [Diagnostic], cfg: &crate::config::Config) {
+    for d in diagnostics.iter_mut() {
+        let dir = if d.code == "template::invalid" && d.file == cfg.templates_dir {
+            "templates"
+        } else if d.code == "playbook::unreadable" && d.file == cfg.playbooks_dir {
+            "playbooks"
+        } else {
+            continue;
+        };
+        d.hint = Some(format!(
+            "no squall.yaml here and no --config, so squall looked for its {dir} in `{}` \
+             in this directory; run squall where your squall.yaml is, or pass --config FILE \
+             (or set SQUALL_CONFIG)",
+            d.file.display()
+        ));
     }
 }
 

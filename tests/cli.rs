@@ -36,6 +36,31 @@ fn in_a_directory_without_a_config_validate_checks_the_built_in_example_and_says
 }
 
 #[test]
+fn without_a_config_a_missing_templates_or_playbooks_directory_says_where_squall_looked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A playbook of one's own, but no squall.yaml and no templates/ beside it.
+    std::fs::write(dir.path().join("mine.yaml"), "name: mine\n").expect("write");
+    for args in [
+        &["validate", "mine.yaml"][..],
+        &["simulate", "--mentions", "x.ndjson"],
+    ] {
+        let out = squall()
+            .current_dir(dir.path())
+            .env_remove("SQUALL_CONFIG")
+            .args(args)
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains("no squall.yaml here and no --config")
+                && text.contains("looked for its templates in `templates`"),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
 fn validate_fails_with_file_line_and_column_and_a_json_form_for_ci() {
     let bad = "tests/fixtures/validate/bad/unknown_key.yaml";
     let out = squall()
@@ -313,4 +338,36 @@ fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
             "{flag} {value}: nothing is written"
         );
     }
+}
+
+#[test]
+fn in_a_directory_without_a_config_schedule_shows_the_built_in_example_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = squall()
+        .current_dir(dir.path())
+        .env_remove("SQUALL_CONFIG")
+        .args(["schedule", "show", "support-hours", "--days", "2"])
+        .output()
+        .expect("run");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("No squall.yaml here: showing the schedules of the built-in example"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("open"))
+            && stdout.lines().any(|l| l.starts_with("closed")),
+        "{stdout}"
+    );
+    let out = squall()
+        .current_dir(dir.path())
+        .env_remove("SQUALL_CONFIG")
+        .args(["schedule", "show", "support-hours", "--days", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "zero days is refused");
 }
