@@ -364,7 +364,9 @@ pub async fn build(
     };
     let (auth, missing) = auth::Auth::new(&config.server.tokens, &crate::config::process_env);
     if config.server.tokens.is_empty() {
-        tracing::warn!("no API tokens configured (server.tokens): every /v1 endpoint answers 401");
+        tracing::warn!(
+            "no API tokens configured (server.tokens): every /v1 endpoint answers 401 and nobody can sign in to the dashboard; add a token with its SHA-256 or the environment variable that holds it (README, \"squall serve\")"
+        );
     }
     for token in missing {
         tracing::warn!(token = %token, "API token disabled: its environment variable is not set");
