@@ -156,6 +156,18 @@ async fn only_the_approval_role_may_approve_the_status_text() {
 }
 
 #[tokio::test]
+async fn declaring_an_unknown_playbook_is_refused_and_names_those_that_can_be_declared() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-dwon").await;
+    assert_eq!(r.count("incident_opened"), 0);
+    let refused = r.first("command_rejected").expect("refused");
+    assert_eq!(
+        refused.message,
+        "No playbook named site-dwon. Playbooks that can be declared: site-down."
+    );
+}
+
+#[tokio::test]
 async fn the_public_status_follows_the_incident_state() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
     r.declare(at(7, 0), "site-down").await;

@@ -736,7 +736,17 @@ impl Engine {
         match c.kind {
             CommandKind::Declare { playbook, note } => {
                 let Some(pb) = self.playbooks.iter().find(|p| p.name == playbook).cloned() else {
-                    return reject(out, format!("No playbook named {playbook}."));
+                    let declarable: Vec<&str> = self
+                        .playbooks
+                        .iter()
+                        .filter(|p| p.triggers.iter().any(|t| matches!(t, Trigger::Manual)))
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    let hint = match declarable.as_slice() {
+                        [] => "No playbook can be declared by hand.".to_owned(),
+                        names => format!("Playbooks that can be declared: {}.", names.join(", ")),
+                    };
+                    return reject(out, format!("No playbook named {playbook}. {hint}"));
                 };
                 if !pb.triggers.iter().any(|t| matches!(t, Trigger::Manual)) {
                     return reject(out, format!("Playbook {playbook} has no manual trigger: add `- manual: {{}}` to its triggers to allow declaring it."));
