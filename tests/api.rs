@@ -475,6 +475,21 @@ async fn commands_on_unknown_incidents_and_bad_bodies_are_refused() {
         StatusCode::CONFLICT,
         "states only move forward: {answer}"
     );
+    // The playbook's name where the incident's id belongs: still 404, and
+    // the answer names the incident that was probably meant.
+    let (got, answer) = app
+        .call(
+            Method::POST,
+            "/v1/incidents/outage/resolve",
+            Some(COMMANDER),
+            None,
+        )
+        .await;
+    assert_eq!(got, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(
+        answer["error"]["message"],
+        format!("incident outage not found; outage is a playbook; its open incident is {id}")
+    );
 }
 
 #[tokio::test]

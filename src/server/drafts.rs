@@ -326,7 +326,7 @@ async fn read(state: &AppState, id: i64) -> Result<DraftView, ApiError> {
         .draft(id)
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::NotFound(format!("draft {id}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("draft {id}")))?;
     Ok(view(&row, chrono::Utc::now()))
 }
 
@@ -334,7 +334,7 @@ fn draft_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound(format!("draft {raw}")))
+        .ok_or_else(|| ApiError::not_found(format!("draft {raw}")))
 }
 
 /// The store filter a query asks for; `me` is the caller's staff id.

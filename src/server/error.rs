@@ -32,8 +32,9 @@ pub enum ApiError {
     TooLarge,
     #[error("at most {0} items may be sent in one request")]
     BatchTooLarge(usize),
-    #[error("{0} not found")]
-    NotFound(String),
+    /// `what` does not exist; `hint` says what the caller may have meant.
+    #[error("{what} not found{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
+    NotFound { what: String, hint: Option<String> },
     /// The engine refused a person's command (e.g. approving a status that
     /// is not waiting for approval); the message is the engine's reason.
     #[error("{0}")]
@@ -75,7 +76,7 @@ impl ApiError {
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::TooLarge | ApiError::BatchTooLarge(_) => "payload_too_large",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound { .. } => "not_found",
             ApiError::Rejected(_) => "rejected",
             ApiError::Overloaded => "overloaded",
             ApiError::ShuttingDown => "shutting_down",
@@ -90,12 +91,20 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::MalformedBody(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge | ApiError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Rejected(_) => StatusCode::CONFLICT,
             ApiError::Overloaded | ApiError::ShuttingDown | ApiError::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// 404 for `what` (e.g. `incident inc-7`).
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            what: what.into(),
+            hint: None,
         }
     }
 

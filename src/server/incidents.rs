@@ -378,10 +378,38 @@ async fn on_incident(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if known.is_none() {
-        return Err(ApiError::NotFound(format!("incident {id}")));
+        return Err(incident_not_found(state, id).await);
     }
     command(state, headers, kind).await?;
     Ok(Json(detail(state, id).await?))
+}
+
+/// 404 for an incident id. Under pressure a commander types the playbook's
+/// name (`site-down`) for the incident's id (`site-down-20261207-0334`):
+/// then the answer names that playbook's open incidents, so the next try is
+/// right, without guessing which one was meant.
+async fn incident_not_found(state: &AppState, id: &str) -> ApiError {
+    let open: Vec<String> = state
+        .store
+        .incidents(true)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot list open incidents for a 404's hint"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.playbook == id)
+        .map(|i| i.id)
+        .collect();
+    ApiError::NotFound {
+        what: format!("incident {id}"),
+        hint: match open.as_slice() {
+            [] => None,
+            [one] => Some(format!("{id} is a playbook; its open incident is {one}")),
+            many => Some(format!(
+                "{id} is a playbook; its open incidents are {}",
+                many.join(", ")
+            )),
+        },
+    }
 }
 
 /// Hands a commander's command to the engine as the token's actor.
@@ -418,12 +446,10 @@ pub(super) async fn command_as(
 
 async fn detail(state: &AppState, id: &str) -> Result<IncidentDetail, ApiError> {
     let internal = |e: crate::store::StoreError| ApiError::internal(&e);
-    let row = state
-        .store
-        .incident(id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+    let row = state.store.incident(id).await.map_err(internal)?;
+    let Some(row) = row else {
+        return Err(incident_not_found(state, id).await);
+    };
     let timeline = state.store.timeline(id).await.map_err(internal)?;
     let actions = state.store.outbox_by_incident(id).await.map_err(internal)?;
     let pins = state.store.pins_for_incident(id).await.map_err(internal)?;
@@ -453,7 +479,7 @@ pub async fn previews(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if known.is_none() {
-        return Err(ApiError::NotFound(format!("incident {id}")));
+        return Err(incident_not_found(&state, id.as_str()).await);
     }
     let previews = state
         .engine

@@ -543,7 +543,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .route("/", get(web::index))
         .route("/ui/{*path}", get(web::asset))
         .route("/v1/off-hours", get(off_hours::list))
-        .fallback(|| async { ApiError::NotFound("route".into()) })
+        .fallback(|| async { ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -55,7 +55,7 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 
 fn asset_at(path: &str, headers: &HeaderMap) -> Response {
     let (Some(file), Some(tag)) = (WEB.get_file(path), ETAGS.get(path)) else {
-        return super::error::ApiError::NotFound(format!("dashboard file {path}")).into_response();
+        return super::error::ApiError::not_found(format!("dashboard file {path}")).into_response();
     };
     let fresh = headers
         .get(header::IF_NONE_MATCH)
