@@ -139,7 +139,9 @@ pub enum Command {
     /// Loads config and playbooks (with no flags: the embedded defaults),
     /// opens the store, replays its input journal to rebuild the engine's
     /// state, and serves the HTTP API and the command-centre dashboard (at
-    /// `/`, sign in with an API token) until SIGTERM or SIGINT, then shuts
+    /// `/`, sign in with an API token; on the example config, which has
+    /// none, squall makes one up for the run and shows it at start) until
+    /// SIGTERM or SIGINT, then shuts
     /// down gracefully. Platforms are simulated (`--sim-log` keeps their
     /// record across restarts) unless `--live` is given. See README "squall
     /// serve".
@@ -552,6 +554,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             instance,
             nats,
         } => {
+            // Someone trying squall out: no config of their own, so the
+            // example's (built in, or a checkout's examples/squall.yaml).
+            let example = config.is_none()
+                && setup::default_config_path()
+                    .is_none_or(|p| p == std::path::Path::new("examples/squall.yaml"));
             let config = match config {
                 Some(c) => Some(c),
                 None => builtin_example("serving")?.map(|e| e.config()),
@@ -560,9 +567,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             if diagnostics::has_errors(&loaded.diagnostics) {
                 return Ok(report(&loaded, Format::Human));
             }
-            let Some(cfg) = loaded.config else {
+            let Some(mut cfg) = loaded.config else {
                 return Ok(report(&loaded, Format::Human));
             };
+            if example && !live && cfg.server.tokens.is_empty() {
+                trial_token(&mut cfg)?;
+            }
             let opts = crate::server::ServeOptions {
                 listen,
                 sim_log,
@@ -611,6 +621,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             tuning,
         ),
     }
+}
+
+/// The example config has no API tokens, so nobody could sign in to the
+/// dashboard of a `squall serve` started to try squall out. Make one up for
+/// this run (a commander acting as the example's ana) and show it once, on
+/// the terminal, as notebook servers do. Only for the example, never with
+/// `--live`: a real config names its own tokens.
+fn trial_token(cfg: &mut crate::config::Config) -> anyhow::Result<()> {
+    let actor = "ana";
+    let (token, entry) = crate::server::auth::one_time_token(
+        "trial",
+        vec![crate::config::ApiRole::Commander],
+        actor,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot make a token for the built-in example: {e}"))?;
+    cfg.server.tokens.push(entry);
+    eprintln!(
+        "The example config has no API tokens. Until squall stops, sign in to the \
+         dashboard (or pass --token to `squall incident` and `squall drafts`) with this \
+         one, a commander acting as {actor}:\n\n    {token}\n"
+    );
+    Ok(())
 }
 
 async fn incident(command: IncidentCommand, server: ServerArgs) -> anyhow::Result<i32> {

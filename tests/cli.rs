@@ -371,3 +371,102 @@ fn in_a_directory_without_a_config_schedule_shows_the_built_in_example_and_says_
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "zero days is refused");
 }
+
+/// `squall serve` in an empty directory, its stderr lines as they come.
+struct TrialServer {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TrialServer {
+    fn start(args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_squall"))
+            .current_dir(dir.path())
+            .env_remove("SQUALL_CONFIG")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn squall serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            _dir: dir,
+        }
+    }
+
+    /// Everything printed up to the "listening" line, and the address.
+    fn until_listening(&self) -> (Vec<String>, String) {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("squall serve did not start: {seen:#?}"));
+            if let Some(addr) = line.strip_prefix("squall listening on ") {
+                return (seen, addr.to_owned());
+            }
+            seen.push(line);
+        }
+    }
+}
+
+impl Drop for TrialServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_on_the_built_in_example_shows_a_one_time_commander_token_once() {
+    let server = TrialServer::start(&[]);
+    let (printed, base) = server.until_listening();
+    let token = printed
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.len() == 64 && l.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no token shown: {printed:#?}"))
+        .to_owned();
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("a commander acting as ana")),
+        "{printed:#?}"
+    );
+    let http = reqwest::Client::new();
+    let me = http
+        .get(format!("{base}/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET /v1/me");
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.expect("JSON");
+    assert_eq!(me["actor"], "ana", "{me}");
+    assert_eq!(me["roles"], serde_json::json!(["commander"]), "{me}");
+    let anonymous = http
+        .get(format!("{base}/v1/me"))
+        .send()
+        .await
+        .expect("GET /v1/me");
+    assert_eq!(anonymous.status(), 401);
+    // A second server makes up a token of its own.
+    let other = TrialServer::start(&[]);
+    let (printed, _) = other.until_listening();
+    assert!(!printed.iter().any(|l| l.trim() == token), "{printed:#?}");
+}

@@ -114,6 +114,30 @@ impl Auth {
     }
 }
 
+/// A token made up at start-up, for a config that has none, and its entry
+/// (only the hash is kept). `squall serve` on the built-in example uses it
+/// so that someone trying squall can sign in to the dashboard without
+/// writing a config first; it is shown once, on the terminal, never logged.
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn one_time_token(
+    name: &str,
+    roles: Vec<ApiRole>,
+    actor: &str,
+) -> Result<(String, ApiToken), getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    let token = hex::encode(bytes);
+    let entry = ApiToken {
+        name: name.to_owned(),
+        roles,
+        secret: TokenSecret::Sha256(sha256(token.as_bytes())),
+        actor: actor.to_owned(),
+    };
+    Ok((token, entry))
+}
+
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -203,6 +227,31 @@ mod tests {
             auth.require(&HeaderMap::new(), ApiRole::Viewer),
             Err(ApiError::Unauthorized)
         ));
+    }
+
+    #[test]
+    fn a_one_time_token_is_random_and_only_its_hash_is_kept() {
+        let (a, entry) = one_time_token("demo", vec![ApiRole::Commander], "ana").expect("random");
+        let (b, _) = one_time_token("demo", vec![ApiRole::Commander], "ana").expect("random");
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert!(
+            !format!("{entry:?}").contains(&a),
+            "the entry holds no token"
+        );
+        let (auth, missing) = Auth::new(&[entry], &|_| None);
+        assert!(missing.is_empty());
+        let who = auth
+            .require(&bearer(&a), ApiRole::Commander)
+            .expect("the token works");
+        assert_eq!(
+            who,
+            Principal {
+                token: "demo".into(),
+                actor: "ana".into()
+            }
+        );
+        assert!(auth.require(&bearer(&b), ApiRole::Commander).is_err());
     }
 
     #[test]
