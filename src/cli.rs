@@ -1,6 +1,7 @@
 //! The `squall` command line: parses arguments, then calls the library.
 
 use crate::diagnostics::{self, Diagnostic, Severity};
+use crate::playbook::model::Thresholds;
 use crate::setup::{self, Loaded};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -226,13 +227,13 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct DetectTuning {
     /// Spreads above the expected count (playbook `thresholds.sigmas`).
-    #[arg(long, value_parser = greater_than_zero, allow_negative_numbers = true)]
+    #[arg(long, value_parser = sigmas_arg, allow_negative_numbers = true)]
     sigmas: Option<f64>,
     /// Fewest mentions in a window that can be a surge (`thresholds.min_count`).
-    #[arg(long, value_parser = at_least_one_mention)]
+    #[arg(long, value_parser = min_count_arg)]
     min_count: Option<u32>,
     /// A surge is at least this multiple of the expected count (`thresholds.min_ratio`).
-    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
+    #[arg(long, value_parser = min_ratio_arg, allow_negative_numbers = true)]
     min_ratio: Option<f64>,
     /// A surge reaches at least this share of the busiest window of the
     /// recent days (0 turns the recent peak off).
@@ -245,56 +246,51 @@ pub struct DetectTuning {
 }
 
 // `squall detect` takes the values a playbook's surge trigger takes, and
-// refuses the same ones `validate` does: a NaN or negative setting would
-// otherwise run, silently never (or always) alarm, and be scored.
+// refuses the same ones `validate` does (the rules are the model's): a NaN
+// or negative setting would otherwise run, silently never (or always)
+// alarm, and be scored.
 
 /// A duration longer than zero (`5m`, `30s`).
 fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d > std::time::Duration::ZERO => Ok(d),
         Ok(_) => Err("must be longer than zero, e.g. 5m".to_owned()),
-        Err(_) if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) => Err(format!(
-            "a duration needs a unit: {text}s, {text}m or {text}h"
+        Err(e) => Err(format!(
+            "{e}; {}",
+            crate::playbook::validate::duration_help(text)
         )),
-        Err(e) => Err(format!("{e}; write e.g. 30s, 5m or 1h")),
     }
 }
 
-fn at_least_one_mention(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<u32>() {
-        Ok(0) => Err("must be at least 1: a surge of zero mentions is no surge".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("must be a whole number of mentions, at least 1".to_owned()),
-    }
+/// A number (NaN and infinities included: the checks refuse them), or why not.
+fn number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not a number"))
 }
 
-/// A finite number, parsed and checked against `ok`.
-fn number(text: &str, ok: impl Fn(f64) -> bool, rule: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && ok(x) => Ok(x),
-        Ok(_) => Err(rule.to_owned()),
-        Err(_) => Err(format!("not a number; {rule}")),
-    }
+fn sigmas_arg(text: &str) -> Result<f64, String> {
+    Thresholds::check_sigmas(number(text)?).map_err(|r| r.to_string())
 }
 
-fn greater_than_zero(text: &str) -> Result<f64, String> {
-    number(
-        text,
-        |x| x > 0.0,
-        "must be greater than 0 (4.0 is usual; lower fires more easily)",
-    )
+fn min_ratio_arg(text: &str) -> Result<f64, String> {
+    Thresholds::check_min_ratio(number(text)?).map_err(|r| r.to_string())
 }
 
-fn at_least_one(text: &str) -> Result<f64, String> {
-    number(
-        text,
-        |x| x >= 1.0,
-        "must be at least 1.0: how many times the expected count a surge reaches",
-    )
+fn min_count_arg(text: &str) -> Result<u32, String> {
+    let n = text
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| "must be a whole number of mentions, at least 1".to_owned())?;
+    Thresholds::check_min_count(n).map_err(|r| r.to_string())
 }
 
+/// The recent-peak share and the burst sigmas: 0 turns each off.
 fn zero_or_more(text: &str) -> Result<f64, String> {
-    number(text, |x| x >= 0.0, "must be 0 or more (0 turns it off)")
+    match number(text)? {
+        x if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("must be 0 or more (0 turns it off)".to_owned()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -928,8 +924,8 @@ fn detect(
         } else {
             series::read_csv(input)?
         };
-        let defaults = crate::playbook::model::Thresholds::for_sensitivity(sensitivity);
-        let overrides = crate::playbook::model::Thresholds {
+        let defaults = Thresholds::for_sensitivity(sensitivity);
+        let overrides = Thresholds {
             sigmas: tuning.sigmas.unwrap_or(defaults.sigmas),
             min_count: tuning.min_count.unwrap_or(defaults.min_count),
             min_ratio: tuning.min_ratio.unwrap_or(defaults.min_ratio),

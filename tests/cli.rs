@@ -316,8 +316,8 @@ fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
         ("--recent-peak", "-0.1", "must be 0 or more"),
         ("--burst-sigmas", "NaN", "must be 0 or more"),
         ("--window", "0s", "must be longer than zero"),
-        ("--window", "5", "needs a unit: 5s, 5m or 5h"),
-        ("--window", "soon", "write e.g. 30s, 5m or 1h"),
+        ("--window", "5", "needs a unit: `5s`, `5m` or `5h`"),
+        ("--window", "soon", "write a number and a unit, e.g. `5m`"),
         ("--bucket", "0m", "must be longer than zero"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");

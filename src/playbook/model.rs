@@ -49,6 +49,54 @@ pub struct Thresholds {
     pub min_ratio: f64,
 }
 
+/// Why a setting is refused, and what to write instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub message: String,
+    pub hint: &'static str,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.message, self.hint)
+    }
+}
+
+/// The rules each threshold obeys, in one place: `validate` checks a
+/// playbook's `thresholds:` with them and `squall detect` its flags, so the
+/// two never disagree about what runs.
+impl Thresholds {
+    pub fn check_sigmas(sigmas: f64) -> Result<f64, Refusal> {
+        if sigmas.is_finite() && sigmas > 0.0 {
+            return Ok(sigmas);
+        }
+        Err(Refusal {
+            message: format!("`sigmas` must be greater than 0, found {sigmas}"),
+            hint: "4.0 is a usual value; lower fires more easily",
+        })
+    }
+
+    pub fn check_min_count(min_count: u32) -> Result<u32, Refusal> {
+        if min_count >= 1 {
+            return Ok(min_count);
+        }
+        Err(Refusal {
+            message: "`min_count` must be at least 1".to_owned(),
+            hint: "a surge of zero mentions is no surge",
+        })
+    }
+
+    pub fn check_min_ratio(min_ratio: f64) -> Result<f64, Refusal> {
+        if min_ratio.is_finite() && min_ratio >= 1.0 {
+            return Ok(min_ratio);
+        }
+        Err(Refusal {
+            message: format!("`min_ratio` must be at least 1.0, found {min_ratio}"),
+            hint: "it is how many times the usual volume a surge must reach, e.g. 2.0",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SurgeTrigger {
     pub matcher: Matcher,

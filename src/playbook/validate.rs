@@ -52,6 +52,17 @@ const CODES: SerdeCodes = SerdeCodes {
 
 const DURATION_EXAMPLES: &str = "write a number and a unit, e.g. `5m`, `90s` or `1h 30m`";
 
+/// How to write a duration that did not parse: a bare number gets the
+/// units it could mean. Shared with the CLI's duration flags.
+pub fn duration_help(text: &str) -> String {
+    let text = text.trim();
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        format!("a duration needs a unit: `{text}s`, `{text}m` or `{text}h`; {DURATION_EXAMPLES}")
+    } else {
+        DURATION_EXAMPLES.to_owned()
+    }
+}
+
 /// Default `approval` of a pin_status: a human first (BRIEF).
 const DEFAULT_APPROVER: &str = "commander";
 const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -545,29 +556,25 @@ impl Validator<'_, '_> {
     }
 
     fn thresholds(&mut self, raw: RawThresholds, at: &[PathSeg]) -> Thresholds {
-        if !(raw.sigmas.is_finite() && raw.sigmas > 0.0) {
-            self.error(
-                CODES.invalid_value,
-                &join(at, [PathSeg::from("sigmas")]),
-                format!("`sigmas` must be greater than 0, found {}", raw.sigmas),
-                "4.0 is a usual value; lower fires more easily",
-            );
-        }
-        if raw.min_count == 0 {
-            self.error(
-                CODES.invalid_value,
-                &join(at, [PathSeg::from("min_count")]),
-                "`min_count` must be at least 1",
-                "a surge of zero mentions is no surge",
-            );
-        }
-        if !(raw.min_ratio.is_finite() && raw.min_ratio >= 1.0) {
-            self.error(
-                CODES.invalid_value,
-                &join(at, [PathSeg::from("min_ratio")]),
-                format!("`min_ratio` must be at least 1.0, found {}", raw.min_ratio),
-                "it is how many times the usual volume a surge must reach, e.g. 2.0",
-            );
+        for (key, refused) in [
+            ("sigmas", Thresholds::check_sigmas(raw.sigmas).err()),
+            (
+                "min_count",
+                Thresholds::check_min_count(raw.min_count).err(),
+            ),
+            (
+                "min_ratio",
+                Thresholds::check_min_ratio(raw.min_ratio).err(),
+            ),
+        ] {
+            if let Some(refusal) = refused {
+                self.error(
+                    CODES.invalid_value,
+                    &join(at, [PathSeg::from(key)]),
+                    refusal.message,
+                    refusal.hint,
+                );
+            }
         }
         Thresholds {
             sigmas: raw.sigmas,
@@ -1355,15 +1362,7 @@ impl Validator<'_, '_> {
                 default
             }
             Err(error) => {
-                let hint =
-                    if !text.trim().is_empty() && text.trim().chars().all(|c| c.is_ascii_digit()) {
-                        format!(
-                        "a duration needs a unit: `{0}s`, `{0}m` or `{0}h`; {DURATION_EXAMPLES}",
-                        text.trim()
-                    )
-                    } else {
-                        DURATION_EXAMPLES.to_owned()
-                    };
+                let hint = duration_help(text);
                 self.error(
                     "playbook::bad-duration",
                     path,
