@@ -6,6 +6,14 @@ fn squall() -> Command {
     Command::cargo_bin("squall").expect("binary")
 }
 
+/// `squall` run in `dir` with no config named: what a user of an installed
+/// binary gets in a directory of their own.
+fn squall_in(dir: &std::path::Path) -> Command {
+    let mut cmd = squall();
+    cmd.current_dir(dir).env_remove("SQUALL_CONFIG");
+    cmd
+}
+
 #[test]
 fn validate_passes_the_shipped_examples_with_only_warnings() {
     let out = squall().args(["validate"]).output().expect("run");
@@ -20,9 +28,7 @@ fn validate_passes_the_shipped_examples_with_only_warnings() {
 #[test]
 fn in_a_directory_without_a_config_validate_checks_the_built_in_example_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = squall()
-        .current_dir(dir.path())
-        .env_remove("SQUALL_CONFIG")
+    let out = squall_in(dir.path())
         .args(["validate"])
         .output()
         .expect("run");
@@ -44,12 +50,7 @@ fn without_a_config_a_missing_templates_or_playbooks_directory_says_where_squall
         &["validate", "mine.yaml"][..],
         &["simulate", "--mentions", "x.ndjson"],
     ] {
-        let out = squall()
-            .current_dir(dir.path())
-            .env_remove("SQUALL_CONFIG")
-            .args(args)
-            .output()
-            .expect("run");
+        let out = squall_in(dir.path()).args(args).output().expect("run");
         let text = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
         assert!(
@@ -343,9 +344,7 @@ fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
 #[test]
 fn in_a_directory_without_a_config_schedule_shows_the_built_in_example_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = squall()
-        .current_dir(dir.path())
-        .env_remove("SQUALL_CONFIG")
+    let out = squall_in(dir.path())
         .args(["schedule", "show", "support-hours", "--days", "2"])
         .output()
         .expect("run");
@@ -363,9 +362,7 @@ fn in_a_directory_without_a_config_schedule_shows_the_built_in_example_and_says_
             && stdout.lines().any(|l| l.starts_with("closed")),
         "{stdout}"
     );
-    let out = squall()
-        .current_dir(dir.path())
-        .env_remove("SQUALL_CONFIG")
+    let out = squall_in(dir.path())
         .args(["schedule", "show", "support-hours", "--days", "0"])
         .output()
         .expect("run");
