@@ -11,10 +11,9 @@
 //! and at phone size under `target/screenshots/`. This test then checks the
 //! platforms' own record: what the dashboard showed really happened.
 //!
-//! Needs `chromium` (`apt-get install chromium`) and Node.js with npm;
-//! `tests/run` installs Chromium; without either the test fails and says so.
-//! The script's node_modules (`npm ci --prefix tests/browser`) are
-//! installed by the test itself when missing.
+//! Needs `chromium` (`apt-get install chromium`), Node.js and the script's
+//! node_modules (`npm ci --prefix tests/browser`); `tests/run` installs
+//! Chromium and the node_modules. Without them the test fails and says so.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -25,32 +24,9 @@ fn chromium() -> PathBuf {
     PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
 }
 
-/// Installs the script's pinned node_modules (`npm ci`, from
-/// `tests/browser/package-lock.json`) once, when a fresh clone has none, so
-/// that `cargo test` alone runs these tests; fails with npm's reason if it
-/// cannot. The lock keeps the two tests of this file from installing at once.
-fn install_driver(repo: &Path) {
-    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let driver = repo.join("tests/browser/node_modules/playwright-core/package.json");
-    if driver.exists() {
-        return;
-    }
-    let how = "run `npm ci --prefix tests/browser` (needs node and npm); tests/peers/install.sh does this";
-    let out = Command::new("npm")
-        .args(["ci", "--prefix", "tests/browser", "--no-audit", "--no-fund"])
-        .current_dir(repo)
-        .output()
-        .unwrap_or_else(|e| panic!("playwright-core is missing and npm cannot run ({e}): {how}"));
-    assert!(
-        out.status.success() && driver.exists(),
-        "playwright-core is missing and `npm ci` failed: {how}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Fails, saying how to install them, when the browser or node is missing;
-/// installs the script's node_modules when they are.
+/// Fails, saying how to install them, when the browser, node or the
+/// script's node_modules are missing (`tests/run` installs the first and
+/// the last).
 fn require_peers(repo: &Path) {
     let browser = chromium();
     assert!(
@@ -59,12 +35,16 @@ fn require_peers(repo: &Path) {
          (apt-get install -y --no-install-recommends chromium) or set CHROMIUM; tests/peers/install.sh does this",
         browser.display()
     );
+    let driver = repo.join("tests/browser/node_modules/playwright-core/package.json");
+    assert!(
+        driver.exists(),
+        "playwright-core is missing: run `npm ci --prefix tests/browser` (needs node and npm); tests/run does this"
+    );
     let node = Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
         "node is missing: install Node.js 18 or newer"
     );
-    install_driver(repo);
 }
 
 struct Server {
