@@ -437,7 +437,9 @@ impl Runtime {
                     if let Some(at) = done.retry_at {
                         self.retries.insert(at);
                     }
-                    if let Some(intent) = &done.intent {
+                    // Only final outcomes, as a replay sees them (done or
+                    // failed); a retry is still in the outbox's hands.
+                    if let (Some(intent), None) = (&done.intent, done.retry_at) {
                         next.extend(self.engine.action_done(now, intent, done.ok));
                     }
                 }

@@ -594,3 +594,162 @@ on_resolve:
         .last()
         .is_some_and(|t| !t.starts_with("Rozwiązane")));
 }
+
+#[tokio::test]
+async fn a_new_incident_does_not_answer_again_what_an_earlier_one_took() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-down").await;
+    r.mention(at(7, 1), "acme-help", "jan", "strona nie działa")
+        .await;
+    let first = r.incident();
+    let d = r.rt.engine.drafts().drafts.values().next().unwrap().clone();
+    r.command(
+        at(7, 2),
+        "kasia",
+        CommandKind::ApproveDraft {
+            draft: d.id,
+            text: None,
+        },
+    )
+    .await;
+    r.resolve(at(7, 10)).await;
+    // Declared again minutes later: it backfills the mentions nobody took,
+    // not jan's, which the first incident answered.
+    r.mention(at(7, 12), "acme-help", "ola", "dalej nie działa")
+        .await;
+    r.declare(at(7, 15), "site-down").await;
+    let drafts: Vec<_> = r.rt.engine.drafts().drafts.values().cloned().collect();
+    let authors: Vec<&str> = drafts.iter().map(|d| d.author_handle.as_str()).collect();
+    assert_eq!(drafts.len(), 2, "jan's and ola's, once each: {authors:?}");
+    assert!(drafts
+        .iter()
+        .any(|d| d.incident == first && d.author_handle.contains("jan")));
+    assert!(drafts
+        .iter()
+        .any(|d| d.incident != first && d.author_handle.contains("ola")));
+}
+
+#[tokio::test]
+async fn a_reply_the_platform_refuses_comes_back_to_the_queue_and_can_be_sent_again() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-down").await;
+    r.mention(at(7, 1), "acme-help", "jan", "strona nie działa")
+        .await;
+    let did = r.rt.engine.drafts().drafts.values().next().unwrap().id;
+    r.accounts["acme-help"].fail_next(
+        squall::adapters::sim::Op::Reply,
+        squall::adapters::AdapterError::Rejected("422 Validation failed".into()),
+    );
+    let approve = CommandKind::ApproveDraft {
+        draft: did,
+        text: None,
+    };
+    r.command(at(7, 2), "kasia", approve.clone()).await;
+    assert_eq!(r.count("draft_sent"), 0);
+    let d = &r.rt.engine.drafts().drafts[&did];
+    assert!(
+        d.is_pending(),
+        "back in the queue, not stuck as approved: {:?}",
+        d.state
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.kind.as_str() == "draft_updated" && e.message.contains("was not sent")),
+        "{:?}",
+        r.kinds()
+    );
+    // Approved again, it is a new send, not the failed one deduplicated away.
+    r.command(at(7, 3), "kasia", approve).await;
+    assert_eq!(r.count("draft_sent"), 1, "{:?}", r.kinds());
+}
+
+#[tokio::test]
+async fn a_public_reply_longer_than_one_post_is_refused_when_approved_and_says_by_how_much() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-down").await;
+    r.mention(at(7, 1), "acme-x", "jan", "is acme down?").await;
+    let did = r.rt.engine.drafts().drafts.values().next().unwrap().id;
+    let long = "We are on it, sorry. ".repeat(15);
+    r.command(
+        at(7, 2),
+        "kasia",
+        CommandKind::ApproveDraft {
+            draft: did,
+            text: Some(long.clone()),
+        },
+    )
+    .await;
+    let refused = r.first("command_rejected").expect("refused");
+    assert!(
+        refused
+            .message
+            .contains("a reply on x takes at most 280: shorten it by 35"),
+        "{}",
+        refused.message
+    );
+    assert!(r.rt.engine.drafts().drafts[&did].is_pending());
+    r.command(
+        at(7, 3),
+        "kasia",
+        CommandKind::EditDraft {
+            draft: did,
+            text: long,
+        },
+    )
+    .await;
+    assert_eq!(
+        r.count("command_rejected"),
+        2,
+        "an edit that long is refused too"
+    );
+    assert_eq!(r.count("draft_sent"), 0);
+}
+
+const HELD_BACK: &str = r#"
+name: rumour
+title: Breach rumour
+triggers:
+  - manual: {}
+on_state_change:
+  - pin_status:
+      accounts: [acme-main, acme-bsky]
+      template: status/site-down
+    when: {states: [acknowledged]}
+"#;
+
+#[tokio::test]
+async fn a_status_held_back_until_acknowledged_then_waits_for_approval_and_is_pinned() {
+    let mut r = Rehearsal::new(&[HELD_BACK], at(6, 0)).await;
+    r.declare(at(7, 0), "rumour").await;
+    assert_eq!(
+        r.count("status_awaiting_approval"),
+        0,
+        "nothing before acknowledgement"
+    );
+    let id = r.incident();
+    r.command(
+        at(7, 5),
+        "ana",
+        CommandKind::Acknowledge {
+            incident: id.clone(),
+        },
+    )
+    .await;
+    assert_eq!(r.count("status_awaiting_approval"), 1, "{:?}", r.kinds());
+    assert_eq!(
+        r.count("status_posted"),
+        0,
+        "a person approves every word first"
+    );
+    r.command(
+        at(7, 6),
+        "ana",
+        CommandKind::ApproveStatus {
+            incident: id,
+            text: None,
+        },
+    )
+    .await;
+    assert_eq!(r.count("pinned"), 2, "{:?}", r.kinds());
+}

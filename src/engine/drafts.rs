@@ -58,6 +58,13 @@ pub struct Draft {
     pub flags: Vec<&'static str>,
     pub state: DraftState,
     pub assignee: Option<String>,
+    /// The assignee took it with a claim (not just routed to them): nobody
+    /// else but a commander works it until it is sent, discarded or
+    /// reassigned by its SLA.
+    pub claimed: bool,
+    /// Times it was approved for sending (a reply the platform refused
+    /// comes back pending and may be approved again).
+    pub sends: u32,
     pub created_at: Timestamp,
     pub sla_deadline: Timestamp,
     pub previous_contacts: u32,
@@ -174,10 +181,20 @@ impl DraftBook {
     }
 
     /// Gives draft `did` to `staff`.
+    /// Routes `did` to `staff`; a claim someone else had on it ends.
     pub fn set_assignee(&mut self, did: u64, staff: &str) {
         if let Some(d) = self.drafts.get_mut(&did) {
+            d.claimed = d.claimed && d.assignee.as_deref() == Some(staff);
             d.assignee = Some(staff.to_string());
             self.held.entry(staff.to_string()).or_default().insert(did);
+        }
+    }
+
+    /// `staff` takes `did` with a claim: it is theirs to work.
+    pub fn claim(&mut self, did: u64, staff: &str) {
+        self.set_assignee(did, staff);
+        if let Some(d) = self.drafts.get_mut(&did) {
+            d.claimed = true;
         }
     }
 

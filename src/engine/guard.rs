@@ -18,6 +18,35 @@ fn phone() -> &'static Regex {
             .unwrap_or_else(|_| unreachable!())
     })
 }
+/// A calendar date with a four-digit year, and the time after it:
+/// "2026-11-24 10:00", "24.11.2026", "11/24/2026". Its digits would read as
+/// a phone number ("site down since 2026-11-24 10:00" is not personal data).
+fn date() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(
+            r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\b",
+        )
+        .unwrap_or_else(|_| unreachable!())
+    })
+}
+
+/// `text` with every date's characters replaced by `#`, so that phone
+/// numbers are looked for elsewhere; byte positions are kept (dates are
+/// ASCII), so a match in it is a match at the same place in `text`.
+fn without_dates(text: &str) -> std::borrow::Cow<'_, str> {
+    date().replace_all(text, |c: &regex::Captures<'_>| "#".repeat(c[0].len()))
+}
+
+/// Where phone numbers (9 to 15 digits) are in `text`, dates aside.
+fn phones(text: &str) -> Vec<std::ops::Range<usize>> {
+    phone()
+        .find_iter(&without_dates(text))
+        .filter(|m| (9..=15).contains(&m.as_str().chars().filter(char::is_ascii_digit).count()))
+        .map(|m| m.range())
+        .collect()
+}
+
 fn iban() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
@@ -82,13 +111,7 @@ pub fn personal_data(text: &str) -> Vec<&'static str> {
     let iban = iban().is_match(text);
     if card_number(text) {
         found.push("card_number");
-    } else if !iban
-        && !account
-        && phone()
-            .find_iter(text)
-            .map(|m| m.as_str().chars().filter(char::is_ascii_digit).count())
-            .any(|n| (9..=15).contains(&n))
-    {
+    } else if !iban && !account && !phones(text).is_empty() {
         // An IBAN's digits would also read as a phone number.
         found.push("phone");
     }
@@ -124,15 +147,11 @@ pub fn mask(text: &str) -> String {
             c[0].to_string()
         }
     });
-    let t = phone().replace_all(&t, |c: &regex::Captures<'_>| {
-        let n = c[0].chars().filter(char::is_ascii_digit).count();
-        if (9..=15).contains(&n) {
-            "[phone]".to_string()
-        } else {
-            c[0].to_string()
-        }
-    });
-    t.into_owned()
+    let mut out = t.into_owned();
+    for range in phones(&out).into_iter().rev() {
+        out.replace_range(range, "[phone]");
+    }
+    out
 }
 
 /// A run of 13 to 19 digits (spaces or dashes allowed) that passes the Luhn check.
@@ -203,6 +222,11 @@ mod tests {
             ),
             ("site is down since 8:00", "site is down since 8:00"),
             (
+                "site down since 2026-11-24 10:00:00, call +48 601 234 567",
+                "site down since 2026-11-24 10:00:00, call [phone]",
+            ),
+            ("down since 24.11.2026 10:00", "down since 24.11.2026 10:00"),
+            (
                 "my account no. 12345678 is locked",
                 "my account no. [account] is locked",
             ),
@@ -227,6 +251,8 @@ mod tests {
         check("order 1234 5678 9012 3456 failed", &[]);
         check("account number 00123456 locked", &["account_number"]);
         check("my account was charged 20 times", &[]);
+        check("site down since 2026-11-24 10:00:00", &[]);
+        check("down since 11/24/2026 9:30, still nothing", &[]);
     }
 
     #[test]

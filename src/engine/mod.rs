@@ -249,8 +249,12 @@ impl Engine {
         let mut out = self.tick(now);
         match input {
             Input::Mention(m) => {
-                self.on_mention(now, &m, &mut out);
-                self.remember(now, *m);
+                // Only a mention no incident took is kept for one that opens
+                // later: one that an incident took has been answered there
+                // (or deliberately not), and must not be drafted again.
+                if !self.on_mention(now, &m, &mut out) {
+                    self.remember(now, *m);
+                }
             }
             Input::Alert(a) => self.on_alert(now, &a, &mut out),
             Input::Command(c) => self.on_command(now, c, &mut out),
@@ -461,7 +465,14 @@ impl Engine {
         }
     }
 
-    fn on_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) {
+    /// Whether an incident took the mention.
+    fn on_mention(&mut self, now: Timestamp, m: &Mention, out: &mut Decisions) -> bool {
+        // A mention is counted when it was written, but never later than it
+        // arrived: a wrong clock (or a typo of a year) must not move the
+        // detectors' windows into the future, where every real mention
+        // that follows would look too old to count. Replays use the
+        // journaled arrival time, so this stays deterministic.
+        let written = m.created_at.min(now);
         let mut fired = Vec::new();
         let mut early = Vec::new();
         let text = Text::new(&m.text);
@@ -473,14 +484,14 @@ impl Engine {
                 // Live mode fires as soon as the surge is certain, not at the
                 // end of the bucket.
                 TriggerState::Surge(det, rate) => {
-                    let counted = det.observe(m.created_at);
+                    let counted = det.observe(written);
                     if let Some(ev) = counted.then(|| det.early(now)).flatten() {
                         rate.record(&ev);
                         early.push((t.playbook.clone(), ev));
                     }
                 }
                 TriggerState::Keyword(k) => {
-                    let fired_now = k.observe(m.created_at);
+                    let fired_now = k.observe(written);
                     if fired_now {
                         let pb = t.playbook.clone();
                         let min = match &pb.triggers[t.index] {
@@ -525,7 +536,7 @@ impl Engine {
         for f in fired {
             self.fire(now, f, out);
         }
-        self.route_mention(now, m, &text, out);
+        self.route_mention(now, m, &text, out)
     }
 
     fn on_alert(&mut self, now: Timestamp, a: &Alert, out: &mut Decisions) {
@@ -790,8 +801,9 @@ impl Engine {
             }
             CommandKind::Resolve { incident, note } => {
                 self.with_incident(now, &by, &incident, out, |e, now, id, by, out| {
+                    // A refused resolve (already resolved) leaves the note as it was.
                     if let Some(n) = &note {
-                        if let Some(inc) = e.incidents.get_mut(id) {
+                        if let Some(inc) = e.incidents.get_mut(id).filter(|i| !i.is_resolved()) {
                             inc.note = Some(n.clone());
                         }
                     }

@@ -56,14 +56,14 @@ impl Engine {
     }
 
     /// A new mention: attach it to the incident it belongs to, draft a reply,
-    /// auto-reply if an autoresponder is on.
+    /// auto-reply if an autoresponder is on. Whether an incident took it.
     pub(super) fn route_mention(
         &mut self,
         now: Timestamp,
         m: &Mention,
         text: &Text<'_>,
         out: &mut Decisions,
-    ) {
+    ) -> bool {
         let target = self
             .incidents
             .values()
@@ -80,6 +80,7 @@ impl Engine {
             self.draft_for(now, id, m, out);
         }
         self.off_hours_reply(now, target.as_deref(), m, out);
+        target.is_some()
     }
 
     /// Keeps a handled mention for an incident that opens later and drafts
@@ -224,6 +225,8 @@ impl Engine {
             flags,
             state: DraftState::Pending,
             assignee: None,
+            claimed: false,
+            sends: 0,
             created_at: now,
             sla_deadline: now + chrono_dur(r.sla),
             previous_contacts: previous,
@@ -445,6 +448,18 @@ impl Engine {
             );
             return;
         }
+        let d = d.clone();
+        if let Some(why) = self.claimed_by_other(&d, by) {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+            return;
+        }
+        if let Some(why) = self.too_long(&d, text.as_deref().unwrap_or(&d.text)) {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+            return;
+        }
+        let Some(d) = self.drafts.drafts.get_mut(&did) else {
+            return;
+        };
         if let Some(t) = text {
             d.text = t;
         }
@@ -452,6 +467,7 @@ impl Engine {
             by: by.to_string(),
             at: now,
         };
+        d.sends += 1;
         let d = d.clone();
         out.drafts.insert(did);
         out.event(
@@ -464,8 +480,14 @@ impl Engine {
             .incident(&d.incident)
             .with("draft", did),
         );
+        // A reply the platform refused comes back to the queue; sending it
+        // again is a new action, not the failed one.
+        let key = match d.sends {
+            0 | 1 => format!("draft-{did}/send"),
+            n => format!("draft-{did}/send-{n}"),
+        };
         out.actions.push(Keyed {
-            key: format!("draft-{did}/send"),
+            key,
             intent: ActionIntent::SendReply {
                 incident: Some(d.incident.clone()),
                 account: d.account.clone(),
@@ -487,13 +509,20 @@ impl Engine {
         reason: String,
         out: &mut Decisions,
     ) {
-        let Some(d) = self.drafts.drafts.get_mut(&did).filter(|d| d.is_pending()) else {
+        let Some(d) = self.drafts.drafts.get(&did).filter(|d| d.is_pending()) else {
             out.event(Event::new(
                 now,
                 EventKind::CommandRejected,
                 by,
                 format!("No pending draft #{did}."),
             ));
+            return;
+        };
+        if let Some(why) = self.claimed_by_other(d, by) {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+            return;
+        }
+        let Some(d) = self.drafts.drafts.get_mut(&did) else {
             return;
         };
         d.state = DraftState::Discarded {
@@ -576,12 +605,40 @@ impl Engine {
     }
 
     /// The outcome of an action the engine asked for.
+    ///
+    /// Only final outcomes come here (a retry is the outbox's business). A
+    /// reply that failed for good (the platform refused it) goes back to
+    /// the queue, pending, with the person who holds it: nothing was sent,
+    /// and a draft stuck as "approved" could be neither edited nor sent.
     pub fn action_done(&mut self, now: Timestamp, intent: &ActionIntent, ok: bool) -> Decisions {
         let mut out = Decisions::default();
         if let ActionIntent::SendReply {
             draft: Some(did), ..
         } = intent
         {
+            if let Some(d) = self
+                .drafts
+                .drafts
+                .get_mut(did)
+                .filter(|d| !ok && matches!(d.state, DraftState::Approved { .. }))
+            {
+                d.state = DraftState::Pending;
+                out.drafts.insert(*did);
+                out.event(
+                    Event::new(
+                        now,
+                        EventKind::DraftUpdated,
+                        "engine",
+                        format!(
+                            "Reply #{did} to {} was not sent: the platform refused it (see the failed action). It is back in the queue to edit and approve again.",
+                            d.author_handle
+                        ),
+                    )
+                    .incident(&d.incident)
+                    .with("draft", *did),
+                );
+                return out;
+            }
             if let Some(d) = self.drafts.drafts.get_mut(did) {
                 if let (true, DraftState::Approved { by, .. }) = (ok, &d.state) {
                     let by = by.clone();

@@ -11,6 +11,48 @@ use super::{Decisions, Engine};
 use crate::clock::Timestamp;
 
 impl Engine {
+    /// Why `by` may not edit, approve or discard `d`: someone else claimed
+    /// it. A claim is a promise to the team that one person is writing
+    /// this reply; a second person's edit or send would cross it. Commanders
+    /// (the config's `commander` role) may still act, to clear a queue
+    /// whose holder has gone. A draft only routed to someone is anyone's.
+    pub(super) fn claimed_by_other(&self, d: &Draft, by: &str) -> Option<String> {
+        let holder = d.assignee.as_deref().filter(|h| d.claimed && *h != by)?;
+        let commander = self
+            .config
+            .roles
+            .get("commander")
+            .is_some_and(|m| m.iter().any(|s| s == by));
+        (!commander).then(|| {
+            format!(
+                "Draft #{} is claimed by {holder}, who is writing this reply; it stays theirs until they send or discard it, or its SLA reassigns it (a commander may still act on it).",
+                d.id
+            )
+        })
+    }
+
+    /// Why `text` cannot go out as `d`'s public reply: longer than one post
+    /// on its platform (X 280 characters, Bluesky 300, Mastodon 500). Said
+    /// when a person edits or approves it, instead of the platform
+    /// refusing it after it was approved. Private messages have their own,
+    /// larger limits and are not checked here.
+    pub(super) fn too_long(&self, d: &Draft, text: &str) -> Option<String> {
+        if d.private {
+            return None;
+        }
+        let platform = self.config.accounts.get(&d.account)?.platform;
+        let max = crate::adapters::capabilities_for(platform).max_chars;
+        let n = text.chars().count();
+        (n > max).then(|| {
+            format!(
+                "Draft #{} would be {n} characters; a reply on {} takes at most {max}: shorten it by {}.",
+                d.id,
+                platform.as_str(),
+                n - max
+            )
+        })
+    }
+
     /// The pending draft `did`, or a `command_rejected` event saying why not.
     fn pending_draft(
         &self,
@@ -62,7 +104,8 @@ impl Engine {
             );
         }
         match d.assignee.as_deref() {
-            Some(holder) if holder == by => return,
+            Some(holder) if holder == by && d.claimed => return,
+            Some(holder) if holder == by => {} // routed to them: now claimed
             Some(holder) => {
                 return reject(
                     format!("Draft #{did} is held by {holder}; they or the SLA can release it."),
@@ -71,7 +114,7 @@ impl Engine {
             }
             None => {}
         }
-        self.drafts.set_assignee(did, by);
+        self.drafts.claim(did, by);
         out.drafts.insert(did);
         out.event(
             Event::new(
@@ -100,6 +143,14 @@ impl Engine {
         let Some(d) = self.pending_draft(now, by, did, out) else {
             return;
         };
+        if let Some(why) = self.claimed_by_other(&d, by) {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+            return;
+        }
+        if let Some(why) = self.too_long(&d, &text) {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(&d.incident));
+            return;
+        }
         if text.trim().is_empty() {
             out.event(
                 Event::new(

@@ -7,7 +7,9 @@ use super::incident::{AutoresponderState, StatusPost};
 use super::{chrono_dur, context, Decisions, Engine, RenderJob, Timer};
 use crate::actions::ActionIntent;
 use crate::clock::Timestamp;
-use crate::playbook::{Action, ApprovalTimeout, Condition, IncidentState, Recipient, Step};
+use crate::playbook::{
+    Action, Approval, ApprovalTimeout, Condition, IncidentState, Recipient, Step,
+};
 use crate::templates::Escape;
 
 /// The status text as one account posts it.
@@ -238,6 +240,79 @@ impl Engine {
             .unwrap_or_else(|| text.to_owned())
     }
 
+    /// Renders the status and either waits for its approval or posts it.
+    fn start_status(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        p: &crate::playbook::PinStatus,
+        step_key: &str,
+        out: &mut Decisions,
+    ) {
+        let Some(template) = &p.template else { return };
+        if let Some(inc) = self.incidents.get_mut(id) {
+            inc.status_template = Some(template.clone());
+            inc.status_changed_at = now;
+        }
+        let Some(text) = self.status_text_or_report(now, id, template, "Status text", out) else {
+            return;
+        };
+        match &p.approval {
+            Some(approval) => {
+                let deadline = now + chrono_dur(approval.timeout);
+                let approvers = self
+                    .config
+                    .roles
+                    .get(&approval.by)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(inc) = self.incidents.get_mut(id) {
+                    inc.status = StatusPost::AwaitingApproval {
+                        text: text.clone(),
+                        accounts: p.accounts.clone(),
+                        approval: approval.clone(),
+                        deadline,
+                        edited_by: None,
+                    };
+                }
+                out.incidents.insert(id.to_string());
+                let then = match approval.then {
+                    ApprovalTimeout::Post => "it will be posted as it is",
+                    ApprovalTimeout::Hold => "it will keep waiting and remind",
+                };
+                out.event(
+                    Event::new(now, EventKind::StatusAwaitingApproval, "engine", format!("Status text for {} waits for approval by the {} ({}); if nobody approves by {}, {then}.", p.accounts.join(", "), approval.by, approvers.join(", "), deadline.to_rfc3339()))
+                        .incident(id)
+                        .with("text", &text)
+                        .with("accounts", &p.accounts),
+                );
+                self.timers.insert((
+                    deadline,
+                    Timer::ApprovalTimeout {
+                        incident: id.to_string(),
+                    },
+                ));
+                let to = vec![Recipient::Role(approval.by.clone())];
+                self.notify_plain(
+                    now,
+                    id,
+                    &to,
+                    "approval_needed",
+                    &format!("{step_key}/approval"),
+                    out,
+                );
+            }
+            None => self.post_status(
+                now,
+                id,
+                text,
+                p.accounts.clone(),
+                "playbook (approval: none)",
+                out,
+            ),
+        }
+    }
+
     fn pin_status_step(
         &mut self,
         now: Timestamp,
@@ -248,74 +323,21 @@ impl Engine {
         out: &mut Decisions,
     ) {
         match phase {
-            "on_open" => {
-                let Some(template) = &p.template else { return };
-                if let Some(inc) = self.incidents.get_mut(id) {
-                    inc.status_template = Some(template.clone());
-                    inc.status_changed_at = now;
-                }
-                let Some(text) = self.status_text_or_report(now, id, template, "Status text", out)
-                else {
-                    return;
-                };
-                match &p.approval {
-                    Some(approval) => {
-                        let deadline = now + chrono_dur(approval.timeout);
-                        let approvers = self
-                            .config
-                            .roles
-                            .get(&approval.by)
-                            .cloned()
-                            .unwrap_or_default();
-                        if let Some(inc) = self.incidents.get_mut(id) {
-                            inc.status = StatusPost::AwaitingApproval {
-                                text: text.clone(),
-                                accounts: p.accounts.clone(),
-                                approval: approval.clone(),
-                                deadline,
-                                edited_by: None,
-                            };
-                        }
-                        out.incidents.insert(id.to_string());
-                        let then = match approval.then {
-                            ApprovalTimeout::Post => "it will be posted as it is",
-                            ApprovalTimeout::Hold => "it will keep waiting and remind",
-                        };
-                        out.event(
-                            Event::new(now, EventKind::StatusAwaitingApproval, "engine", format!("Status text for {} waits for approval by the {} ({}); if nobody approves by {}, {then}.", p.accounts.join(", "), approval.by, approvers.join(", "), deadline.to_rfc3339()))
-                                .incident(id)
-                                .with("text", &text)
-                                .with("accounts", &p.accounts),
-                        );
-                        self.timers.insert((
-                            deadline,
-                            Timer::ApprovalTimeout {
-                                incident: id.to_string(),
-                            },
-                        ));
-                        let to = vec![Recipient::Role(approval.by.clone())];
-                        self.notify_plain(
-                            now,
-                            id,
-                            &to,
-                            "approval_needed",
-                            &format!("{step_key}/approval"),
-                            out,
-                        );
-                    }
-                    None => self.post_status(
-                        now,
-                        id,
-                        text,
-                        p.accounts.clone(),
-                        "playbook (approval: none)",
-                        out,
-                    ),
-                }
-            }
+            "on_open" => self.start_status(now, id, p, step_key, out),
             p_phase if p_phase.starts_with("state-") => {
                 let Some(template) = &p.template else { return };
-                self.restatus(now, id, template, "engine", out);
+                // A playbook may hold its status back until, say, someone
+                // acknowledges: the first state step then starts it, with
+                // its approval, as an opening step would.
+                let started = self
+                    .incidents
+                    .get(id)
+                    .is_some_and(|i| !matches!(i.status, StatusPost::None));
+                if started {
+                    self.restatus(now, id, template, "engine", out);
+                } else {
+                    self.start_status(now, id, p, step_key, out);
+                }
             }
             _ => {
                 // on_resolve: restore what was displaced, then say it is over.
@@ -534,6 +556,37 @@ impl Engine {
         text: String,
         out: &mut Decisions,
     ) {
+        let reject = |why: String, out: &mut Decisions| {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(id));
+        };
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
+        if text.trim().is_empty() {
+            return reject(
+                format!("The status text of {id} cannot be empty: say what is happening."),
+                out,
+            );
+        }
+        if inc.is_resolved() {
+            return reject(
+                format!("Incident {id} is resolved: its status post is no longer live, so there is nothing to edit."),
+                out,
+            );
+        }
+        // The public post stands for the approver's word: once it is out,
+        // only the people who may approve it may change it. Waiting text is
+        // anyone's draft; approving it is the gate.
+        if matches!(inc.status, StatusPost::Posted { .. }) {
+            if let Some(role) = self.status_approval(id).map(|a| a.by) {
+                if let Err(why) = self.approver(&role, by) {
+                    return reject(
+                        format!("{why} The posted status is changed only by those who approve it."),
+                        out,
+                    );
+                }
+            }
+        }
         let Some(inc) = self.incidents.get_mut(id) else {
             return;
         };
@@ -588,16 +641,35 @@ impl Engine {
                     .with("text", &text),
                 );
             }
-            StatusPost::None => out.event(
-                Event::new(
-                    now,
-                    EventKind::CommandRejected,
-                    by,
-                    format!("Incident {id} has no status text to edit."),
-                )
-                .incident(id),
-            ),
+            StatusPost::None => reject(format!("Incident {id} has no status text to edit."), out),
         }
+    }
+
+    /// The approval the incident's status post needs: that of the step
+    /// that starts it, the opening `pin_status` or else the first one with
+    /// a template on a state change (`None` with `approval: none`).
+    fn status_approval(&self, id: &str) -> Option<Approval> {
+        let pb = self.playbook_of(id)?;
+        pb.on_open
+            .iter()
+            .chain(&pb.on_state_change)
+            .find_map(|s| match &s.action {
+                Action::PinStatus(p) if p.template.is_some() => Some(p.approval.clone()),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// `Ok` when `by` is a member of `role`; otherwise why not, naming who may.
+    fn approver(&self, role: &str, by: &str) -> Result<(), String> {
+        let members = self.config.roles.get(role);
+        if members.is_some_and(|m| m.iter().any(|s| s == by)) {
+            return Ok(());
+        }
+        Err(format!(
+            "{by} cannot approve: only the {role} role may ({}).",
+            members.cloned().unwrap_or_default().join(", ")
+        ))
     }
 
     pub(super) fn approve_status(
@@ -629,30 +701,15 @@ impl Engine {
             );
             return;
         };
-        let allowed = self
-            .config
-            .roles
-            .get(&approval.by)
-            .is_some_and(|m| m.iter().any(|s| s == by));
-        if !allowed {
-            out.event(
-                Event::new(
-                    now,
-                    EventKind::CommandRejected,
-                    by,
-                    format!(
-                        "{by} cannot approve: only the {} role may ({}).",
-                        approval.by,
-                        self.config
-                            .roles
-                            .get(&approval.by)
-                            .cloned()
-                            .unwrap_or_default()
-                            .join(", ")
-                    ),
-                )
-                .incident(id),
-            );
+        let refusal = match self.approver(&approval.by, by) {
+            Err(why) => Some(why),
+            Ok(()) if edited.as_deref().is_some_and(|t| t.trim().is_empty()) => Some(format!(
+                "The status text of {id} cannot be empty: say what is happening."
+            )),
+            Ok(()) => None,
+        };
+        if let Some(why) = refusal {
+            out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(id));
             return;
         }
         let text = edited.unwrap_or_else(|| text.clone());
