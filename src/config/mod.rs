@@ -372,6 +372,19 @@ impl Builder<'_, '_> {
         }
         out.smtp = raw.smtp.map(|s| {
             let tls = s.tls.unwrap_or_default();
+            let credentials = s.username_env.is_some() || s.password_env.is_some();
+            if tls == SmtpTls::None && credentials && !is_loopback_host(&s.host) {
+                self.diags.push(
+                    self.locator
+                        .at_value(
+                            Severity::Warning,
+                            "config::cleartext-credentials",
+                            &[PathSeg::from("notify"), PathSeg::from("smtp"), PathSeg::from("tls")],
+                            format!("`tls: none` sends the SMTP password to {} unencrypted", s.host),
+                        )
+                        .with_hint("use `tls: starttls` (port 587) or `tls: tls` (port 465); `none` is for a relay on this host"),
+                );
+            }
             SmtpConfig {
                 port: s.port.unwrap_or(match tls {
                     SmtpTls::Starttls => 587,
@@ -865,6 +878,15 @@ fn tidy(path: &Path) -> PathBuf {
     }
 }
 
+/// `localhost` or a loopback address: traffic that never leaves this host.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,6 +898,29 @@ mod tests {
     fn codes_at(src: &str) -> Vec<(usize, usize, &'static str)> {
         let (_, diags) = parse(src, Path::new("squall.yaml"), &no_env);
         diags.iter().map(|d| (d.line, d.column, d.code)).collect()
+    }
+
+    #[test]
+    fn an_smtp_password_sent_unencrypted_off_this_host_is_warned_about() {
+        let smtp = |host: &str, tls: &str, creds: &str| {
+            format!(
+                "notify:\n  smtp: {{host: {host}, tls: {tls}, from: ops@acme.example{creds}}}\n"
+            )
+        };
+        let creds = ", username_env: SMTP_USER, password_env: SMTP_PASSWORD";
+        assert_eq!(
+            codes_at(&smtp("mail.acme.example", "none", creds)),
+            [(2, 40, "config::cleartext-credentials")]
+        );
+        for quiet in [
+            smtp("mail.acme.example", "starttls", creds),
+            smtp("mail.acme.example", "none", ""),
+            smtp("localhost", "none", creds),
+            smtp("127.0.0.1", "none", creds),
+            smtp("'[::1]'", "none", creds),
+        ] {
+            assert_eq!(codes_at(&quiet), [], "{quiet}");
+        }
     }
 
     #[test]
