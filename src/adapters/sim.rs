@@ -226,7 +226,10 @@ struct AccountState {
 
 impl AccountState {
     /// The account as a persistent world's history left it.
-    fn replay(account: &str, history: &[Line]) -> Self {
+    /// The account as its recorded history left it. `one_pin_field`: the
+    /// platform keeps one pinned post and a new pin replaces it (Bluesky),
+    /// as [`SimPlatform::pin`] does live.
+    fn replay(account: &str, history: &[Line], one_pin_field: bool) -> Self {
         let mut s = AccountState::default();
         for l in history {
             match &l.record {
@@ -266,6 +269,9 @@ impl AccountState {
                     s.posts.insert(id.clone(), text.clone());
                 }
                 SimRecord::Pin { account: a, id } if a == account && !s.pins.contains(id) => {
+                    if one_pin_field {
+                        s.pins.clear();
+                    }
                     s.pins.push(id.clone());
                 }
                 SimRecord::Unpin { account: a, id } if a == account => {
@@ -304,7 +310,7 @@ pub enum Op {
 
 impl SimPlatform {
     pub fn new(account: &str, kind: PlatformKind, world: SimWorld) -> Self {
-        let state = AccountState::replay(account, &world.history);
+        let state = AccountState::replay(account, &world.history, kind == PlatformKind::Bluesky);
         Self {
             account: account.to_string(),
             kind,
@@ -678,6 +684,29 @@ mod tests {
             record: hook(n),
         })
         .expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn after_a_restart_a_bluesky_account_still_has_only_its_last_pin() {
+        let (_dir, path, world) = world_after(b"");
+        let before = SimPlatform::new("acme-bsky", PlatformKind::Bluesky, world);
+        let old = before.post("old status", "k-old").await.expect("post");
+        let new = before.post("new status", "k-new").await.expect("post");
+        before.pin(&old).await.expect("pin");
+        before
+            .pin(&new)
+            .await
+            .expect("a new pin replaces the old one");
+        let again = SimWorld::persistent(&path).expect("reloads");
+        let after = SimPlatform::new("acme-bsky", PlatformKind::Bluesky, again);
+        let pinned: Vec<String> = after
+            .pinned()
+            .await
+            .expect("pins")
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(pinned, vec![new.id]);
     }
 
     #[test]
