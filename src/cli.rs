@@ -5,6 +5,7 @@ use crate::playbook::model::Thresholds;
 use crate::setup::{self, Loaded};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -566,9 +567,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let Some(mut cfg) = loaded.config else {
                 return Ok(report(&loaded, Format::Human));
             };
-            if example && !live && cfg.server.tokens.is_empty() {
-                trial_token(&mut cfg)?;
-            }
+            let token_file = if example && !live && cfg.server.tokens.is_empty() {
+                trial_token(&mut cfg)?
+            } else {
+                None
+            };
             let opts = crate::server::ServeOptions {
                 listen,
                 sim_log,
@@ -578,14 +581,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 instance,
                 nats: nats.settings(),
             };
-            crate::server::serve(
+            let served = crate::server::serve(
                 Arc::new(cfg),
                 loaded.playbooks,
                 Arc::new(loaded.templates),
                 opts,
             )
-            .await
-            .context("squall serve failed")?;
+            .await;
+            // The token dies with the server; so does its file.
+            if let Some(path) = token_file {
+                let _ = std::fs::remove_file(path);
+            }
+            served.context("squall serve failed")?;
             Ok(0)
         }
         Command::Incident { command, server } => incident(command, server).await,
@@ -624,7 +631,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 /// this run (a commander acting as the example's ana) and show it once, on
 /// the terminal, as notebook servers do. Only for the example, never with
 /// `--live`: a real config names its own tokens.
-fn trial_token(cfg: &mut crate::config::Config) -> anyhow::Result<()> {
+///
+/// Returns the file the token was written to, when stderr is not a terminal.
+fn trial_token(cfg: &mut crate::config::Config) -> anyhow::Result<Option<PathBuf>> {
     let actor = "ana";
     let (token, entry) = crate::server::auth::one_time_token(
         "trial",
@@ -633,12 +642,38 @@ fn trial_token(cfg: &mut crate::config::Config) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("cannot make a token for the built-in example: {e}"))?;
     cfg.server.tokens.push(entry);
-    eprintln!(
+    let intro = format!(
         "The example config has no API tokens. Until squall stops, sign in to the \
          dashboard (or pass --token to `squall incident` and `squall drafts`) with this \
-         one, a commander acting as {actor}:\n\n    {token}\n"
+         one, a commander acting as {actor}"
     );
-    Ok(())
+    if std::io::stderr().is_terminal() {
+        eprintln!("{intro}:\n\n    {token}\n");
+        return Ok(None);
+    }
+    // stderr goes to a file or a log pipeline: the token is kept out of it,
+    // in a file only this user can read.
+    let path = std::env::temp_dir().join(format!("squall-trial-token-{}", std::process::id()));
+    write_private(&path, &token)
+        .map_err(|e| anyhow::anyhow!("cannot write the trial token to {}: {e}", path.display()))?;
+    eprintln!(
+        "{intro}. stderr is not a terminal, so the token is not printed: it is in {} \
+         (readable only by you).",
+        path.display()
+    );
+    Ok(Some(path))
+}
+
+/// Writes `text` to a new file that only its owner may read. A file left
+/// by an earlier process of the same id is replaced; `create_new` refuses
+/// to follow a link someone put there instead.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
 }
 
 async fn incident(command: IncidentCommand, server: ServerArgs) -> anyhow::Result<i32> {

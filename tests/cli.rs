@@ -433,17 +433,18 @@ impl Drop for TrialServer {
 async fn serve_on_the_built_in_example_shows_a_one_time_commander_token_once() {
     let server = TrialServer::start(&[]);
     let (printed, base) = server.until_listening();
-    let token = printed
-        .iter()
-        .map(|l| l.trim())
-        .find(|l| l.len() == 64 && l.chars().all(|c| c.is_ascii_hexdigit()))
-        .unwrap_or_else(|| panic!("no token shown: {printed:#?}"))
-        .to_owned();
+    // stderr is a pipe here, as in a log pipeline: the token is not printed
+    // but kept in a file only this user can read, and the message says where.
+    let token = trial_token_file(&printed);
     assert!(
         printed
             .iter()
             .any(|l| l.contains("a commander acting as ana")),
         "{printed:#?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains(&token)),
+        "the token stays out of stderr: {printed:#?}"
     );
     let http = reqwest::Client::new();
     let me = http
@@ -465,5 +466,31 @@ async fn serve_on_the_built_in_example_shows_a_one_time_commander_token_once() {
     // A second server makes up a token of its own.
     let other = TrialServer::start(&[]);
     let (printed, _) = other.until_listening();
-    assert!(!printed.iter().any(|l| l.trim() == token), "{printed:#?}");
+    assert_ne!(trial_token_file(&printed), token);
+}
+
+/// The token in the file that `serve`'s message names, after checking that
+/// only its owner may read that file.
+fn trial_token_file(printed: &[String]) -> String {
+    let path = printed
+        .iter()
+        .find_map(|l| l.split("it is in ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no token file named: {printed:#?}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .expect("token file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{path} is readable by others: {mode:o}");
+    }
+    let token = std::fs::read_to_string(path).expect("read the token file");
+    let _ = std::fs::remove_file(path);
+    assert!(
+        token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token:?}"
+    );
+    token
 }
