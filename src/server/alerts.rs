@@ -142,7 +142,7 @@ pub fn parse_generic(
     maps: &[crate::playbook::AlertMap],
     now: Timestamp,
 ) -> Result<Vec<Alert>, ApiError> {
-    let value: serde_json::Value = parse(body)?;
+    let value: serde_json::Value = super::parse_json(body)?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         one => vec![one],
@@ -212,7 +212,7 @@ async fn webhook(
 /// # Errors
 /// [`ApiError::MalformedBody`] with the JSON path of what is wrong.
 pub fn parse_webhook(body: &[u8], source: AlertSource) -> Result<Vec<Alert>, ApiError> {
-    let payload: WebhookPayload = parse(body)?;
+    let payload: WebhookPayload = super::parse_json(body)?;
     let alerts = payload
         .alerts
         .into_iter()
@@ -229,24 +229,6 @@ pub fn parse_webhook(body: &[u8], source: AlertSource) -> Result<Vec<Alert>, Api
         })
         .collect();
     Ok(alerts)
-}
-
-/// Reads one JSON document. serde_json skips the strings of fields it
-/// ignores without checking their UTF-8, and a deserializer stops after
-/// the value, so both are checked here: a body with bad bytes in an unused
-/// field or with data after the value is not JSON, and is refused (found
-/// by the `alert_webhook` fuzz target).
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::MalformedBody(format!("the body is not UTF-8 text: {e}")))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::MalformedBody(format!("at `{path}`: {}", e.inner()))
-    })?;
-    de.end()
-        .map_err(|e| ApiError::MalformedBody(format!("more after the JSON document: {e}")))?;
-    Ok(value)
 }
 
 async fn submit(state: &AppState, alerts: Vec<Alert>) -> Result<Json<AlertReport>, ApiError> {

@@ -62,8 +62,9 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: `unauthorized`, `forbidden`, `malformed_body`, `invalid_query`,
-    /// `payload_too_large`, `not_found`, `rejected`, `overloaded`,
-    /// `shutting_down`, `unavailable`, `internal`.
+    /// `invalid_request` (e.g. a path that is not UTF-8), `method_not_allowed`,
+    /// `request_timeout`, `payload_too_large`, `not_found`, `rejected`,
+    /// `overloaded`, `shutting_down`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
 }
@@ -138,4 +139,61 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Most bytes of a plain-text error body kept as the message.
+const MAX_PLAIN_MESSAGE: usize = 1024;
+
+/// Gives every error the JSON body the API documents. Squall's own errors
+/// are [`ApiError`]s already; what is left comes from axum and tower before
+/// a handler runs: a path segment that is not UTF-8 (400, plain text), a
+/// method the route does not take (405, empty), a request that outlived the
+/// timeout (408, empty). Their status and headers stay; the body becomes
+/// `{"error": {"code", "message"}}`.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_MESSAGE)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        // axum adds `Allow` after this layer has run (the layer wraps each
+        // route's fallback), so the message points at the header.
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("this endpoint does not take {method}; the Allow header lists what it takes"),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request took longer than this server waits; send it again".to_string(),
+        ),
+        s if s.is_client_error() => ("invalid_request", text),
+        _ => ("internal", "internal error".to_string()),
+    };
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        message
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = ErrorBody {
+        error: ErrorDetail { code, message },
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

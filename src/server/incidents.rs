@@ -18,7 +18,7 @@ use crate::engine::input::{Command, CommandKind};
 use crate::playbook::IncidentState;
 use crate::store::{IncidentRow, OutboxRow, PinRow, TimelineRow};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -127,6 +127,7 @@ pub struct ActionView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Include resolved incidents (default: only unresolved ones).
     #[serde(default)]
@@ -134,6 +135,7 @@ pub struct ListQuery {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeclareRequest {
     /// A playbook with a `manual` trigger.
     pub playbook: String,
@@ -142,24 +144,31 @@ pub struct DeclareRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StateRequest {
     /// Forward only: `acknowledged`, `mitigated` or `resolved`.
     pub state: IncidentState,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatusTextRequest {
+    /// The new text; not blank.
+    #[schema(min_length = 1)]
     pub text: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
-    /// Approve this text instead of the pending one.
+    /// Approve this text instead of the pending one; not blank.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     #[serde(default)]
     pub note: Option<String>,
@@ -167,14 +176,18 @@ pub struct ResolveRequest {
 
 /// List incidents, unresolved first, newest first.
 #[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(ListQuery),
-    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)),
+    responses((status = 200, body = Vec<IncidentView>), (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)),
     security(("bearer" = ["viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    uri: Uri,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
     state.auth.require(&headers, ApiRole::Viewer)?;
+    // Read after the token, so that a caller without one learns that first.
+    let q: ListQuery = Query::try_from_uri(&uri)
+        .map_err(|e| ApiError::InvalidQuery(e.body_text()))?
+        .0;
     let rows = state
         .store
         .incidents(!q.all)
@@ -288,7 +301,7 @@ pub async fn edit_status(
         &headers,
         id,
         &body,
-        parse::<StatusTextRequest>,
+        |body| not_blank(parse::<StatusTextRequest>(body)?, |r| Some(&r.text)),
         |incident, req| CommandKind::EditStatus {
             incident,
             text: req.text,
@@ -313,7 +326,11 @@ pub async fn approve_status(
         &headers,
         id,
         &body,
-        parse_or_default::<ApproveRequest>,
+        |body| {
+            not_blank(parse_or_default::<ApproveRequest>(body)?, |r| {
+                r.text.as_deref()
+            })
+        },
         |incident, req| CommandKind::ApproveStatus {
             incident,
             text: req.text,
@@ -514,6 +531,17 @@ fn pin(p: &PinRow) -> PinView {
 }
 
 /// An optional body: empty means the defaults.
+/// Refuses a request whose status text is blank: an empty post would
+/// replace the pinned status on every account.
+fn not_blank<T>(req: T, text: impl Fn(&T) -> Option<&str>) -> Result<T, ApiError> {
+    match text(&req) {
+        Some(t) if t.trim().is_empty() => Err(ApiError::MalformedBody(
+            "text must not be empty: the status post says what is happening".into(),
+        )),
+        _ => Ok(req),
+    }
+}
+
 fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(T::default())
@@ -522,10 +550,7 @@ fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Re
     }
 }
 
-pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::MalformedBody(format!("not a valid request: {e}")))
-}
+pub(super) use super::parse_json as parse;
 
 pub(crate) fn view(r: &IncidentRow) -> IncidentView {
     let status = r.detail.get("status");

@@ -79,6 +79,25 @@ pub async fn metrics(State(state): State<super::AppState>) -> impl IntoResponse 
 
 /// Times each request, labelled by route template (never the raw path, so
 /// ids do not explode the label set) and status.
+/// The method as a label: the standard ones by name, anything else as
+/// `other`. Clients choose the method, and a label value per made-up method
+/// would let anyone without a token grow `/metrics` without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 pub async fn track(req: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let route = req
@@ -86,7 +105,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::histogram!("squall_http_request_duration_seconds",

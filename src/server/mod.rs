@@ -29,6 +29,7 @@ pub mod error;
 pub mod events;
 pub mod incidents;
 pub mod ingest;
+pub mod listen;
 pub mod me;
 pub mod metrics;
 pub mod off_hours;
@@ -79,8 +80,6 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP server failed")]
-    Http(#[source] std::io::Error),
     /// `--live` and some account cannot be connected: every problem, each
     /// naming the account and the variable (never a value).
     #[error("cannot connect to the platforms:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
@@ -425,10 +424,9 @@ impl Service {
     /// Serves on `listener` until SIGTERM/SIGINT or [`Self::stopper`], then
     /// shuts down gracefully: requests in flight get [`shutdown::GRACE`],
     /// live streams end, the engine task drains its queue, the store closes.
-    ///
-    /// # Errors
-    /// The HTTP server failed.
-    pub async fn run(self, listener: tokio::net::TcpListener) -> Result<(), ServeError> {
+    /// Connections are served by [`listen::serve`] (a deadline for headers,
+    /// a cap on open connections).
+    pub async fn run(self, listener: tokio::net::TcpListener) {
         let router = self.router();
         let Service {
             state, task, stop, ..
@@ -437,7 +435,7 @@ impl Service {
         drop(state);
         let trigger = stop.subscribe();
         let stopping = stop.clone();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let server = listen::serve(listener, router, async move {
             shutdown::signal(trigger).await;
             let _ = stopping.send(true);
         });
@@ -447,11 +445,10 @@ impl Service {
             tokio::time::sleep(shutdown::GRACE).await;
         };
         tokio::select! {
-            r = server => r.map_err(ServeError::Http)?,
+            () = server => {}
             () = grace => tracing::warn!("grace period over: closing connections still open"),
         }
         finish(task, store).await;
-        Ok(())
     }
 
     /// Stops a service that is not serving a socket (tests): ends live
@@ -498,7 +495,8 @@ pub async fn serve(
     tracing::info!(addr = %local, "squall listening");
     // Tests and scripts wait for this line on stderr.
     eprintln!("squall listening on http://{local}");
-    service.run(listener).await
+    service.run(listener).await;
+    Ok(())
 }
 
 /// The router: every endpoint with its layers (body limit, timeout,
@@ -549,6 +547,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
@@ -569,6 +568,29 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             )),
         }
     }
+}
+
+/// Reads one JSON document. serde_json skips the strings of fields it
+/// ignores without checking their UTF-8, and a deserializer stops after
+/// the value, so both are checked here: a body with bad bytes in an unused
+/// field or with data after the value is not JSON, and is refused (found
+/// by the `alert_webhook` fuzz target). Every JSON request body is read
+/// here, so the rule holds for every endpoint.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::MalformedBody(format!("the body is not UTF-8 text: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            ApiError::MalformedBody(e.inner().to_string())
+        } else {
+            ApiError::MalformedBody(format!("at `{path}`: {}", e.inner()))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::MalformedBody(format!("more after the JSON document: {e}")))?;
+    Ok(value)
 }
 
 /// Liveness: the process answers.

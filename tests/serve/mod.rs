@@ -98,13 +98,23 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (StatusCode, Value) {
+        self.call_bytes(method, path, token, body.unwrap_or("").as_bytes())
+            .await
+    }
+
+    /// [`Self::call`] with a body of any bytes (not necessarily UTF-8).
+    pub async fn call_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
-        let req = req
-            .body(Body::from(body.unwrap_or("").to_string()))
-            .expect("request");
+        let req = req.body(Body::from(body.to_vec())).expect("request");
         let resp = self.router.clone().oneshot(req).await.expect("answer");
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
@@ -162,7 +172,11 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = self.router.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        tokio::spawn(squall::server::listen::serve(
+            listener,
+            router,
+            std::future::pending(),
+        ));
         format!("http://{addr}")
     }
 
