@@ -319,6 +319,17 @@ pub enum IncidentCommand {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Approve the status text waiting for approval: it is then posted and
+    /// pinned on every listed account. Only the playbook's approval role may.
+    Approve {
+        id: String,
+        /// Approve this text instead of the one waiting.
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// Replace the status text: the one waiting for approval, or the posted
+    /// one on every account (only the approval role may change a posted one).
+    EditStatus { id: String, text: String },
 }
 
 /// Where the server is, who asks, and how to print its answer.
@@ -366,7 +377,12 @@ pub enum DraftsCommand {
     /// Replace a draft's text.
     Edit { id: i64, text: String },
     /// Approve a draft: it is sent at once through the platform.
-    Approve { id: i64 },
+    Approve {
+        id: i64,
+        /// Send this text instead of the draft's (edit and approve in one step).
+        #[arg(long)]
+        text: Option<String>,
+    },
     /// Discard a draft; the reason goes on the timeline and in the report.
     Discard {
         id: i64,
@@ -693,6 +709,8 @@ async fn incident(command: IncidentCommand, server: ServerArgs) -> anyhow::Resul
             .to_string(),
         },
         IncidentCommand::Resolve { id, note } => Request::Resolve { id, note },
+        IncidentCommand::Approve { id, text } => Request::ApproveStatus { id, text },
+        IncidentCommand::EditStatus { id, text } => Request::EditStatus { id, text },
     };
     ask(req, server).await
 }
@@ -769,7 +787,7 @@ async fn drafts(command: DraftsCommand, server: ServerArgs) -> anyhow::Result<i3
         DraftsCommand::Show { id } => Request::Draft { id },
         DraftsCommand::Claim { id } => Request::Claim { id },
         DraftsCommand::Edit { id, text } => Request::Edit { id, text },
-        DraftsCommand::Approve { id } => Request::Approve { id },
+        DraftsCommand::Approve { id, text } => Request::Approve { id, text },
         DraftsCommand::Discard { id, reason } => Request::Discard { id, reason },
     };
     ask(req, server).await

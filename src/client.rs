@@ -64,6 +64,16 @@ pub enum Request {
         id: String,
         note: Option<String>,
     },
+    /// Replace the status text (waiting for approval, or posted).
+    EditStatus {
+        id: String,
+        text: String,
+    },
+    /// Approve the status text waiting for approval, optionally replacing it.
+    ApproveStatus {
+        id: String,
+        text: Option<String>,
+    },
     Drafts {
         state: String,
         assignee: Option<String>,
@@ -83,6 +93,8 @@ pub enum Request {
     },
     Approve {
         id: i64,
+        /// Send this text instead of the draft's.
+        text: Option<String>,
     },
     Discard {
         id: i64,
@@ -110,6 +122,16 @@ pub async fn call(target: &Target, req: &Request) -> Result<Value, ClientError> 
         Request::Resolve { id, note } => {
             http.post(inc(id, "/resolve")).json(&json!({"note": note}))
         }
+        Request::EditStatus { id, text } => {
+            http.put(inc(id, "/status")).json(&json!({"text": text}))
+        }
+        Request::ApproveStatus { id, text } => {
+            let req = http.post(inc(id, "/status/approve"));
+            match text {
+                Some(t) => req.json(&json!({"text": t})),
+                None => req,
+            }
+        }
         Request::Drafts {
             state,
             assignee,
@@ -126,7 +148,13 @@ pub async fn call(target: &Target, req: &Request) -> Result<Value, ClientError> 
         Request::Draft { id } => http.get(draft(*id, "")),
         Request::Claim { id } => http.post(draft(*id, "/claim")),
         Request::Edit { id, text } => http.put(draft(*id, "")).json(&json!({"text": text})),
-        Request::Approve { id } => http.post(draft(*id, "/approve")),
+        Request::Approve { id, text } => {
+            let req = http.post(draft(*id, "/approve"));
+            match text {
+                Some(t) => req.json(&json!({"text": t})),
+                None => req,
+            }
+        }
         Request::Discard { id, reason } => http
             .post(draft(*id, "/discard"))
             .json(&json!({"reason": reason})),

@@ -492,6 +492,264 @@ async fn commands_on_unknown_incidents_and_bad_bodies_are_refused() {
     );
 }
 
+/// A second commander, `bo`, who is not in the `commander` role of the
+/// config (the role that approves the outage playbook's status).
+const BO: &str = "bo-token";
+
+fn with_bo(config: &mut squall::config::Config) {
+    config.server.tokens.push(squall::config::ApiToken {
+        name: "bo".into(),
+        roles: vec![squall::config::ApiRole::Commander],
+        secret: squall::config::TokenSecret::Sha256(squall::server::auth::sha256(BO.as_bytes())),
+        actor: "bo".into(),
+    });
+}
+
+#[tokio::test]
+async fn the_posted_status_is_changed_only_by_its_approvers_and_never_after_resolution() {
+    let app = TestApp::start_with(with_bo, std::time::Duration::ZERO).await;
+    let (_, inc) = app
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(COMMANDER),
+            Some(r#"{"playbook": "outage"}"#),
+        )
+        .await;
+    let id = inc["id"].as_str().unwrap().to_string();
+    let path = |tail: &str| format!("/v1/incidents/{id}{tail}");
+    let put = |token: &'static str, text: &'static str| {
+        let (app, path) = (&app, path("/status"));
+        async move {
+            app.call(
+                Method::PUT,
+                &path,
+                Some(token),
+                Some(&json!({ "text": text }).to_string()),
+            )
+            .await
+        }
+    };
+
+    // Waiting text is anyone's draft: bo may edit it, but not approve it.
+    let (status, answer) = put(BO, "We are looking into it.").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = app
+        .call(Method::POST, &path("/status/approve"), Some(BO), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            &path("/status/approve"),
+            Some(COMMANDER),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"]["text"], "We are looking into it.");
+
+    // Out there, it stands for the approver's word.
+    let (status, answer) = put(BO, "We were hacked").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bo cannot approve: only the commander role may (ana)"),
+        "{answer}"
+    );
+    let (status, answer) = put(COMMANDER, "Checkout is back for most customers.").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["status"]["text"],
+        "Checkout is back for most customers."
+    );
+
+    // A blank status would blank every pinned post: refused before the engine.
+    for body in [r#"{"text": ""}"#, r#"{"text": "  \n "}"#] {
+        let (status, answer) = app
+            .call(Method::PUT, &path("/status"), Some(COMMANDER), Some(body))
+            .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed_body")),
+            "{body}: {answer}"
+        );
+    }
+
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &path("/resolve"),
+            Some(COMMANDER),
+            Some(r#"{"note": "fixed"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = put(COMMANDER, "Rewritten after the fact").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is resolved"),
+        "{answer}"
+    );
+
+    // A refused second resolve leaves the note as it was.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &path("/resolve"),
+            Some(COMMANDER),
+            Some(r#"{"note": "rewritten"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let inc = app.incident(&id).await;
+    assert_eq!(inc["note"], "fixed", "{inc}");
+    let edits: Vec<&Value> = inc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "edit_status")
+        .collect();
+    assert_eq!(
+        edits.len(),
+        2,
+        "one edit per account, from ana's one change: {edits:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_blank_approved_text_unknown_fields_and_bad_bytes_are_refused_with_reasons() {
+    let app = TestApp::start().await;
+    let (_, inc) = app
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(COMMANDER),
+            Some(r#"{"playbook": "outage"}"#),
+        )
+        .await;
+    let id = inc["id"].as_str().unwrap().to_string();
+    let cases: [(&str, String, &[u8]); 5] = [
+        (
+            "a blank text to approve",
+            format!("/v1/incidents/{id}/status/approve"),
+            br#"{"text": "   "}"#,
+        ),
+        (
+            "a misspelt field",
+            format!("/v1/incidents/{id}/resolve"),
+            br#"{"notes": "root cause"}"#,
+        ),
+        (
+            "a misspelt field",
+            "/v1/incidents".into(),
+            br#"{"playbook": "outage", "notee": "x"}"#,
+        ),
+        (
+            "bad UTF-8 in an unknown field",
+            "/v1/incidents".into(),
+            b"{\"playbook\": \"nope\", \"x\": \"\xff\"}",
+        ),
+        (
+            "data after the document",
+            format!("/v1/incidents/{id}/resolve"),
+            br#"{} {}"#,
+        ),
+    ];
+    for (what, path, body) in cases {
+        let (status, answer) = app
+            .call_bytes(Method::POST, &path, Some(COMMANDER), body)
+            .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed_body")),
+            "{what}: {answer}"
+        );
+    }
+    let inc = app.incident(&id).await;
+    assert_eq!(inc["state"], "open", "nothing was resolved: {inc}");
+    assert_eq!(inc["status"]["state"], "awaiting_approval", "{inc}");
+}
+
+#[tokio::test]
+async fn errors_from_before_a_handler_are_json_too_and_a_token_is_checked_before_the_query() {
+    let app = TestApp::start().await;
+    let (status, answer) = app
+        .call(Method::GET, "/v1/incidents?all=yes", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    for query in ["all=yes", "bogus=1"] {
+        let (status, answer) = app
+            .call(
+                Method::GET,
+                &format!("/v1/incidents?{query}"),
+                Some(VIEWER),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{query}: {answer}"
+        );
+    }
+    let (status, answer) = app
+        .call(Method::POST, "/v1/incidents/%ff/ack", Some(COMMANDER), None)
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{answer}"
+    );
+    let (status, answer) = app
+        .call(Method::DELETE, "/v1/incidents", Some(COMMANDER), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{answer}");
+    assert_eq!(answer["error"]["code"], "method_not_allowed", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("DELETE") && message.contains("Allow"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_mention_dated_in_the_future_counts_when_it_arrived_and_hides_nobody() {
+    let app = TestApp::start().await;
+    let mut future = mention("from-2099", "the site is down");
+    future["created_at"] = json!("2099-01-01T00:00:00Z");
+    let (status, report) = app
+        .call(
+            Method::POST,
+            "/v1/mentions",
+            Some(INGEST),
+            Some(&future.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["accepted"], 1, "accepted, not lost: {report}");
+    // Four more, written now: five "down" mentions in ten minutes open the
+    // outage. Counted at 2099, the first would have put every later one
+    // outside the keyword window.
+    app.ingest((1..=4).map(|i| format!("now-{i}")), "the site is down")
+        .await;
+    let (_, open) = app
+        .call(Method::GET, "/v1/incidents", Some(VIEWER), None)
+        .await;
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["playbook"] == "outage"),
+        "{open}"
+    );
+}
+
 #[tokio::test]
 async fn an_alertmanager_alert_opens_an_incident_once_and_its_resolution_resolves_it() {
     let app = TestApp::start().await;
@@ -613,6 +871,24 @@ async fn metrics_count_ingest_incidents_and_request_latency() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn made_up_methods_cannot_grow_the_metrics() {
+    let app = TestApp::start().await;
+    for i in 0..20 {
+        let method = Method::from_bytes(format!("XMADEUP{i}").as_bytes()).expect("a method token");
+        app.call(method, "/healthz", None, None).await;
+    }
+    let text = app.text("/metrics").await;
+    assert!(
+        !text.contains("XMADEUP"),
+        "a label per made-up method:\n{text}"
+    );
+    assert!(
+        text.contains("method=\"other\",route=\"/healthz\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -854,6 +1130,36 @@ async fn the_incident_client_declares_lists_shows_and_resolves_against_a_server(
     call(&commander, &Request::Ack { id: id.clone() })
         .await
         .unwrap();
+    // The status text, from the terminal: edit it, then approve it.
+    let edited = call(
+        &commander,
+        &Request::EditStatus {
+            id: id.clone(),
+            text: "Checkout fails for some cards. Fix under way.".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(edited["status"]["state"], "awaiting_approval");
+    let approved = call(
+        &commander,
+        &Request::ApproveStatus {
+            id: id.clone(),
+            text: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            approved["status"]["state"].as_str(),
+            approved["status"]["text"].as_str()
+        ),
+        (
+            Some("posted"),
+            Some("Checkout fails for some cards. Fix under way.")
+        )
+    );
     let moved = call(
         &commander,
         &Request::State {

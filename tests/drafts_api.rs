@@ -343,6 +343,51 @@ async fn staff_claim_edit_approve_and_discard_and_the_timeline_says_who() {
 }
 
 #[tokio::test]
+async fn a_claimed_draft_is_worked_by_its_holder_or_a_commander_only() {
+    let (app, _) = queue_of_five().await;
+    let page = get(&app, "/v1/drafts", STAFF).await;
+    let late = by_author(&page, "late")["id"].as_i64().unwrap();
+    let path = |tail: &str| format!("/v1/drafts/{late}{tail}");
+    let (status, d) = app
+        .call(Method::POST, &path("/claim"), Some(KIM), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+
+    // sam cannot rewrite, send or drop what kim is writing.
+    for (method, tail, body) in [
+        (Method::PUT, "", Some(r#"{"text": "Overwritten."}"#)),
+        (Method::POST, "/approve", None),
+        (Method::POST, "/discard", Some(r#"{"reason": "mine now"}"#)),
+    ] {
+        let (status, err) = app
+            .call(method.clone(), &path(tail), Some(STAFF), body)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{method} {tail}: {err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("claimed by kim"),
+            "{err}"
+        );
+    }
+    let d = get(&app, &path(""), VIEWER).await;
+    assert_eq!(
+        (d["state"].as_str(), d["assignee"].as_str()),
+        (Some("pending"), Some("kim")),
+        "{d}"
+    );
+    assert_ne!(d["text"], "Overwritten.");
+
+    // A commander may still clear it (the holder may have gone home).
+    let (status, d) = app
+        .call(Method::POST, &path("/approve"), Some(COMMANDER), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["approved_by"], "ana");
+}
+
+#[tokio::test]
 async fn pages_follow_the_cursor_without_gaps_or_repeats() {
     let (app, incident) = queue_of_five().await;
     let all = ids(&get(&app, "/v1/drafts", STAFF).await);
@@ -436,7 +481,9 @@ async fn the_drafts_client_lists_claims_edits_and_approves_against_a_server() {
         shown.contains("public reply: We are on it, thank you for waiting."),
         "{shown}"
     );
-    let sent = call(&kim, &Request::Approve { id }).await.unwrap();
+    let sent = call(&kim, &Request::Approve { id, text: None })
+        .await
+        .unwrap();
     assert_eq!(sent["state"], "sent");
     match call(
         &kim,

@@ -106,6 +106,15 @@ pub struct EditRequest {
     pub text: String,
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveDraftRequest {
+    /// Send this text instead of the draft's; not blank.
+    #[serde(default)]
+    #[schema(min_length = 1)]
+    pub text: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscardRequest {
@@ -220,18 +229,32 @@ pub async fn edit(
 }
 
 /// Approve a draft: it is sent through the platform at once (threaded
-/// under the mention, or as a private message).
+/// under the mention, or as a private message). An optional `text` is sent
+/// instead of the draft's (edit and approve in one step).
 #[utoipa::path(post, path = "/v1/drafts/{id}/approve", tag = "drafts", params(("id" = i64, Path)),
-    responses((status = 200, body = DraftView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    request_body(content = ApproveDraftRequest, description = "Optional; an empty body sends the draft as it is"),
+    responses((status = 200, body = DraftView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = ["staff"])))]
 pub async fn approve(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Body(body): Body,
 ) -> Result<Json<DraftView>, ApiError> {
     act(&state, &headers, &id, |draft| {
-        Ok(CommandKind::ApproveDraft { draft, text: None })
+        let req: ApproveDraftRequest = if body.iter().all(u8::is_ascii_whitespace) {
+            ApproveDraftRequest::default()
+        } else {
+            parse(&body)?
+        };
+        if req.text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ApiError::MalformedBody("text must not be empty".into()));
+        }
+        Ok(CommandKind::ApproveDraft {
+            draft,
+            text: req.text,
+        })
     })
     .await
 }
