@@ -753,3 +753,34 @@ async fn a_status_held_back_until_acknowledged_then_waits_for_approval_and_is_pi
     .await;
     assert_eq!(r.count("pinned"), 2, "{:?}", r.kinds());
 }
+
+#[tokio::test]
+async fn pending_drafts_follow_the_incident_phase_unless_someone_edited_them() {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-down").await;
+    r.mention(at(7, 1), "acme-help", "jan", "is the site down?")
+        .await;
+    r.mention(at(7, 1), "acme-help", "ola", "site down for me too")
+        .await;
+    let drafts = |r: &Rehearsal| -> Vec<squall::engine::drafts::Draft> {
+        let mut v: Vec<_> = r.rt.engine.drafts().drafts.values().cloned().collect();
+        v.sort_by_key(|d| d.id);
+        v
+    };
+    let [jan, ola] = <[_; 2]>::try_from(drafts(&r)).expect("two drafts");
+    assert!(jan.text.contains("investigating"), "{}", jan.text);
+    let words = "Hi Ola, our engineers are on it.".to_string();
+    r.command(
+        at(7, 2),
+        "kasia",
+        CommandKind::EditDraft {
+            draft: ola.id,
+            text: words.clone(),
+        },
+    )
+    .await;
+    r.resolve(at(7, 30)).await;
+    let [jan, ola] = <[_; 2]>::try_from(drafts(&r)).expect("two drafts");
+    assert!(jan.text.contains("working normally again"), "{}", jan.text);
+    assert_eq!(ola.text, words, "a person's words are kept");
+}

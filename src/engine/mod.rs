@@ -907,6 +907,7 @@ impl Engine {
             .with("to", to),
         );
         self.refresh_status(now, id, by, out);
+        self.reword_pending_drafts(now, id, out);
         let pb = self.playbook_of(id);
         if let Some(pb) = pb {
             let steps = pb.on_state_change.clone();
@@ -1011,6 +1012,7 @@ impl Engine {
         // Timers of this incident are moot now.
         self.timers.retain(|(_, t)| !matches!(t, Timer::ApprovalTimeout { incident } | Timer::StaleCheck { incident } | Timer::AutoResolve { incident } | Timer::ScheduleBoundary { incident, .. } if incident == id));
         self.switch_off_autoresponders(now, id, "the incident is resolved", out);
+        self.reword_pending_drafts(now, id, out);
         if let Some(pb) = self.playbook_of(id) {
             let steps = pb.on_resolve.clone();
             self.run_steps(now, id, &steps, "on_resolve", out);

@@ -304,6 +304,59 @@ impl Engine {
         );
     }
 
+    /// Re-renders the incident's pending drafts that nobody edited, after
+    /// its phase changed: a reply approved after the fix must not say "we
+    /// are still investigating". Their authors were told nothing yet; a
+    /// person's words are kept as written.
+    pub(super) fn reword_pending_drafts(&mut self, now: Timestamp, id: &str, out: &mut Decisions) {
+        let Some(template) = self
+            .incidents
+            .get(id)
+            .and_then(|i| i.drafting.as_ref())
+            .map(|r| r.template.clone())
+        else {
+            return;
+        };
+        let pending: Vec<Draft> = self
+            .drafts
+            .drafts
+            .values()
+            .filter(|d| d.incident == id && d.is_pending() && d.edited_by.is_none())
+            .cloned()
+            .collect();
+        let mut reworded: u32 = 0;
+        for d in pending {
+            let Some(text) = self.render_draft(now, id, &d, &template, out) else {
+                continue;
+            };
+            if text == d.text {
+                continue;
+            }
+            self.drafts.take_text(id, &text, d.id);
+            if let Some(dm) = self.drafts.drafts.get_mut(&d.id) {
+                dm.text = text;
+            }
+            out.drafts.insert(d.id);
+            reworded += 1;
+        }
+        if reworded > 0 {
+            let phase = self.incidents.get(id).map(|i| i.state.phase().as_str());
+            out.event(
+                Event::new(
+                    now,
+                    EventKind::DraftUpdated,
+                    "engine",
+                    format!(
+                        "{} re-worded for the incident's new phase ({}); drafts someone edited keep their words.",
+                        super::plural(reworded, "pending draft"),
+                        phase.unwrap_or("unknown")
+                    ),
+                )
+                .incident(id),
+            );
+        }
+    }
+
     fn render_draft(
         &self,
         now: Timestamp,
