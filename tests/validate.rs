@@ -107,6 +107,11 @@ fn expect(
     (*diag).clone()
 }
 
+/// Validates playbook text written in the test itself, as `inline.yaml`.
+fn validate_text(src: &str) -> (Option<Playbook>, Vec<Diagnostic>) {
+    playbook::parse(src, Path::new("inline.yaml"), &test_config(), &FakeCatalog)
+}
+
 fn hint(diag: &Diagnostic) -> &str {
     diag.hint.as_deref().unwrap_or_default()
 }
@@ -698,4 +703,35 @@ accounts:
         ],
         "{diags:#?}"
     );
+}
+
+#[test]
+fn a_second_opening_pin_status_is_an_error_asking_for_all_accounts_in_one() {
+    let (playbook, diags) = validate_text(
+        "\
+name: site-down
+triggers: [{manual: {}}]
+on_open:
+  - pin_status: {accounts: [acme-main], template: status/site-down}
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+  - pin_status: {accounts: [acme-bsky], template: status/site-down}
+on_state_change:
+  - pin_status: {template: status/site-down}
+    when: {states: [mitigated]}
+",
+    );
+    let diag = expect(
+        &diags,
+        "playbook::second-status",
+        "inline.yaml",
+        6,
+        5,
+        "a second `pin_status` in `on_open`",
+    );
+    assert!(
+        hint(&diag).contains("list every account in the first one (on_open #1)")
+            && hint(&diag).contains("one text per incident, approved once"),
+        "{diag:#?}"
+    );
+    assert!(playbook.is_none());
 }

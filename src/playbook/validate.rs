@@ -145,6 +145,7 @@ pub fn parse(
         triggers_written,
         trigger_kinds: BTreeSet::new(),
         open_pin_accounts: Vec::new(),
+        open_pin_step: None,
         checked_templates: HashSet::new(),
     };
     let playbook = validator.playbook(outline, file);
@@ -348,6 +349,8 @@ struct Validator<'l, 'a> {
     trigger_kinds: BTreeSet<&'static str>,
     /// Accounts of the on_open pin_status, the default for later ones.
     open_pin_accounts: Vec<String>,
+    /// Index of the `on_open` step that is a pin_status: an incident has one.
+    open_pin_step: Option<usize>,
     /// (template, context) pairs already checked, to report each problem once.
     checked_templates: HashSet<(String, StepContext)>,
 }
@@ -866,6 +869,9 @@ impl Validator<'_, '_> {
         let used_by = self.used_by(&kind, section, i, &at);
         let action = match raw {
             RawAction::PinStatus(pin) => {
+                if section == Section::Open {
+                    self.one_status_post(i, &at);
+                }
                 Action::PinStatus(self.pin_status(pin, &at, section, &used_by))
             }
             RawAction::Autoresponder(auto) => {
@@ -984,6 +990,24 @@ impl Validator<'_, '_> {
             triggered_by: raw.triggered_by,
             labels: raw.labels,
         })
+    }
+
+    /// An incident has one status post: one text, approved once, pinned on
+    /// the accounts of the opening pin_status. The engine keeps one status
+    /// per incident, so a second opening pin_status would replace the
+    /// first, and only its accounts would ever get a status.
+    fn one_status_post(&mut self, i: usize, at: &[PathSeg]) {
+        let Some(first) = self.open_pin_step else {
+            self.open_pin_step = Some(i);
+            return;
+        };
+        let hint = format!("list every account in the first one (on_open #{}): the status is one text per incident, approved once and pinned everywhere", first + 1);
+        self.error_at_key(
+            "playbook::second-status",
+            at,
+            "a second `pin_status` in `on_open`: an incident has one status post, so only one step's accounts would get it",
+            hint,
+        );
     }
 
     fn pin_status(
