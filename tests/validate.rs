@@ -735,3 +735,32 @@ on_state_change:
     );
     assert!(playbook.is_none());
 }
+
+#[test]
+fn the_cannot_pin_warning_points_at_the_account_that_cannot_pin_even_after_an_unknown_one() {
+    let (_, diags) = validate_text(
+        "\
+name: site-down
+triggers: [{manual: {}}]
+on_open:
+  - pin_status: {accounts: [acme-mian, acme-x], template: status/site-down}
+",
+    );
+    expect(
+        &diags,
+        "playbook::unknown-account",
+        "inline.yaml",
+        4,
+        29,
+        "`acme-mian`",
+    );
+    let diag = expect(
+        &diags,
+        "playbook::cannot-pin",
+        "inline.yaml",
+        4,
+        40,
+        "`acme-x`",
+    );
+    assert_eq!(diag.severity, Severity::Warning);
+}

@@ -1085,7 +1085,9 @@ impl Validator<'_, '_> {
             }
         }
         if raw.template.is_some() {
-            self.warn_unpinnable(&accounts, raw.accounts.is_some(), at);
+            // Written names keep their places in the file (unknown ones are skipped there).
+            let listed = raw.accounts.as_deref().unwrap_or(&accounts);
+            self.warn_unpinnable(listed, raw.accounts.is_some(), at);
         }
         if section != Section::Open && raw.at_pin_limit.is_some() {
             self.warn(
@@ -1112,7 +1114,8 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// Warns for every account whose platform cannot pin.
+    /// Warns for every account whose platform cannot pin. With `written`,
+    /// `accounts` is the list as written, so that index `i` is its place.
     fn warn_unpinnable(&mut self, accounts: &[String], written: bool, at: &[PathSeg]) {
         for (i, name) in accounts.iter().enumerate() {
             let Some(account) = self.config.accounts.get(name) else {
