@@ -737,6 +737,53 @@ on_state_change:
 }
 
 #[test]
+fn a_condition_on_a_state_the_incident_is_never_in_there_is_a_warning() {
+    let (playbook, diags) = validate_text(
+        "\
+name: states
+triggers: [{manual: {}}]
+on_open:
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+    when: {states: [open, acknowledged]}
+on_state_change:
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+    when: {states: [resolved]}
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+    when: {states: [open]}
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+    when: {states: [acknowledged, mitigated]}
+on_resolve:
+  - notify: {to: [\"role:commander\"], template: notify/opened}
+    when: {states: [mitigated]}
+",
+    );
+    let found: Vec<(usize, usize, Severity)> = diags
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, "playbook::never-runs", "{d:#?}");
+            (d.line, d.column, d.severity)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (5, 27, Severity::Warning),
+            (8, 21, Severity::Warning),
+            (10, 21, Severity::Warning),
+            (15, 21, Severity::Warning),
+        ],
+        "{diags:#?}"
+    );
+    assert!(diags[0]
+        .message
+        .contains("never `acknowledged` when its `on_open` steps run"));
+    assert!(hint(&diags[0]).contains("belongs in `on_state_change`"));
+    assert!(hint(&diags[1]).contains("belongs in `on_resolve`"));
+    assert!(hint(&diags[2]).contains("belongs in `on_open`"));
+    assert!(playbook.is_some());
+}
+
+#[test]
 fn the_cannot_pin_warning_points_at_the_account_that_cannot_pin_even_after_an_unknown_one() {
     let (_, diags) = validate_text(
         "\

@@ -282,6 +282,37 @@ impl Section {
             Section::Resolve => "on_resolve",
         }
     }
+
+    /// The states an incident can be in when this section's steps run
+    /// (the engine's `run_steps` callers): it opens `open`, states only move
+    /// forward, and resolving is not a state change but its own section.
+    fn states(self) -> &'static [IncidentState] {
+        match self {
+            Section::Open => &[IncidentState::Open],
+            Section::StateChange => &[IncidentState::Acknowledged, IncidentState::Mitigated],
+            Section::Resolve => &[IncidentState::Resolved],
+        }
+    }
+
+    /// When this section's steps run, for hints.
+    fn when(self) -> &'static str {
+        match self {
+            Section::Open => "`on_open` steps run as the incident opens, while it is `open`",
+            Section::StateChange => {
+                "`on_state_change` steps run on entering `acknowledged` or `mitigated`"
+            }
+            Section::Resolve => "`on_resolve` steps run once the incident is `resolved`",
+        }
+    }
+
+    /// The section whose steps run in `state`.
+    fn running_in(state: IncidentState) -> Section {
+        match state {
+            IncidentState::Open => Section::Open,
+            IncidentState::Acknowledged | IncidentState::Mitigated => Section::StateChange,
+            IncidentState::Resolved => Section::Resolve,
+        }
+    }
 }
 
 /// Things in the config a playbook refers to by name.
@@ -858,7 +889,8 @@ impl Validator<'_, '_> {
         let path = vec![PathSeg::from(section.key()), PathSeg::Index(i)];
         let (action, when) = self.split_step(item, &path)?;
         // The condition is checked even when the action is broken: every problem at once.
-        let when = when.map(|when| self.condition(when, &join(&path, [PathSeg::from("when")])));
+        let when =
+            when.map(|when| self.condition(when, section, &join(&path, [PathSeg::from("when")])));
         let (kind, inner) = action?;
         let raw: RawAction = self
             .locator
@@ -965,7 +997,7 @@ impl Validator<'_, '_> {
         )
     }
 
-    fn condition(&mut self, value: Value, at: &[PathSeg]) -> Option<Condition> {
+    fn condition(&mut self, value: Value, section: Section, at: &[PathSeg]) -> Option<Condition> {
         let raw: RawCondition = self
             .locator
             .deserialize(value, at)
@@ -984,6 +1016,24 @@ impl Validator<'_, '_> {
             } else if !self.trigger_kinds.contains(kind.as_str()) {
                 self.warn("playbook::never-runs", &path, format!("this playbook has no `{kind}` trigger, so this condition never holds for it"), "add such a trigger, or remove the kind from `triggered_by`");
             }
+        }
+        for (i, state) in raw.states.iter().enumerate() {
+            if section.states().contains(state) {
+                continue;
+            }
+            let path = join(at, [PathSeg::from("states"), PathSeg::Index(i)]);
+            let message = format!(
+                "an incident is never `{}` when its `{}` steps run, so this condition never holds there",
+                state.as_str(),
+                section.key(),
+            );
+            let hint = format!(
+                "{}; a step for `{}` belongs in `{}`",
+                section.when(),
+                state.as_str(),
+                Section::running_in(*state).key()
+            );
+            self.warn("playbook::never-runs", &path, message, hint);
         }
         Some(Condition {
             states: raw.states,
