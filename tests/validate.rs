@@ -811,3 +811,73 @@ on_open:
     );
     assert_eq!(diag.severity, Severity::Warning);
 }
+
+/// A playbooks directory laid out by hand: `(path, name)` pairs.
+fn playbook_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    for (path, name) in files {
+        let file = dir.path().join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        let src = format!("name: {name}\ntriggers: [{{manual: {{}}}}]\n");
+        std::fs::write(&file, src).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    dir
+}
+
+fn names(playbooks: &[Playbook]) -> Vec<&str> {
+    playbooks.iter().map(|p| p.name.as_str()).collect()
+}
+
+#[test]
+fn playbooks_are_found_in_folders_below_and_by_any_case_of_yaml_or_yml() {
+    let dir = playbook_dir(&[
+        ("a.yaml", "a"),
+        ("b.YAML", "b"),
+        ("c.Yml", "c"),
+        ("sub/d.yaml", "d"),
+        ("sub/deeper/e.yml", "e"),
+        ("notes.txt", "not-a-playbook"),
+        (".github/workflows/ci.yml", "hidden"),
+    ]);
+    let (playbooks, diags) =
+        playbook::load_dir(&[dir.path().to_path_buf()], &test_config(), &FakeCatalog);
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(names(&playbooks), ["a", "b", "c", "d", "e"]);
+}
+
+#[test]
+fn a_file_named_twice_or_also_inside_a_named_folder_is_read_once() {
+    let dir = playbook_dir(&[("t.yaml", "t"), ("sub/u.yaml", "u")]);
+    let (playbooks, diags) = playbook::load_dir(
+        &[
+            dir.path().to_path_buf(),
+            dir.path().join("t.yaml"),
+            dir.path().join("sub/../t.yaml"),
+            dir.path().join("sub"),
+        ],
+        &test_config(),
+        &FakeCatalog,
+    );
+    assert!(diags.is_empty(), "no duplicate of itself: {diags:#?}");
+    assert_eq!(names(&playbooks), ["u", "t"]);
+}
+
+#[test]
+fn a_playbooks_folder_without_a_playbook_is_a_warning() {
+    let dir = playbook_dir(&[("README.md", "x"), (".hidden/x.yaml", "x")]);
+    let (playbooks, diags) =
+        playbook::load_dir(&[dir.path().to_path_buf()], &test_config(), &FakeCatalog);
+    assert!(playbooks.is_empty());
+    let [diag] = diags.as_slice() else {
+        panic!("{diags:#?}")
+    };
+    assert_eq!(
+        (diag.code, diag.severity),
+        ("playbook::none-found", Severity::Warning)
+    );
+    assert_eq!(diag.file, dir.path());
+    assert!(hint(diag).contains("`.yaml` or `.yml` files in this directory or below it"));
+    assert!(!has_errors(&diags));
+}

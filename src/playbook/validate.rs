@@ -159,9 +159,10 @@ pub fn parse(
     (playbook, diags)
 }
 
-/// Loads every playbook: each path is a file, or a directory whose `*.yaml`
-/// and `*.yml` files are read in name order. Returns the playbooks that
-/// validated, and every diagnostic (including duplicate names across files).
+/// Loads every playbook: each path is a file, or a directory whose `.yaml`
+/// and `.yml` files, all the way down, are read in path order (see
+/// [`playbook_files`]). Returns the playbooks that validated, and every
+/// diagnostic (including duplicate names across files).
 pub fn load_dir(
     dir_or_files: &[PathBuf],
     config: &Config,
@@ -220,36 +221,96 @@ fn written_name(src: &str) -> Option<String> {
     root.get("name")?.as_str().map(str::to_owned)
 }
 
-/// The files to read, directories expanded.
+/// The files to read, each once (a file named twice, or named and inside a
+/// named directory, is read once, in its first place). A directory is
+/// searched all the way down, as templates are, for `.yaml` and `.yml`
+/// files in any case (`x.YAML`), in path order; hidden entries (`.git`,
+/// `.github`, an editor's `.#x.yaml` lock) are not playbooks. A directory
+/// holding none gets a warning: squall would run with no playbook there.
 fn playbook_files(dir_or_files: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let mut seen = HashSet::new();
     for path in dir_or_files {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut found: Vec<PathBuf> = entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.path())
-                    .filter(|p| {
-                        p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml")
-                    })
-                    .collect();
-                found.sort();
-                files.extend(found);
+        let found = if path.is_dir() {
+            let mut found = Vec::new();
+            if !find_playbooks(path, &mut found, &mut HashSet::new(), diags) {
+                continue;
             }
-            Err(error) => diags.push(Diagnostic::at(
-                Severity::Error,
-                "playbook::unreadable",
-                path,
-                Pos::START,
-                format!("cannot read the playbook directory: {error}"),
-            )),
+            found.sort();
+            if found.is_empty() {
+                diags.push(
+                    Diagnostic::at(
+                        Severity::Warning,
+                        "playbook::none-found",
+                        path,
+                        Pos::START,
+                        "no playbooks here: squall would open no incidents from this directory",
+                    )
+                    .with_hint("playbooks are `.yaml` or `.yml` files in this directory or below it; check the path, or `playbooks` in the config"),
+                );
+            }
+            found
+        } else {
+            vec![path.clone()]
+        };
+        for file in found {
+            let identity = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+            if seen.insert(identity) {
+                files.push(file);
+            }
         }
     }
     files
+}
+
+/// Adds the playbook files under `dir` to `found`; false when `dir` itself
+/// cannot be read (reported). `visited` holds the directories already
+/// searched, so that a symbolic link back up the tree ends the search.
+fn find_playbooks(
+    dir: &Path,
+    found: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    if !visited.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
+        return true;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            diags.push(Diagnostic::at(
+                Severity::Error,
+                "playbook::unreadable",
+                dir,
+                Pos::START,
+                format!("cannot read the playbook directory: {error}"),
+            ));
+            return false;
+        }
+    };
+    for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            find_playbooks(&path, found, visited, diags);
+        } else if path.is_file() && is_yaml_name(name) {
+            found.push(path);
+        }
+    }
+    true
+}
+
+/// `x.yaml` or `x.yml`, in any case.
+fn is_yaml_name(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// Whether a platform can pin posts, from the one table of platform
