@@ -22,7 +22,8 @@
 //!   outbox, pins, drafts, conversations, mentions.
 //! - [`playbook`], [`config`], [`templates`]: what comms teams write, parsed
 //!   from raw YAML into validated types, with [`diagnostics`] that point at
-//!   file, line and column.
+//!   file, line and column; [`cron_text`] says where a cron expression's
+//!   days of the week would be misread.
 //! - [`simulate`]: replays a recorded stream through the same engine, adapters
 //!   and store code that a live server runs, with a simulated clock.
 //! - [`server`]: `squall serve`, the HTTP API (ingest, alerts, incidents,
@@ -39,6 +40,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod cron_text;
 pub mod detect;
 pub mod diagnostics;
 pub mod embedded;

@@ -686,7 +686,7 @@ fn every_kind_of_mistake_is_reported_at_its_path_with_a_hint() {
             yaml: "timezone: UTC\nopen_cron: \"0 9 * * 1-5\"\nclose_cron: \"0 0 17 * * Mon-Fri\"\n",
             path: &["open_cron"],
             message: "has 5 fields",
-            hint: "prepend seconds `0 `: \"0 0 9 * * 1-5\"",
+            hint: "prepend seconds `0 `: \"0 0 9 * * MON-FRI\"",
         },
         Invalid {
             yaml: "timezone: UTC\nopen_cron: \"0 0 9 * * Mon-Fri\"\nclose_cron: \"0 0 25 * * Mon-Fri\"\n",
@@ -723,6 +723,29 @@ fn every_kind_of_mistake_is_reported_at_its_path_with_a_hint() {
             "hint {hint:?} lacks {:?}",
             case.hint
         );
+    }
+}
+
+/// Unix cron counts 0 = Sunday, 1 = Monday; the `cron` crate 1 = Sunday. A
+/// number in the day-of-week field would silently shift every day by one.
+#[test]
+fn a_cron_pair_with_numbered_days_of_the_week_is_refused_and_told_the_names() {
+    for (open, close, field, hint) in [
+        ("0 0 9 * * 1-5", "0 0 17 * * Mon-Fri", "open_cron", "`1-5` means MON-FRI in Unix cron but SUN-THU here: write `MON-FRI` (`0 0 9 * * MON-FRI`)"),
+        ("0 0 9 * * Mon-Fri", "0 0 17 * * 0,6", "close_cron", "`0,6` means SUN,SAT in Unix cron but no day at all here: write `SUN,SAT`"),
+        ("0 0 9 * * 2", "0 0 17 * * Mon", "open_cron", "`2` means TUE in Unix cron but MON here: write `TUE`"),
+    ] {
+        let yaml = format!("timezone: UTC\nopen_cron: \"{open}\"\nclose_cron: \"{close}\"\n");
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].path, [field], "{yaml}");
+        assert!(
+            found[0].message.contains("written in numbers"),
+            "{:?}",
+            found[0].message
+        );
+        let given = found[0].hint.as_deref().unwrap_or_default();
+        assert!(given.contains(hint), "hint {given:?} lacks {hint:?}");
     }
 }
 

@@ -269,6 +269,66 @@ fn a_five_field_cron_expression_is_told_about_the_seconds_field() {
     assert!(hint(&diag).contains("`0 0 2 * * Sun`"), "{diag:#?}");
 }
 
+/// Unix cron counts 0 = Sunday, 1 = Monday; the `cron` crate 1 = Sunday.
+/// Numbers would shift every day by one, so only names are read.
+#[test]
+fn a_schedule_trigger_with_numbered_days_of_the_week_is_refused_with_the_days_by_name() {
+    for (cron, hint_part) in [
+        (
+            "0 0 12 * * 2",
+            "`2` means TUE in Unix cron but MON here: write `TUE` (`0 0 12 * * TUE`)",
+        ),
+        (
+            "0 0 9 * * 1-5",
+            "`1-5` means MON-FRI in Unix cron but SUN-THU here: write `MON-FRI`",
+        ),
+        (
+            "0 0 12 * * 0",
+            "`0` means SUN in Unix cron but no day at all here: write `SUN`",
+        ),
+    ] {
+        let src = format!("name: weekly\ntriggers:\n  - schedule: {{cron: \"{cron}\"}}\n");
+        let (playbook, diags) = validate_text(&src);
+        let diag = expect(
+            &diags,
+            "playbook::bad-cron",
+            "inline.yaml",
+            3,
+            22,
+            "written in numbers",
+        );
+        assert!(hint(&diag).contains(hint_part), "{cron}: {diag:#?}");
+        assert!(playbook.is_none());
+    }
+    let (_, diags) =
+        validate_text("name: weekly\ntriggers:\n  - schedule: {cron: \"0 9 * * 1-5\"}\n");
+    let diag = expect(
+        &diags,
+        "playbook::bad-cron",
+        "inline.yaml",
+        3,
+        22,
+        "not a valid cron",
+    );
+    assert!(
+        hint(&diag).contains("write `0 0 9 * * MON-FRI`"),
+        "{diag:#?}"
+    );
+    for named in [
+        "0 0 9 * * MON-FRI",
+        "0 0 12 * * Tue",
+        "0 0 9 * * */2",
+        "0 0 9 * * SAT,SUN",
+    ] {
+        let src = format!("name: weekly\ntriggers:\n  - schedule: {{cron: \"{named}\"}}\n");
+        let (playbook, diags) = validate_text(&src);
+        assert!(
+            playbook.is_some() && diags.is_empty(),
+            "{named}: {diags:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_misspelt_time_zone_gets_close_matches() {
     let (_, diags) = validate("bad/bad_timezone.yaml");

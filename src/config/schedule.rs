@@ -75,6 +75,8 @@ pub struct RawSchedule {
     /// Cron expression (seconds first: `0 0 9 * * Mon-Fri`) for the instants
     /// at which the schedule opens, for hours too irregular for `weekly`.
     /// Needs `close_cron`; evaluated in `timezone`; used instead of `weekly`.
+    /// Days of the week are names (`Mon-Fri`): numbers are refused, because
+    /// this cron numbers them 1 = Sunday, not 0 = Sunday as Unix cron does.
     #[serde(default)]
     pub open_cron: Option<String>,
     /// Cron expression (seconds first: `0 0 17 * * Mon-Fri`) for the instants

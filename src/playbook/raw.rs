@@ -242,6 +242,8 @@ pub struct RawAlertMap {
 #[serde(deny_unknown_fields)]
 pub struct RawScheduleTrigger {
     /// Cron expression WITH a seconds field first: `0 0 2 * * Sun` is 02:00 every Sunday.
+    /// Days of the week are written as names (`MON-FRI`): numbers are refused,
+    /// because this cron numbers them 1 = Sunday, not 0 = Sunday as Unix cron does.
     pub cron: String,
     /// IANA time zone the expression is read in (`Europe/Warsaw`). Default `UTC`.
     #[serde(default)]

@@ -788,6 +788,10 @@ impl Validator<'_, '_> {
     }
 
     fn cron(&mut self, expression: &str, path: &[PathSeg]) -> Option<cron::Schedule> {
+        if let Some(days) = crate::cron_text::numeric_day_of_week(expression) {
+            self.error("playbook::bad-cron", path, days.message(), days.hint());
+            return None;
+        }
         match cron::Schedule::from_str(expression) {
             Ok(schedule) => Some(schedule),
             Err(error) => {
@@ -802,9 +806,9 @@ impl Validator<'_, '_> {
                     .unwrap_or_default();
                 let fields = expression.split_whitespace().count();
                 let hint = if fields == 5 {
-                    format!("squall's cron expressions start with a seconds field and you gave 5 fields: write `0 {}`", expression.trim())
+                    format!("squall's cron expressions start with a seconds field and you gave 5 fields: write `{}`", crate::cron_text::with_seconds(expression))
                 } else {
-                    "six fields: seconds minutes hours day-of-month month day-of-week (and an optional year), e.g. `0 0 2 * * Sun` for 02:00 every Sunday".to_owned()
+                    "six fields: seconds minutes hours day-of-month month day-of-week (and an optional year), e.g. `0 0 2 * * Sun` for 02:00 every Sunday; days of the week by name (`MON-FRI`)".to_owned()
                 };
                 self.error(
                     "playbook::bad-cron",

@@ -271,8 +271,15 @@ fn cron_expression(
         problems.push(
             path(&[field]),
             format!("`{expression}` has 5 fields, but cron here has seconds first (6 or 7 fields)"),
-            Some(format!("prepend seconds `0 `: \"0 {expression}\"")),
+            Some(format!(
+                "prepend seconds `0 `: \"{}\"",
+                crate::cron_text::with_seconds(expression)
+            )),
         );
+        return None;
+    }
+    if let Some(days) = crate::cron_text::numeric_day_of_week(expression) {
+        problems.push(path(&[field]), days.message(), Some(days.hint()));
         return None;
     }
     match cron::Schedule::from_str(expression) {
