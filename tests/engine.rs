@@ -784,3 +784,70 @@ async fn pending_drafts_follow_the_incident_phase_unless_someone_edited_them() {
     assert!(jan.text.contains("working normally again"), "{}", jan.text);
     assert_eq!(ola.text, words, "a person's words are kept");
 }
+
+/// Validation keeps every duration within a year. The engine does not rely
+/// on it to stay up: a deadline past what a timestamp can hold is one that
+/// never comes, not a panic ("DateTime + TimeDelta overflowed").
+#[test]
+fn durations_past_any_calendar_make_deadlines_that_never_come_not_a_panic() {
+    use squall::engine::input::{Command, Input};
+    use squall::engine::Engine;
+    use squall::playbook::{Action, ApprovalTimeout};
+    use std::sync::Arc;
+
+    let cfg = common::config(common::CONFIG);
+    let templates = common::templates();
+    let mut pb = common::playbook(SITE_DOWN, &cfg, &templates);
+    let forever = std::time::Duration::MAX;
+    pb.incident.stale_after = forever;
+    for step in &mut pb.on_open {
+        match &mut step.action {
+            Action::PinStatus(p) => {
+                if let Some(approval) = p.approval.as_mut() {
+                    approval.timeout = forever;
+                    approval.then = ApprovalTimeout::Hold;
+                }
+            }
+            Action::ReplyDrafts(r) => r.sla = forever,
+            _ => {}
+        }
+    }
+    let mut engine = Engine::new(Arc::new(cfg), vec![pb], Arc::new(templates), at(6, 0));
+    let kinds = |d: &squall::engine::Decisions| -> Vec<&'static str> {
+        d.events.iter().map(|e| e.kind.as_str()).collect()
+    };
+
+    let opened = engine.handle(
+        at(7, 0),
+        Input::Command(Command {
+            by: "ana".into(),
+            kind: CommandKind::Declare {
+                playbook: ref_("site-down"),
+                note: None,
+            },
+        }),
+    );
+    assert!(
+        kinds(&opened).contains(&"status_awaiting_approval"),
+        "{:?}",
+        kinds(&opened)
+    );
+    let mention = squall::mention::parse_ndjson_line(
+        r#"{"id": "m1", "platform": "mastodon", "account": "acme-help", "author": {"id": "u-1", "handle": "@cust"}, "text": "is acme down?", "created_at": "2026-11-24T07:01:00Z"}"#,
+    )
+    .expect("mention");
+    let drafted = engine.handle(at(7, 1), Input::Mention(Box::new(mention)));
+    assert!(
+        kinds(&drafted).contains(&"draft_created"),
+        "{:?}",
+        kinds(&drafted)
+    );
+    let day = engine.tick(at(23, 59));
+    assert!(
+        !kinds(&day)
+            .iter()
+            .any(|k| ["approval_reminder", "status_stale", "draft_escalated"].contains(k)),
+        "{:?}",
+        kinds(&day)
+    );
+}

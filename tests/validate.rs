@@ -796,6 +796,152 @@ on_state_change:
     assert!(playbook.is_none());
 }
 
+/// One case of a duration's bounds: the settings, then where the problem
+/// is (line) and words of its message and hint; `None` when accepted.
+struct Bounds {
+    incident: &'static str,
+    approval: &'static str,
+    sla: &'static str,
+    refused: Option<(usize, &'static str, &'static str)>,
+}
+
+#[test]
+fn durations_are_at_most_a_year_and_timers_that_repeat_or_page_at_least_a_minute() {
+    let shorter = "is shorter than a minute";
+    let longer = "is longer than a year";
+    let cases = [
+        Bounds {
+            incident: "{stale_after: 1ms}",
+            approval: "none",
+            sla: "15m",
+            refused: Some((3, shorter, "write at least `1m`: the commander is reminded")),
+        },
+        Bounds {
+            incident: "{}",
+            approval: "{timeout: 1ms, then: hold}",
+            sla: "15m",
+            refused: Some((5, shorter, "approvers are reminded that often")),
+        },
+        Bounds {
+            incident: "{}",
+            approval: "{timeout: 1ms}",
+            sla: "15m",
+            refused: Some((5, shorter, "with `then: hold`")),
+        },
+        Bounds {
+            incident: "{}",
+            approval: "none",
+            sla: "30s",
+            refused: Some((6, shorter, "reassigned and `escalate_to` is told")),
+        },
+        Bounds {
+            incident: "{}",
+            approval: "none",
+            sla: "300000y",
+            refused: Some((6, longer, "write at most `1y`")),
+        },
+        Bounds {
+            incident: "{stale_after: 300000y}",
+            approval: "none",
+            sla: "15m",
+            refused: Some((3, longer, "write at most `1y`")),
+        },
+        Bounds {
+            incident: "{}",
+            approval: "{timeout: 300000y, then: post}",
+            sla: "15m",
+            refused: Some((5, longer, "write at most `1y`")),
+        },
+        Bounds {
+            incident: "{auto_resolve: {quiet: 10s}}",
+            approval: "none",
+            sla: "15m",
+            refused: Some((3, shorter, "one-minute buckets")),
+        },
+        Bounds {
+            incident: "{cooldown: 0s}",
+            approval: "none",
+            sla: "15m",
+            refused: Some((3, "is not longer than zero", "`5m`")),
+        },
+        // The edges, and a time-out that posts: it fires once.
+        Bounds {
+            incident: "{stale_after: 1m, cooldown: 1y, auto_resolve: {quiet: 1y}}",
+            approval: "{timeout: 1s, then: post}",
+            sla: "1y",
+            refused: None,
+        },
+        Bounds {
+            incident: "{}",
+            approval: "{timeout: 1m, then: hold}",
+            sla: "1m",
+            refused: None,
+        },
+    ];
+    for case in cases {
+        let src = format!(
+            "\
+name: timers
+triggers: [{{surge: {{window: 5m, for: 0s, debounce: 0s}}}}, {{manual: {{}}}}]
+incident: {}
+on_open:
+  - pin_status: {{accounts: [acme-main], template: status/site-down, approval: {}}}
+  - reply_drafts: {{template: drafts/site-down, to: {{team: social-care}}, sla: {}}}
+",
+            case.incident, case.approval, case.sla
+        );
+        let (playbook, diags) = validate_text(&src);
+        let found: Vec<&Diagnostic> = diags
+            .iter()
+            .filter(|d| d.code == "playbook::bad-duration")
+            .collect();
+        match case.refused {
+            None => assert!(playbook.is_some() && found.is_empty(), "{src}\n{diags:#?}"),
+            Some((line, message, hint_part)) => {
+                let [diag] = found.as_slice() else {
+                    panic!("one bad-duration expected in\n{src}\n{diags:#?}")
+                };
+                assert_eq!(diag.line, line, "{src}\n{diag:#?}");
+                assert!(diag.message.contains(message), "{src}\n{diag:#?}");
+                assert!(hint(diag).contains(hint_part), "{src}\n{diag:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_surge_window_is_at_least_a_minute_because_mentions_are_counted_by_the_minute() {
+    let (_, diags) = validate_text("name: surge\ntriggers:\n  - surge: {window: 30s}\n");
+    let diag = expect(
+        &diags,
+        "playbook::bad-duration",
+        "inline.yaml",
+        3,
+        21,
+        "`30s` is shorter than a minute",
+    );
+    assert!(hint(&diag).contains("one-minute buckets"), "{diag:#?}");
+}
+
+#[test]
+fn the_digest_period_in_the_config_is_bounded_like_a_playbook_timer() {
+    for (period, message, hint_part) in [
+        ("1s", "shorter than a minute", "digest e-mail"),
+        ("300000y", "longer than a year", "at most `1y`"),
+        ("soon", "is not a duration", "`5m`"),
+    ] {
+        let src = format!("notify: {{digest_every: {period}}}\n");
+        let (_, diags) = config::parse(&src, Path::new("squall.yaml"), &no_env);
+        let [diag] = diags.as_slice() else {
+            panic!("{period}: {diags:#?}")
+        };
+        assert_eq!(diag.severity, Severity::Error);
+        assert_eq!((diag.line, diag.column), (1, 24), "{diag:#?}");
+        assert!(diag.message.contains(message), "{diag:#?}");
+        assert!(hint(diag).contains(hint_part), "{diag:#?}");
+    }
+}
+
 #[test]
 fn a_condition_on_a_state_the_incident_is_never_in_there_is_a_warning() {
     let (playbook, diags) = validate_text(

@@ -17,7 +17,9 @@ pub mod schedule;
 pub use model::*;
 
 use crate::diagnostics::{Diagnostic, Severity, SECRET_CODE};
-use crate::playbook::validate::{template_problem_diagnostic, TemplateCatalog};
+use crate::playbook::validate::{
+    check_duration, template_problem_diagnostic, Floor, TemplateCatalog, DIGEST_FLOOR,
+};
 use crate::templates::StepContext;
 use crate::yaml_pos::{closest, join, Locator, PathSeg, PositionIndex, Redaction, SerdeCodes};
 use raw::{RawAccount, RawConfig, RawServer, RawStaff};
@@ -353,17 +355,17 @@ impl Builder<'_, '_> {
             ..NotifyConfig::default()
         };
         if let Some(t) = &raw.digest_every {
-            match humantime::parse_duration(t) {
-                Ok(d) if !d.is_zero() => out.digest_every = d,
-                _ => self.diags.push(
+            match check_duration(t, Floor::Minute(DIGEST_FLOOR)) {
+                Ok(d) => out.digest_every = d,
+                Err(refusal) => self.diags.push(
                     self.locator
                         .at_value(
                             Severity::Error,
                             CODES.invalid_value,
                             &[PathSeg::from("notify"), PathSeg::from("digest_every")],
-                            format!("`{t}` is not a duration"),
+                            refusal.message,
                         )
-                        .with_hint("write it as `60s` or `5m`"),
+                        .with_hint(refusal.hint),
                 ),
             }
         }

@@ -64,7 +64,8 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     /// One digest per staff member at most this often, listing the drafts
-    /// assigned to them since the last one (`60s`). Default 60 seconds.
+    /// assigned to them since the last one (`60s`; from a minute to a
+    /// year). Default 60 seconds.
     #[serde(default)]
     pub digest_every: Option<String>,
     /// Where links in digests point (the dashboard's base URL). Default

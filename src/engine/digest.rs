@@ -9,7 +9,7 @@
 //! text appears only masked (no personal data in mail).
 
 use super::events::{Event, EventKind};
-use super::{chrono_dur, context, guard, Decisions, Engine, Timer};
+use super::{context, guard, later, Decisions, Engine, Timer};
 use crate::actions::{ActionIntent, Keyed};
 use crate::clock::Timestamp;
 
@@ -23,7 +23,7 @@ impl Engine {
         let due = self.drafts.digests.entry(staff.to_string()).or_default();
         if due.is_empty() {
             self.timers.insert((
-                now + chrono_dur(self.config.notify.digest_every),
+                later(now, self.config.notify.digest_every),
                 Timer::Digest {
                     staff: staff.to_string(),
                 },

@@ -446,7 +446,7 @@ impl Engine {
                     }
                     if let Some(q) = quiet {
                         self.timers
-                            .insert((ev.at + chrono_dur(q), Timer::AutoResolve { incident: id }));
+                            .insert((later(ev.at, q), Timer::AutoResolve { incident: id }));
                     }
                 }
                 None
@@ -635,7 +635,7 @@ impl Engine {
         let pb = f.playbook.clone();
         if !f.manual {
             if let Some(last) = self.resolved_at.get(&key) {
-                let until = *last + chrono_dur(pb.incident.cooldown);
+                let until = later(*last, pb.incident.cooldown);
                 if now < until {
                     out.event(
                         Event::new(now, EventKind::TriggerSuppressed, &f.actor, format!("Not opening an incident for {}: {} but the previous one resolved less than {} ago (cooldown until {}). Declare one by hand if it is real.", pb.name, f.reason, humantime::format_duration(pb.incident.cooldown), until.to_rfc3339()))
@@ -707,7 +707,7 @@ impl Engine {
             .with("trigger", f.kind),
         );
         self.timers.insert((
-            now + chrono_dur(pb.incident.stale_after),
+            later(now, pb.incident.stale_after),
             Timer::StaleCheck {
                 incident: id.clone(),
             },
@@ -1036,7 +1036,7 @@ impl Engine {
                 // Quiet since the *latest* subsidence for the whole period: a
                 // timer left over from an earlier lull does not count.
                 let subsided = self.incidents.get(&incident).and_then(|i| i.subsided_at);
-                if subsided.is_some_and(|s| s + chrono_dur(q) <= at) {
+                if subsided.is_some_and(|s| later(s, q) <= at) {
                     self.resolve(
                         at,
                         &incident,
@@ -1078,6 +1078,15 @@ fn round1(x: f64) -> f64 {
 
 fn chrono_dur(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// `at` plus `d`, saturating at the last instant a timestamp can hold.
+/// Validation bounds every duration to a year, but no input (a playbook
+/// built past validation, a far-future time) may panic the engine: a
+/// deadline that cannot be represented is one that never comes.
+fn later(at: Timestamp, d: std::time::Duration) -> Timestamp {
+    at.checked_add_signed(chrono_dur(d))
+        .unwrap_or(Timestamp::MAX_UTC)
 }
 
 /// The grouping key: playbook name plus the values the playbook groups by.

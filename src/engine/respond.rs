@@ -4,7 +4,7 @@
 use super::drafts::{Draft, DraftState, Unassigned, INFLUENTIAL_FOLLOWERS};
 use super::events::{Event, EventKind};
 use super::{
-    chrono_dur, context, guard, normalize_handle, triggers, Decisions, Engine, RenderJob, Timer,
+    context, guard, later, normalize_handle, triggers, Decisions, Engine, RenderJob, Timer,
 };
 use crate::actions::{ActionIntent, Keyed};
 use crate::clock::Timestamp;
@@ -228,7 +228,7 @@ impl Engine {
             claimed: false,
             sends: 0,
             created_at: now,
-            sla_deadline: now + chrono_dur(r.sla),
+            sla_deadline: later(now, r.sla),
             previous_contacts: previous,
             mentions: 1,
             escalations: 0,
@@ -269,7 +269,7 @@ impl Engine {
         self.drafts.insert(d);
         out.drafts.insert(did);
         self.timers
-            .insert((now + chrono_dur(r.sla), Timer::DraftSla { draft: did }));
+            .insert((later(now, r.sla), Timer::DraftSla { draft: did }));
         if r.auto_send {
             self.approve_draft(now, "playbook (auto_send)", did, None, out);
         } else {

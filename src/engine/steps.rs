@@ -4,7 +4,7 @@
 
 use super::events::{Event, EventKind};
 use super::incident::{AutoresponderState, StatusPost};
-use super::{chrono_dur, context, Decisions, Engine, RenderJob, Timer};
+use super::{context, later, Decisions, Engine, RenderJob, Timer};
 use crate::actions::ActionIntent;
 use crate::clock::Timestamp;
 use crate::playbook::{
@@ -259,7 +259,7 @@ impl Engine {
         };
         match &p.approval {
             Some(approval) => {
-                let deadline = now + chrono_dur(approval.timeout);
+                let deadline = later(now, approval.timeout);
                 let approvers = self
                     .config
                     .roles
@@ -753,7 +753,7 @@ impl Engine {
                 let timeout = approval.timeout;
                 out.event(Event::new(at, EventKind::ApprovalReminder, "engine", format!("The status text still waits for approval by the {role}; nothing is posted until a person approves it.")).incident(id));
                 self.timers.insert((
-                    at + chrono_dur(timeout),
+                    later(at, timeout),
                     Timer::ApprovalTimeout {
                         incident: id.to_string(),
                     },
@@ -781,7 +781,7 @@ impl Engine {
             .playbook_of(id)
             .map(|p| p.incident.stale_after)
             .unwrap_or(std::time::Duration::from_secs(1800));
-        let due = inc.status_changed_at + chrono_dur(stale_after);
+        let due = later(inc.status_changed_at, stale_after);
         // Only a status that is out there can go stale; one waiting for
         // approval has its own reminders.
         if at >= due && matches!(inc.status, StatusPost::Posted { .. }) {
@@ -795,14 +795,14 @@ impl Engine {
                 out,
             );
             self.timers.insert((
-                at + chrono_dur(stale_after),
+                later(at, stale_after),
                 Timer::StaleCheck {
                     incident: id.to_string(),
                 },
             ));
         } else {
             self.timers.insert((
-                due.max(at + chrono::Duration::seconds(1)),
+                due.max(later(at, std::time::Duration::from_secs(1))),
                 Timer::StaleCheck {
                     incident: id.to_string(),
                 },

@@ -94,7 +94,7 @@ impl JsonSchema for DurationText {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "A length of time greater than zero: a number and a unit, several may be combined (`90s`, `5m`, `1h 30m`, `2d`).",
+            "description": "A length of time, at most a year (`1y`): a number and a unit, several may be combined (`90s`, `5m`, `1h 30m`, `2d`). Zero only where a setting says so; timers that repeat or page people take at least `1m`.",
             "pattern": r"^\s*[0-9]+\s*[a-zA-Zµ]+(\s*[0-9]+\s*[a-zA-Zµ]+)*\s*$",
             "examples": ["90s", "5m", "1h 30m"]
         })

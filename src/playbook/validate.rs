@@ -63,6 +63,95 @@ pub fn duration_help(text: &str) -> String {
     }
 }
 
+/// The longest any duration may be, in a playbook or the config: a year
+/// (`1y`, which is 365.25 days to the duration parser). Nothing squall waits
+/// for is further off, so a longer one is a typo; and a bound keeps every
+/// deadline the engine computes far inside what its clock can represent.
+pub const LONGEST_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// The shortest a duration may be, by what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// Zero is allowed and means "none": a surge's `for` (fire at once) and
+    /// `debounce` (no debounce).
+    Zero,
+    /// Anything longer than zero: spans that are only compared against, never
+    /// timers that repeat or page anyone (a keyword's `within`, `cooldown`),
+    /// and an approval `timeout` with `then: post`, which fires once.
+    Positive,
+    /// At least [`SHORTEST_TIMER`]: a timer that repeats or pages people, or a
+    /// span the detector only sees in one-minute buckets. The text says why,
+    /// in the hint.
+    Minute(&'static str),
+}
+
+/// The floor of [`Floor::Minute`]. Surge detection counts in one-minute
+/// buckets, and nobody can answer a page more often than once a minute: a
+/// shorter timer only floods people (`stale_after: 1ms` re-armed itself
+/// every time the clock moved).
+pub const SHORTEST_TIMER: Duration = Duration::from_secs(60);
+
+const WINDOW_FLOOR: &str =
+    "mentions are counted in one-minute buckets, so a shorter window is still a minute";
+const QUIET_FLOOR: &str =
+    "quiet is judged in one-minute buckets, and resolving posts the final status and tells people";
+const STALE_FLOOR: &str = "the commander is reminded that often, again and again";
+const SLA_FLOOR: &str = "every draft waiting that long is reassigned and `escalate_to` is told";
+const HOLD_FLOOR: &str = "with `then: hold` the approvers are reminded that often, again and again";
+/// `notify.digest_every` in the config: one e-mail per staff member each period.
+pub const DIGEST_FLOOR: &str = "each staff member gets a digest e-mail that often";
+
+/// An approval time-out that holds repeats its reminder; one that posts fires once.
+fn approval_floor(then: Option<ApprovalTimeout>) -> Floor {
+    match then.unwrap_or(ApprovalTimeout::Hold) {
+        ApprovalTimeout::Hold => Floor::Minute(HOLD_FLOOR),
+        ApprovalTimeout::Post => Floor::Positive,
+    }
+}
+
+/// Why a duration is refused, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationRefusal {
+    pub message: String,
+    pub hint: String,
+}
+
+/// The duration `text` says, if it is one and lies between `floor` and
+/// [`LONGEST_DURATION`]. Shared by playbook and config validation.
+///
+/// # Errors
+///
+/// What is wrong with `text`, and a hint naming the bound it broke.
+pub fn check_duration(text: &str, floor: Floor) -> Result<Duration, DurationRefusal> {
+    let refuse = |message: String, hint: String| Err(DurationRefusal { message, hint });
+    let duration = match humantime::parse_duration(text.trim()) {
+        Ok(duration) => duration,
+        Err(error) => {
+            return refuse(
+                format!("`{text}` is not a duration ({error})"),
+                duration_help(text),
+            )
+        }
+    };
+    if duration > LONGEST_DURATION {
+        return refuse(
+            format!("`{text}` is longer than a year, the longest a duration may be"),
+            "write at most `1y`: nothing squall waits for is further off".to_owned(),
+        );
+    }
+    match floor {
+        Floor::Minute(why) if duration < SHORTEST_TIMER => refuse(
+            format!("`{text}` is shorter than a minute, the shortest this may be"),
+            format!("write at least `1m`: {why}"),
+        ),
+        Floor::Positive if duration.is_zero() => refuse(
+            format!("`{text}` is not longer than zero"),
+            DURATION_EXAMPLES.to_owned(),
+        ),
+        _ => Ok(duration),
+    }
+}
+
 /// Default `approval` of a pin_status: a human first (BRIEF).
 const DEFAULT_APPROVER: &str = "commander";
 const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -629,7 +718,7 @@ impl Validator<'_, '_> {
                 raw.window.as_ref(),
                 &join(at, [PathSeg::from("window")]),
                 DEFAULT_WINDOW,
-                false,
+                Floor::Minute(WINDOW_FLOOR),
             ),
             sensitivity: raw.sensitivity.unwrap_or(Sensitivity::Medium),
             thresholds,
@@ -637,14 +726,14 @@ impl Validator<'_, '_> {
                 raw.hold.as_ref(),
                 &join(at, [PathSeg::from("for")]),
                 Duration::ZERO,
-                true,
+                Floor::Zero,
             ),
             debounce: raw.debounce.as_ref().map(|d| {
                 self.duration(
                     Some(d),
                     &join(at, [PathSeg::from("debounce")]),
                     Duration::ZERO,
-                    true,
+                    Floor::Zero,
                 )
             }),
         }
@@ -708,7 +797,7 @@ impl Validator<'_, '_> {
                 raw.within.as_ref(),
                 &join(at, [PathSeg::from("within")]),
                 DEFAULT_WITHIN,
-                false,
+                Floor::Positive,
             ),
         }
     }
@@ -876,7 +965,7 @@ impl Validator<'_, '_> {
                 raw.cooldown.as_ref(),
                 &join(&at, [PathSeg::from("cooldown")]),
                 DEFAULT_COOLDOWN,
-                false,
+                Floor::Positive,
             ),
             max_per_hour,
             auto_resolve_quiet: raw.auto_resolve.map(|a| {
@@ -884,14 +973,14 @@ impl Validator<'_, '_> {
                     Some(&a.quiet),
                     &join(&at, [PathSeg::from("auto_resolve"), PathSeg::from("quiet")]),
                     DEFAULT_COOLDOWN,
-                    false,
+                    Floor::Minute(QUIET_FLOOR),
                 )
             }),
             stale_after: self.duration(
                 raw.stale_after.as_ref(),
                 &join(&at, [PathSeg::from("stale_after")]),
                 DEFAULT_STALE_AFTER,
-                false,
+                Floor::Minute(STALE_FLOOR),
             ),
             report,
         }
@@ -1272,7 +1361,7 @@ impl Validator<'_, '_> {
                     rule.timeout.as_ref(),
                     &join(&path, [PathSeg::from("timeout")]),
                     DEFAULT_APPROVAL_TIMEOUT,
-                    false,
+                    approval_floor(rule.then),
                 );
                 let by_path = rule.by.as_ref().map(|_| join(&path, [PathSeg::from("by")]));
                 (
@@ -1364,7 +1453,7 @@ impl Validator<'_, '_> {
                 raw.sla.as_ref(),
                 &join(at, [PathSeg::from("sla")]),
                 DEFAULT_SLA,
-                false,
+                Floor::Minute(SLA_FLOOR),
             ),
             template: raw.template,
             team: raw.to.team,
@@ -1480,40 +1569,27 @@ impl Validator<'_, '_> {
 
     // ---- shared checks ----
 
-    /// A positive duration (or zero when `allow_zero`), `default` when absent
-    /// or invalid (an invalid one is reported).
+    /// A duration within its bounds (see [`check_duration`]), `default` when
+    /// absent or invalid (an invalid one is reported).
     fn duration(
         &mut self,
         text: Option<&DurationText>,
         path: &[PathSeg],
         default: Duration,
-        allow_zero: bool,
+        floor: Floor,
     ) -> Duration {
         let Some(DurationText(text)) = text else {
             return default;
         };
-        match humantime::parse_duration(text.trim()) {
-            Ok(duration) if duration > Duration::ZERO || allow_zero => duration,
-            Ok(_) => {
-                self.error(
-                    "playbook::bad-duration",
-                    path,
-                    format!("`{text}` is not longer than zero"),
-                    DURATION_EXAMPLES,
-                );
-                default
-            }
-            Err(error) => {
-                let hint = duration_help(text);
-                self.error(
-                    "playbook::bad-duration",
-                    path,
-                    format!("`{text}` is not a duration ({error})"),
-                    hint,
-                );
-                default
-            }
-        }
+        check_duration(text, floor).unwrap_or_else(|refusal| {
+            self.error(
+                "playbook::bad-duration",
+                path,
+                refusal.message,
+                refusal.hint,
+            );
+            default
+        })
     }
 
     /// The names that exist in the config; each other one reported.
