@@ -68,6 +68,7 @@ pub enum Command {
         /// Monitoring alerts, NDJSON (squall's form or Alertmanager webhook payloads).
         #[arg(long)]
         alerts: Option<PathBuf>,
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else the built-in example).
         #[arg(long, short, env = "SQUALL_CONFIG")]
         config: Option<PathBuf>,
         /// One JSON object per line (`at`, `kind`, ...), then a summary line.
@@ -107,6 +108,7 @@ pub enum Command {
         /// Directory for the alarm CSVs (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// How easily it fires, as a surge trigger's `sensitivity`.
         #[arg(long, value_enum, default_value_t = SensitivityArg::Medium)]
         sensitivity: SensitivityArg,
         /// Counting window.
@@ -209,8 +211,10 @@ pub enum Command {
     /// SQUALL_STORE).
     Report {
         incident: String,
+        /// Markdown, JSON or HTML (every stored text escaped).
         #[arg(long, value_enum, default_value_t = crate::report::ReportFormat::Md)]
         format: crate::report::ReportFormat,
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else built-in defaults).
         #[arg(long, short, env = "SQUALL_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -218,6 +222,7 @@ pub enum Command {
     Schedule {
         #[command(subcommand)]
         command: ScheduleCommand,
+        /// Config file (default: ./squall.yaml, else examples/squall.yaml, else the built-in example).
         #[arg(long, short, env = "SQUALL_CONFIG", global = true)]
         config: Option<PathBuf>,
     },
@@ -299,11 +304,13 @@ pub enum IncidentCommand {
     /// Open an incident by hand through a playbook's manual trigger.
     Declare {
         playbook: String,
+        /// What is known so far: on the timeline, and `incident.update` in templates.
         #[arg(long)]
         note: Option<String>,
     },
     /// Unresolved incidents (with `--all`, resolved ones too).
     List {
+        /// Resolved incidents too.
         #[arg(long)]
         all: bool,
     },
@@ -316,6 +323,7 @@ pub enum IncidentCommand {
     /// Resolve an incident.
     Resolve {
         id: String,
+        /// How it ended: on the timeline, and `incident.update` in the final note.
         #[arg(long)]
         note: Option<String>,
     },
@@ -362,8 +370,10 @@ pub enum DraftsCommand {
         /// `me`, a staff id, or `none` (unassigned).
         #[arg(long)]
         assignee: Option<String>,
+        /// Only this incident's drafts (its id).
         #[arg(long)]
         incident: Option<String>,
+        /// Most drafts on a page.
         #[arg(long, default_value_t = 100)]
         limit: u32,
         /// The cursor printed after a full page.
@@ -386,6 +396,7 @@ pub enum DraftsCommand {
     /// Discard a draft; the reason goes on the timeline and in the report.
     Discard {
         id: i64,
+        /// Why it is not sent.
         #[arg(long)]
         reason: String,
     },

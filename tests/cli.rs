@@ -145,6 +145,27 @@ fn help_lists_every_command_and_schema_prints_json() {
 }
 
 #[test]
+fn every_flag_of_every_command_says_what_it_is_for() {
+    use clap::CommandFactory;
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else {
+                continue; // positional: its name is the usage line's word
+            };
+            if arg.get_help().is_none() && !["help", "version"].contains(&long) {
+                out.push(format!("{path} --{long}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut missing = Vec::new();
+    undocumented(&squall::cli::Cli::command(), "squall", &mut missing);
+    assert!(missing.is_empty(), "no help text: {missing:?}");
+}
+
+#[test]
 fn schedule_commands_read_the_configured_hours() {
     let out = squall().args(["schedule", "list"]).output().expect("run");
     assert!(
@@ -306,12 +327,17 @@ fn detect_takes_explicit_thresholds_debounce_and_recent_peak_like_a_playbook() {
 fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
     let input = "benches/data/nab/realTweets/Twitter_volume_CVS.csv";
     for (flag, value, reason) in [
-        ("--sigmas", "nan", "must be greater than 0"),
+        ("--sigmas", "nan", "must be a finite number greater than 0"),
+        ("--sigmas", "inf", "must be a finite number greater than 0"),
         ("--sigmas", "0", "must be greater than 0"),
         ("--sigmas", "-2", "must be greater than 0"),
         ("--sigmas", "four", "not a number"),
         ("--min-ratio", "0.5", "must be at least 1.0"),
-        ("--min-ratio", "inf", "must be at least 1.0"),
+        (
+            "--min-ratio",
+            "inf",
+            "must be a finite number, at least 1.0",
+        ),
         ("--min-count", "0", "must be at least 1"),
         ("--min-count", "2.5", "whole number"),
         ("--recent-peak", "-0.1", "must be 0 or more"),

@@ -1018,6 +1018,26 @@ on_open:
     assert_eq!(diag.severity, Severity::Warning);
 }
 
+#[test]
+fn infinite_thresholds_are_refused_as_not_finite() {
+    let (_, diags) = validate_text(
+        "\
+name: surge
+triggers:
+  - surge: {thresholds: {sigmas: .inf, min_count: 5, min_ratio: .inf}}
+",
+    );
+    let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`sigmas` must be a finite number greater than 0, found inf",
+            "`min_ratio` must be a finite number, at least 1.0, found inf",
+        ],
+        "{diags:#?}"
+    );
+}
+
 /// A playbooks directory laid out by hand: `(path, name)` pairs.
 fn playbook_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));

@@ -71,7 +71,11 @@ impl Thresholds {
             return Ok(sigmas);
         }
         Err(Refusal {
-            message: format!("`sigmas` must be greater than 0, found {sigmas}"),
+            message: if sigmas.is_finite() {
+                format!("`sigmas` must be greater than 0, found {sigmas}")
+            } else {
+                format!("`sigmas` must be a finite number greater than 0, found {sigmas}")
+            },
             hint: "4.0 is a usual value; lower fires more easily",
         })
     }
@@ -91,7 +95,11 @@ impl Thresholds {
             return Ok(min_ratio);
         }
         Err(Refusal {
-            message: format!("`min_ratio` must be at least 1.0, found {min_ratio}"),
+            message: if min_ratio.is_finite() {
+                format!("`min_ratio` must be at least 1.0, found {min_ratio}")
+            } else {
+                format!("`min_ratio` must be a finite number, at least 1.0, found {min_ratio}")
+            },
             hint: "it is how many times the usual volume a surge must reach, e.g. 2.0",
         })
     }

@@ -128,7 +128,7 @@ pub enum RawTrigger {
     Alert(RawAlert),
     /// A point in time (planned maintenance).
     Schedule(RawScheduleTrigger),
-    /// A person declares the incident (`squall declare`).
+    /// A person declares the incident (`squall incident declare`).
     Manual(Option<RawManual>),
 }
 
@@ -470,7 +470,8 @@ pub struct RawReplyDrafts {
     /// Role (from the config) that overdue drafts are escalated to.
     #[serde(default)]
     pub escalate_to: Option<String>,
-    /// Send drafts nobody approved once the SLA passes. Default false: a
+    /// Approve and send every draft at once, as it is written, with no
+    /// person in between (the SLA never comes into play). Default false: a
     /// person sends every reply. Only set this knowingly.
     #[serde(default)]
     pub auto_send: bool,

@@ -1017,7 +1017,12 @@ impl Validator<'_, '_> {
                 CODES.invalid_value,
                 &join(at, [PathSeg::from("cost_per_call")]),
                 format!(
-                    "`cost_per_call` must be 0 or more, found {}",
+                    "`cost_per_call` must be {}0 or more, found {}",
+                    if raw.cost_per_call.is_finite() {
+                        ""
+                    } else {
+                        "a finite number, "
+                    },
                     raw.cost_per_call
                 ),
                 "what one support call costs, e.g. 6.5",
