@@ -55,6 +55,14 @@ impl TemplateCatalog for FakeCatalog {
         KNOWN_TEMPLATES.contains(&name)
     }
 
+    fn failed_to_load(&self, _: &str) -> bool {
+        false
+    }
+
+    fn names(&self) -> Vec<String> {
+        KNOWN_TEMPLATES.map(str::to_owned).to_vec()
+    }
+
     fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         if name != "status/uses-order" || ctx != StepContext::Status {
             return Vec::new();
@@ -1106,4 +1114,86 @@ fn a_playbooks_folder_without_a_playbook_is_a_warning() {
     assert_eq!(diag.file, dir.path());
     assert!(hint(diag).contains("`.yaml` or `.yml` files in this directory or below it"));
     assert!(!has_errors(&diags));
+}
+
+// ---- Templates as `squall validate` meets them: the real template set,
+// loaded from files, with the step that uses each template. ----
+
+/// A project as `squall validate` sees it: the test config, `templates/`
+/// holding `files` (path, text), and a playbook `t` whose only step is
+/// `step`. Returns the directory and every diagnostic.
+fn validate_project(files: &[(&str, &str)], step: &str) -> (tempfile::TempDir, Vec<Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let write = |relative: &str, text: &str| {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
+            .unwrap_or_else(|e| panic!("{relative}: {e}"));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    };
+    write("squall.yaml", &read(&fixture("squall.yaml")));
+    for (path, text) in files {
+        write(&format!("templates/{path}"), text);
+    }
+    write(
+        "playbooks/t.yaml",
+        &format!("name: t\ntriggers: [{{manual: {{}}}}]\non_open:\n  - {step}\n"),
+    );
+    let loaded = squall::setup::load(Some(&dir.path().join("squall.yaml")), &[]);
+    (dir, loaded.diagnostics)
+}
+
+const STATUS_STEP: &str = "pin_status: {accounts: [acme-main], template: x/s, approval: none}";
+
+#[test]
+fn a_template_name_that_exists_nowhere_gets_a_hint_that_fixes_it() {
+    // (what the step names, hint)
+    let cases = [
+        (
+            "x/s.en.hbs",
+            "write `x/s`: templates are named without their language and `.hbs`",
+        ),
+        ("x/s.hbs", "write `x/s`"),
+        ("x/ss", "did you mean `x/s`?"),
+        ("x/zz.en.hbs", "there is no `x/zz` either"),
+        ("y/new", "create `"),
+    ];
+    for (named, fix) in cases {
+        let step =
+            format!("pin_status: {{accounts: [acme-main], template: {named}, approval: none}}");
+        let (_dir, diags) =
+            validate_project(&[("x/s.en.hbs", "fine"), ("x/s.pl.hbs", "dobrze")], &step);
+        let [diag] = diags.as_slice() else {
+            panic!("{named}: {diags:#?}")
+        };
+        assert_eq!(diag.code, "playbook::unknown-template", "{named}");
+        assert!(diag.file.ends_with("playbooks/t.yaml"), "{diag:#?}");
+        assert!(hint(diag).contains(fix), "{named}: {diag:#?}");
+        assert!(!hint(diag).contains("<language>.hbs"), "{named}: {diag:#?}");
+    }
+    let (dir, diags) = validate_project(
+        &[("x/s.en.hbs", "fine")],
+        "pin_status: {accounts: [acme-main], template: y/new, approval: none}",
+    );
+    let expected = dir.path().join("templates/y/new.en.hbs");
+    assert!(
+        hint(&diags[0]).contains(&format!("create `{}`", expected.display())),
+        "{diags:#?}"
+    );
+}
+
+#[test]
+fn a_template_that_does_not_compile_is_reported_once_at_its_file_and_not_again_where_it_is_used() {
+    let broken = "Hi {{#if incident.eta}}soon";
+    for files in [
+        &[("x/s.en.hbs", broken)][..],
+        &[("x/s.en.hbs", broken), ("x/s.pl.hbs", "Dzień dobry")],
+    ] {
+        let (_dir, diags) = validate_project(files, STATUS_STEP);
+        let [diag] = diags.as_slice() else {
+            panic!("{files:?}: {diags:#?}")
+        };
+        assert_eq!(diag.code, "template::invalid", "{diag:#?}");
+        assert!(diag.file.ends_with("templates/x/s.en.hbs"), "{diag:#?}");
+        assert_eq!((diag.line, diag.column), (1, 4), "{diag:#?}");
+    }
 }

@@ -18,7 +18,8 @@ pub use model::*;
 
 use crate::diagnostics::{Diagnostic, Severity, SECRET_CODE};
 use crate::playbook::validate::{
-    check_duration, template_problem_diagnostic, Floor, TemplateCatalog, DIGEST_FLOOR,
+    check_duration, template_problem_diagnostic, unknown_template_hint, Floor, TemplateCatalog,
+    DIGEST_FLOOR,
 };
 use crate::templates::StepContext;
 use crate::yaml_pos::{closest, join, Locator, PathSeg, PositionIndex, Redaction, SerdeCodes};
@@ -178,13 +179,13 @@ pub fn check_templates(
         ];
         for (field, template, what) in named {
             let Some(template) = template else { continue };
+            if templates.failed_to_load(template) {
+                continue;
+            }
             if !templates.contains(template) {
                 let path = section_path("accounts", &account.name, ["off_hours", field]);
                 let message = format!("no template named `{template}`");
-                let hint = format!(
-                    "templates are files under {}: `{template}` is `{template}.<language>.hbs`",
-                    config.templates_dir.display(),
-                );
+                let hint = unknown_template_hint(template, templates, config);
                 diags.push(
                     locator
                         .at_value(Severity::Error, "config::unknown-template", &path, message)

@@ -28,6 +28,12 @@ use std::time::Duration;
 /// is [`TemplateSet`]; tests pass a fake.
 pub trait TemplateCatalog {
     fn contains(&self, name: &str) -> bool;
+    /// Whether `name` has files that did not load: their problems are
+    /// already reported at the files, so a step naming it is not reported
+    /// again as naming no template.
+    fn failed_to_load(&self, name: &str) -> bool;
+    /// Every template name, for suggestions.
+    fn names(&self) -> Vec<String>;
     /// Problems of template `name` when rendered for a step of kind `ctx`
     /// (variables that context does not offer, ...).
     fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem>;
@@ -38,9 +44,32 @@ impl TemplateCatalog for TemplateSet {
         TemplateSet::contains(self, name)
     }
 
+    fn failed_to_load(&self, name: &str) -> bool {
+        TemplateSet::failed_to_load(self, name)
+    }
+
+    fn names(&self) -> Vec<String> {
+        TemplateSet::names(self)
+    }
+
     fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         TemplateSet::check_variables(self, name, ctx)
     }
+}
+
+/// How to fix a `template:` that names no template, for playbooks and the
+/// config alike.
+pub fn unknown_template_hint(
+    name: &str,
+    templates: &dyn TemplateCatalog,
+    config: &Config,
+) -> String {
+    crate::templates::unknown_name_hint(
+        name,
+        &templates.names(),
+        &config.templates_dir,
+        &config.default_language,
+    )
 }
 
 const CODES: SerdeCodes = SerdeCodes {
@@ -1641,11 +1670,11 @@ impl Validator<'_, '_> {
 
     /// Checks a template exists, and (once per context) what it uses.
     fn template(&mut self, name: &str, ctx: StepContext, path: &[PathSeg], used_by: &str) {
+        if self.templates.failed_to_load(name) {
+            return;
+        }
         if !self.templates.contains(name) {
-            let hint = format!(
-                "templates are files under {}: `{name}` is `{name}.<language>.hbs`",
-                self.config.templates_dir.display()
-            );
+            let hint = unknown_template_hint(name, self.templates, self.config);
             self.error(
                 "playbook::unknown-template",
                 path,

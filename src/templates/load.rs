@@ -169,6 +169,23 @@ pub(super) fn identify(
     })
 }
 
+/// A template name with what belongs to file names taken off:
+/// `notify/opened.en.hbs`, `notify/opened.hbs` and `notify/opened.pl` are
+/// all `notify/opened`.
+pub(super) fn strip_file_suffixes(name: &str) -> &str {
+    let name = name.strip_suffix(".hbs").unwrap_or(name);
+    match name.rsplit_once('.') {
+        Some((bare, suffix))
+            if !bare.is_empty()
+                && !bare.ends_with('/')
+                && ISO_639_1.contains(&suffix.to_ascii_lowercase().as_str()) =>
+        {
+            bare
+        }
+        _ => name,
+    }
+}
+
 /// A suffix that someone meant as a language (letters only), as opposed to a
 /// dot that is part of the name (`v1.2`).
 fn is_language_like(suffix: &str) -> bool {
@@ -417,6 +434,20 @@ mod tests {
                 },
                 "{file}"
             );
+        }
+    }
+
+    #[test]
+    fn language_and_extension_are_taken_off_a_name() {
+        for (written, bare) in [
+            ("notify/opened.en.hbs", "notify/opened"),
+            ("notify/opened.hbs", "notify/opened"),
+            ("notify/opened.PL", "notify/opened"),
+            ("notify/opened", "notify/opened"),
+            ("v1.2", "v1.2"),
+            ("x/.en", "x/.en"),
+        ] {
+            assert_eq!(strip_file_suffixes(written), bare, "{written}");
         }
     }
 

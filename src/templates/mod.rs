@@ -51,6 +51,7 @@ mod load;
 
 pub use context::{reference_markdown, Variable};
 
+use crate::yaml_pos;
 use handlebars::{Handlebars, RenderError, RenderErrorReason};
 use load::{problem_at, Phrasing, Position, Variant};
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,6 +122,9 @@ pub struct TemplateSet {
     default_language: String,
     /// Template name → language → variant.
     templates: BTreeMap<String, BTreeMap<String, Variant>>,
+    /// Template name → languages whose file exists but did not load (its
+    /// problem is reported at the file, and not again where it is used).
+    broken: BTreeMap<String, BTreeSet<String>>,
     text: Handlebars<'static>,
     html: Handlebars<'static>,
     json: Handlebars<'static>,
@@ -133,6 +137,7 @@ impl TemplateSet {
         let default_language = normalize_language(default_language);
         let (files, mut problems) = load::discover(dir);
         let mut templates: BTreeMap<String, BTreeMap<String, Variant>> = BTreeMap::new();
+        let mut broken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for file in files {
             match load_file(dir, &file, &default_language) {
                 Ok((identity, variant)) => {
@@ -143,11 +148,24 @@ impl TemplateSet {
                         variants.insert(identity.lang, variant);
                     }
                 }
-                Err(mut file_problems) => problems.append(&mut file_problems),
+                Err((identity, mut file_problems)) => {
+                    if let Some(identity) = identity {
+                        broken
+                            .entry(identity.name)
+                            .or_default()
+                            .insert(identity.lang);
+                    }
+                    problems.append(&mut file_problems);
+                }
             }
         }
-        problems.extend(missing_default_problems(&templates, &default_language));
-        let set = TemplateSet::from_templates(dir, default_language, templates);
+        problems.extend(missing_default_problems(
+            &templates,
+            &broken,
+            &default_language,
+        ));
+        let mut set = TemplateSet::from_templates(dir, default_language, templates);
+        set.broken = broken;
         tracing::debug!(
             dir = %dir.display(),
             templates = set.templates.len(),
@@ -166,6 +184,7 @@ impl TemplateSet {
             dir: dir.to_path_buf(),
             default_language,
             templates,
+            broken: BTreeMap::new(),
             text: helpers::registry(handlebars::no_escape),
             html: helpers::registry(handlebars::html_escape),
             json: helpers::registry(helpers::json_escape),
@@ -190,6 +209,12 @@ impl TemplateSet {
 
     pub fn contains(&self, name: &str) -> bool {
         self.templates.contains_key(name)
+    }
+
+    /// Whether `name` has files that did not load (their problems were
+    /// reported by [`TemplateSet::load_dir`]) and none that did.
+    pub fn failed_to_load(&self, name: &str) -> bool {
+        !self.contains(name) && self.broken.contains_key(name)
     }
 
     /// Template names, sorted.
@@ -322,13 +347,64 @@ impl TemplateSet {
         let file = self
             .dir
             .join(format!("{name}.{}.hbs", self.default_language));
+        let names = self.names();
         problem_at(
             &file,
             Position::START,
             format!("no template named `{name}`"),
-            Some(format!("create `{}`", file.display())),
+            Some(unknown_name_hint(
+                name,
+                &names,
+                &self.dir,
+                &self.default_language,
+            )),
         )
     }
+}
+
+/// How to fix a reference to a template that does not exist: drop a
+/// language or `.hbs` written into the name, a did-you-mean, or where the
+/// file would be. `known` are the template names there are.
+pub fn unknown_name_hint(
+    name: &str,
+    known: &[String],
+    dir: &Path,
+    default_language: &str,
+) -> String {
+    let bare = load::strip_file_suffixes(name);
+    if bare != name {
+        if known.iter().any(|k| k == bare) {
+            return format!(
+                "write `{bare}`: templates are named without their language and `.hbs` \
+                 (squall picks the file for each language)"
+            );
+        }
+        return format!(
+            "templates are named without their language and `.hbs`, but there is no `{bare}` \
+             either: {}",
+            unknown_name_hint(bare, known, dir, default_language)
+        );
+    }
+    if let Some(best) = yaml_pos::closest(name, known.iter().map(String::as_str)) {
+        return format!("did you mean `{best}`?");
+    }
+    let file = dir.join(format!("{name}.{default_language}.hbs"));
+    let group = name.split_once('/').map(|(group, _)| format!("{group}/"));
+    let nearby: Vec<String> = known
+        .iter()
+        .filter(|k| group.as_ref().is_none_or(|g| k.starts_with(g.as_str())))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    let listing = if nearby.is_empty() || nearby.len() > 12 {
+        String::new()
+    } else {
+        format!("; templates there: {}", nearby.join(", "))
+    };
+    format!(
+        "templates are files under {}, one per language: create `{}`{listing}",
+        dir.display(),
+        file.display()
+    )
 }
 
 /// Reads, splits and compiles one file; every problem in it, or its variant.
@@ -336,16 +412,20 @@ fn load_file(
     dir: &Path,
     file: &Path,
     default_language: &str,
-) -> Result<(load::FileIdentity, Variant), Vec<TemplateProblem>> {
-    let identity = load::identify(dir, file, default_language).map_err(|p| vec![p])?;
-    let source = std::fs::read_to_string(file).map_err(|error| {
-        vec![problem_at(
-            file,
-            Position::START,
-            format!("cannot read the template: {error}"),
-            Some("templates must be UTF-8 text files".to_owned()),
-        )]
-    })?;
+) -> Result<(load::FileIdentity, Variant), (Option<load::FileIdentity>, Vec<TemplateProblem>)> {
+    let identity = load::identify(dir, file, default_language).map_err(|p| (None, vec![p]))?;
+    let source = match std::fs::read_to_string(file) {
+        Ok(source) => source,
+        Err(error) => {
+            let problem = problem_at(
+                file,
+                Position::START,
+                format!("cannot read the template: {error}"),
+                Some("templates must be UTF-8 text files".to_owned()),
+            );
+            return Err((Some(identity), vec![problem]));
+        }
+    };
     let mut phrasings = Vec::new();
     let mut problems = Vec::new();
     for (index, raw) in load::split_phrasings(&source).iter().enumerate() {
@@ -369,7 +449,7 @@ fn load_file(
                 rest: phrasings.collect(),
             },
         )),
-        _ => Err(problems),
+        _ => Err((Some(identity), problems)),
     }
 }
 
@@ -395,13 +475,21 @@ fn duplicate_problem(
 }
 
 /// A template without a default-language variant has nothing to fall back on.
+/// A default-language file that exists but did not load is reported at that
+/// file, not again here.
 fn missing_default_problems(
     templates: &BTreeMap<String, BTreeMap<String, Variant>>,
+    broken: &BTreeMap<String, BTreeSet<String>>,
     default_language: &str,
 ) -> Vec<TemplateProblem> {
     templates
         .iter()
         .filter(|(_, variants)| !variants.contains_key(default_language))
+        .filter(|(name, _)| {
+            !broken
+                .get(name.as_str())
+                .is_some_and(|langs| langs.contains(default_language))
+        })
         .filter_map(|(name, variants)| {
             let variant = variants.values().next()?;
             let base = name.rsplit('/').next().unwrap_or(name);
