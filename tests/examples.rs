@@ -26,6 +26,8 @@ fn every_shipped_template_compiles_uses_known_variables_and_renders() {
         assert!(vars.is_empty(), "{name}: {vars:#?}");
         let renders = set.check_renders(&name, ctx);
         assert!(renders.is_empty(), "{name}: {renders:#?}");
+        let all = set.check(&name, ctx);
+        assert!(all.is_empty(), "{name}: {all:#?}");
     }
 }
 

@@ -302,8 +302,8 @@ fn check_variables_flags_what_the_context_does_not_provide() {
             expected: &[("mention.text", 2, 23)],
         },
         Case {
-            source: "{{#each brand}}{{this.name}} {{name}} {{@key}} {{../lang}}{{/each}}\n\
-                     {{#with author}}{{nickname}}{{/with}}",
+            source: "{{#each brand}}{{this}} {{@key}} {{../lang}}{{/each}}\n\
+                     {{#with author}}{{first_name}} {{@root.mention.text}}{{/with}}",
             ctx: StepContext::Draft,
             expected: &[],
         },
@@ -348,6 +348,80 @@ fn check_variables_flags_what_the_context_does_not_provide() {
             .collect();
         assert_eq!(found, expected, "{}", case.source);
     }
+}
+
+#[test]
+fn check_variables_follows_with_and_each_into_their_bodies() {
+    // (template, where, message)
+    let cases = [
+        (
+            "Hi {{#with author}}{{nickname}}{{/with}}",
+            (1, 22),
+            "`nickname` is not available in a draft template: inside `{{#with author}}` it means `author.nickname`",
+        ),
+        (
+            "{{#with author}}\n{{#with ../incident}}{{titel}}{{/with}}{{/with}}",
+            (2, 24),
+            "`titel` is not available in a draft template: inside `{{#with ../incident}}` it means `incident.titel`",
+        ),
+        (
+            "{{#each brand}}{{this.name}}{{/each}}",
+            (1, 18),
+            "`this.name` is not available in a draft template: inside `{{#each brand}}` it is read from each item of `brand`",
+        ),
+    ];
+    for (source, place, message) in cases {
+        let (_dir, set, problems) = load(&[("t.hbs", source)]);
+        assert_eq!(problems, vec![], "{source}");
+        let found = set.check_variables("t", StepContext::Draft);
+        assert_eq!(found.len(), 1, "{source}: {found:#?}");
+        assert_eq!((found[0].line, found[0].column), place, "{source}");
+        assert_eq!(found[0].message, message, "{source}");
+    }
+    // A block over a variable that does not exist is reported once, not
+    // again for every path inside it.
+    let (_dir, set, _) = load(&[("t.hbs", "{{#with autor}}{{name}} {{handle}}{{/with}}")]);
+    let found = set.check_variables("t", StepContext::Draft);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0].message,
+        "`autor` is not available in a draft template"
+    );
+}
+
+#[test]
+fn check_reports_what_only_the_sample_data_shows_with_how_to_fix_it() {
+    let (dir, set, _) = load(&[(
+        "t.hbs",
+        "fine {{brand.name}}\n{{!-- phrasing --}}\n{{truncate brand.name \"long\"}}",
+    )]);
+    assert_eq!(set.check_variables("t", StepContext::Status), vec![]);
+    let problems = set.check("t", StepContext::Status);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].file, dir.path().join("t.hbs"));
+    assert_eq!(problems[0].line, 3);
+    let hint = problems[0].hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.starts_with("write it like `{{truncate text 80}}`"),
+        "{hint}"
+    );
+    assert!(hint.contains("sample data of a status step"), "{hint}");
+}
+
+#[test]
+fn check_reports_a_problem_the_static_checks_find_once_and_does_not_render_that_phrasing() {
+    let (_dir, set, _) = load(&[("t.hbs", "{{#with incident}}{{titel}}{{/with}}")]);
+    assert_eq!(set.check_renders("t", StepContext::Status).len(), 1);
+    let problems = set.check("t", StepContext::Status);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0]
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("did you mean `title`?"),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -403,6 +477,7 @@ fn the_fixture_templates_are_valid_for_their_step() {
         };
         assert_eq!(set.check_variables(&name, ctx), vec![], "{name}");
         assert_eq!(set.check_renders(&name, ctx), vec![], "{name}");
+        assert_eq!(set.check(&name, ctx), vec![], "{name}");
     }
 }
 

@@ -63,7 +63,7 @@ impl TemplateCatalog for FakeCatalog {
         KNOWN_TEMPLATES.map(str::to_owned).to_vec()
     }
 
-    fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
+    fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         if name != "status/uses-order" || ctx != StepContext::Status {
             return Vec::new();
         }
@@ -1143,6 +1143,75 @@ fn validate_project(files: &[(&str, &str)], step: &str) -> (tempfile::TempDir, V
 }
 
 const STATUS_STEP: &str = "pin_status: {accounts: [acme-main], template: x/s, approval: none}";
+
+/// The one diagnostic `code` at `line:column` of template file `x/s.en.hbs`,
+/// whose message and hint contain the given parts.
+fn expect_in_template(
+    diags: &[Diagnostic],
+    code: &str,
+    (line, column): (usize, usize),
+    message_part: &str,
+    hint_part: &str,
+    case: &str,
+) {
+    let [diag] = diags else {
+        panic!("{case}: expected one diagnostic, got {diags:#?}")
+    };
+    assert_eq!(diag.code, code, "{case}: {diag:#?}");
+    assert!(
+        diag.file.ends_with("templates/x/s.en.hbs"),
+        "{case}: {diag:#?}"
+    );
+    assert_eq!(
+        (diag.line, diag.column),
+        (line, column),
+        "{case}: {diag:#?}"
+    );
+    assert!(diag.message.contains(message_part), "{case}: {diag:#?}");
+    assert!(hint(diag).contains(hint_part), "{case}: {diag:#?}");
+}
+
+#[test]
+fn a_template_that_would_fail_when_its_step_renders_it_fails_validate_where_it_breaks() {
+    // (template, line and column, message, hint)
+    let cases = [
+        ("{{truncate incident.title}}", (1, 3), "`truncate` takes 2 arguments, not 1", "`{{truncate text 80}}`"),
+        ("ETA: {{default incident.eta}}", (1, 8), "`default` takes 2 arguments, not 1", "`{{default x \"fallback\"}}`"),
+        ("{{upper}}", (1, 3), "`upper` takes 1 argument, not 0", "`{{upper x}}`"),
+        ("{{shout incident.title}}", (1, 3), "`shout` is not a helper", "`upper`"),
+        ("{{uper incident.title}}", (1, 3), "`uper` is not a helper", "did you mean `upper`?"),
+        ("Hi.\n{{> footer}}", (2, 5), "`{{> footer}}` includes a partial", "write the text into this file"),
+        ("{{#with incident}}{{titel}}{{/with}}", (1, 21), "`titel` is not available in a status template: inside `{{#with incident}}` it means `incident.titel`", "did you mean `title`?"),
+        ("{{#with incident}}{{brand.name}}{{/with}}", (1, 21), "inside `{{#with incident}}` it means `incident.brand.name`", "`@root.brand.name`"),
+        ("{{#each brand}}{{nmae}}{{/each}}", (1, 18), "`nmae` is not available in a status template: inside `{{#each brand}}`", "`{{this}}` is the item"),
+        ("{{#incident}}{{title}}{{/incident}}", (1, 4), "`{{#incident}}` opens a section over a variable", "`{{#with incident}}…{{/with}}`"),
+        ("{{#iff incident.eta}}soon{{/iff}}", (1, 4), "`{{#iff}}` is not a block helper", "did you mean `{{#if}}`?"),
+        ("{{lookup brand \"nmae\"}}", (1, 17), "`brand.nmae` is not available in a status template", "did you mean `brand.name`?"),
+        ("Status of {{brand}}", (1, 13), "`brand` is an object: printed, it comes out as `[object]`", "`brand.name`"),
+        // Branches the sample data does not take are checked all the same.
+        ("{{#unless incident.eta}}{{truncate incident.title}}{{/unless}}", (1, 27), "`truncate` takes 2 arguments", "`{{truncate text 80}}`"),
+        // What only data shows: found by rendering with the sample data.
+        ("{{truncate incident.title \"short\"}}", (1, 1), "truncate", "`{{truncate text 80}}`"),
+    ];
+    for (template, place, message, fix) in cases {
+        let (_dir, diags) = validate_project(&[("x/s.en.hbs", template)], STATUS_STEP);
+        expect_in_template(&diags, "playbook::template", place, message, fix, template);
+        assert!(
+            diags[0].message.contains("used by the `pin_status` step"),
+            "{template}: {diags:#?}"
+        );
+    }
+}
+
+#[test]
+fn templates_that_render_are_not_flagged() {
+    let template = "{{#with incident}}{{title}} ({{@root.brand.name}}){{/with}} \
+                    {{#each brand}}{{@key}}={{this}} {{/each}}{{lookup brand \"name\"}} \
+                    {{#if (eq incident.phase \"resolved\")}}{{upper incident.title}}{{else}}\
+                    {{truncate incident.update 40}} {{default incident.eta \"soon\"}}{{/if}}";
+    let (_dir, diags) = validate_project(&[("x/s.en.hbs", template)], STATUS_STEP);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
 
 #[test]
 fn a_template_name_that_exists_nowhere_gets_a_hint_that_fixes_it() {

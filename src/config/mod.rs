@@ -198,7 +198,7 @@ pub fn check_templates(
                 account.name,
                 file.display()
             );
-            for problem in templates.check_variables(template, StepContext::Autoreply) {
+            for problem in templates.check(template, StepContext::Autoreply) {
                 diags.push(template_problem_diagnostic(&problem, template, &used_by));
             }
         }

@@ -35,8 +35,9 @@ pub trait TemplateCatalog {
     /// Every template name, for suggestions.
     fn names(&self) -> Vec<String>;
     /// Problems of template `name` when rendered for a step of kind `ctx`
-    /// (variables that context does not offer, ...).
-    fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem>;
+    /// (variables that context does not offer, helpers, a test render with
+    /// the context's sample data, ...).
+    fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem>;
 }
 
 impl TemplateCatalog for TemplateSet {
@@ -52,8 +53,8 @@ impl TemplateCatalog for TemplateSet {
         TemplateSet::names(self)
     }
 
-    fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
-        TemplateSet::check_variables(self, name, ctx)
+    fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
+        TemplateSet::check(self, name, ctx)
     }
 }
 
@@ -1668,7 +1669,8 @@ impl Validator<'_, '_> {
         false
     }
 
-    /// Checks a template exists, and (once per context) what it uses.
+    /// Checks a template exists, and (once per context) everything about it
+    /// that would fail when the step renders it.
     fn template(&mut self, name: &str, ctx: StepContext, path: &[PathSeg], used_by: &str) {
         if self.templates.failed_to_load(name) {
             return;
@@ -1684,7 +1686,7 @@ impl Validator<'_, '_> {
             return;
         }
         if self.checked_templates.insert((name.to_owned(), ctx)) {
-            for problem in self.templates.check_variables(name, ctx) {
+            for problem in self.templates.check(name, ctx) {
                 self.diags
                     .push(template_problem_diagnostic(&problem, name, used_by));
             }

@@ -179,6 +179,15 @@ impl StepContext {
         }
     }
 
+    /// How the engine escapes values in this step's texts: webhook bodies
+    /// are JSON, everything else plain text.
+    pub fn escape(self) -> super::Escape {
+        match self {
+            StepContext::Webhook => super::Escape::Json,
+            _ => super::Escape::Text,
+        }
+    }
+
     /// Realistic values for every variable of this step, in the shape the
     /// engine builds, so that templates can be test-rendered in strict mode.
     pub fn sample_data(self) -> Value {

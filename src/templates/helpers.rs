@@ -55,20 +55,82 @@ pub(super) const HELPERS: &[HelperDoc] = &[
         usage: "{{#each list}}…{{/each}}",
         doc: "Built-in loop; inside it, `this` is the current item and `@index` its position.",
     },
+    HelperDoc {
+        usage: "{{#with incident}}{{title}}{{/with}}",
+        doc: "Built-in; inside it, paths start from `incident`, and `@root.brand.name` reaches the rest.",
+    },
 ];
 
-/// Helper names a template may call. A name-only expression such as
-/// `{{upper}}` with one of these names is a helper call, not a variable.
-pub(super) const HELPER_NAMES: &[&str] = &[
-    // handlebars' built-ins
-    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
-    "and", "or", "not", "len", // ours
-    "upper", "lower", "truncate", "default",
+/// A helper a template may call, with the number of positional arguments
+/// it takes: what `validate` checks calls against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct KnownHelper {
+    pub name: &'static str,
+    /// Fewest positional arguments.
+    pub min: usize,
+    /// Most positional arguments; `None` for any number.
+    pub max: Option<usize>,
+    /// How a call is written, for hints.
+    pub usage: &'static str,
+}
+
+const fn helper(
+    name: &'static str,
+    min: usize,
+    max: Option<usize>,
+    usage: &'static str,
+) -> KnownHelper {
+    KnownHelper {
+        name,
+        min,
+        max,
+        usage,
+    }
+}
+
+/// Every helper a template may call: handlebars' built-ins, then ours. A
+/// name-only expression such as `{{upper}}` with one of these names is a
+/// helper call, not a variable. Handlebars ignores extra arguments, which is
+/// never what the writer meant, so a call with too many is an error too.
+pub(super) const KNOWN_HELPERS: &[KnownHelper] = &[
+    helper("if", 1, Some(1), "{{#if x}}…{{else}}…{{/if}}"),
+    helper("unless", 1, Some(1), "{{#unless x}}…{{/unless}}"),
+    helper("each", 1, Some(1), "{{#each list}}…{{/each}}"),
+    helper("with", 1, Some(1), "{{#with object}}…{{/with}}"),
+    helper("lookup", 2, Some(2), "{{lookup object \"key\"}}"),
+    helper("raw", 0, None, "{{{{raw}}}}…{{{{/raw}}}}"),
+    helper("log", 0, None, "{{log x}}"),
+    helper("eq", 2, Some(2), "(eq a \"b\")"),
+    helper("ne", 2, Some(2), "(ne a \"b\")"),
+    helper("gt", 2, Some(2), "(gt a 1)"),
+    helper("gte", 2, Some(2), "(gte a 1)"),
+    helper("lt", 2, Some(2), "(lt a 1)"),
+    helper("lte", 2, Some(2), "(lte a 1)"),
+    helper("and", 1, None, "(and a b)"),
+    helper("or", 1, None, "(or a b)"),
+    helper("not", 1, Some(1), "(not a)"),
+    helper("len", 1, Some(1), "(len x)"),
+    // ours
+    helper("upper", 1, Some(1), "{{upper x}}"),
+    helper("lower", 1, Some(1), "{{lower x}}"),
+    helper("truncate", 2, Some(2), "{{truncate text 80}}"),
+    helper("default", 2, Some(2), "{{default x \"fallback\"}}"),
 ];
 
-/// Built-in block helpers that change the context inside their body: paths
-/// there are relative to the current item, not to the render data.
-pub(super) const CONTEXT_CHANGING_HELPERS: &[&str] = &["each", "with"];
+/// The helper called `name`, if a template may call it.
+pub(super) fn known_helper(name: &str) -> Option<&'static KnownHelper> {
+    KNOWN_HELPERS.iter().find(|h| h.name == name)
+}
+
+/// Helpers whose arguments are printed as text: an object there becomes
+/// `[object]`. The value is which arguments (by index) are printed.
+pub(super) fn printed_arguments(name: &str) -> &'static [usize] {
+    match name {
+        "upper" | "lower" | "truncate" => &[0],
+        "default" => &[0, 1],
+        _ => &[],
+    }
+}
 
 handlebars_helper!(upper: |value: Json| value.render().to_uppercase());
 handlebars_helper!(lower: |value: Json| value.render().to_lowercase());

@@ -39,14 +39,19 @@
 //!
 //! # Checking
 //!
-//! [`TemplateSet::check_variables`] walks the compiled templates and reports
-//! variables that a [`StepContext`] does not provide, with a did-you-mean;
-//! [`TemplateSet::check_renders`] renders every language and phrasing with
-//! the context's [`StepContext::sample_data`].
+//! [`TemplateSet::check`] is what `squall validate` runs for every template a
+//! step uses: [`TemplateSet::check_variables`] and the other static checks
+//! (helpers and their arguments, partials, objects printed as text) walk the
+//! compiled templates and report with a did-you-mean; then every phrasing
+//! they pass is rendered with the context's [`StepContext::sample_data`] as
+//! the engine escapes it ([`TemplateSet::check_renders`]). A template file that does not load is reported by
+//! [`TemplateSet::load_dir`] and not again where it is used
+//! ([`TemplateSet::failed_to_load`]).
 
 mod check;
 mod context;
 mod helpers;
+mod judge;
 mod load;
 
 pub use context::{reference_markdown, Variable};
@@ -230,57 +235,89 @@ impl TemplateSet {
             .unwrap_or_default()
     }
 
-    /// Variables used by `name` (any language) that `ctx` does not provide.
-    pub fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
+    /// Every problem `name` has as the template of a step of kind `ctx`,
+    /// in every language and phrasing: what `squall validate` reports.
+    ///
+    /// First what the template does, checked without rendering (variables
+    /// `ctx` does not offer, unknown helpers, wrong numbers of arguments,
+    /// partials, an object printed as text), which sees every branch. Then
+    /// each phrasing without such problems is rendered with `ctx`'s sample
+    /// data (the data `squall reference` documents), escaped as the engine
+    /// escapes it, which catches what only data shows.
+    pub fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         let Some(variants) = self.templates.get(name) else {
             return vec![self.unknown_problem(name)];
         };
-        let variables = ctx.variables();
         let mut problems = Vec::new();
         for variant in variants.values() {
             let mut reported = BTreeSet::new();
             for phrasing in variant.phrasings() {
-                for used in check::used_variables(&phrasing.template) {
-                    let Some(missing) = check::unavailable(&used.segments, variables) else {
-                        continue;
-                    };
-                    if reported.insert(missing.clone()) {
-                        problems.push(problem_at(
-                            &variant.file,
-                            check::locate(phrasing, &used),
-                            format!("`{missing}` is not available in a {ctx} template"),
-                            Some(variables_hint(&missing, ctx)),
-                        ));
-                    }
+                let found = judge::static_problems(variant, phrasing, ctx, false);
+                if found.is_empty() {
+                    problems.extend(self.render_problem_of(variant, phrasing, ctx));
                 }
+                problems.extend(
+                    found
+                        .into_iter()
+                        .filter(|problem| reported.insert(problem.message.clone())),
+                );
+            }
+        }
+        problems
+    }
+
+    /// Variables used by `name` (any language) that `ctx` does not provide,
+    /// and objects it prints as text; inside `{{#with}}` and `{{#each}}`
+    /// too. Each is reported once per language.
+    pub fn check_variables(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
+        let Some(variants) = self.templates.get(name) else {
+            return vec![self.unknown_problem(name)];
+        };
+        let mut problems = Vec::new();
+        for variant in variants.values() {
+            let mut reported = BTreeSet::new();
+            for phrasing in variant.phrasings() {
+                problems.extend(
+                    judge::static_problems(variant, phrasing, ctx, true)
+                        .into_iter()
+                        .filter(|problem| reported.insert(problem.message.clone())),
+                );
             }
         }
         problems
     }
 
     /// Renders every language and phrasing of `name` with `ctx`'s sample
-    /// data, strictly, and reports each one that fails.
+    /// data, strictly and escaped as the engine escapes it, and reports each
+    /// one that fails.
     pub fn check_renders(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         let Some(variants) = self.templates.get(name) else {
             return vec![self.unknown_problem(name)];
         };
-        let data = ctx.sample_data();
         variants
             .values()
             .flat_map(|variant| variant.phrasings().map(move |p| (variant, p)))
-            .filter_map(|(variant, phrasing)| {
-                self.render_phrasing(phrasing, &data, Escape::Text)
-                    .err()
-                    .map(|error| {
-                        let mut problem = render_problem(variant, phrasing, &error);
-                        problem.hint = Some(format!(
-                            "rendered with the sample data of a {ctx} template; {}",
-                            available_list(ctx)
-                        ));
-                        problem
-                    })
-            })
+            .filter_map(|(variant, phrasing)| self.render_problem_of(variant, phrasing, ctx))
             .collect()
+    }
+
+    /// What a test render of one phrasing with `ctx`'s sample data finds.
+    fn render_problem_of(
+        &self,
+        variant: &Variant,
+        phrasing: &Phrasing,
+        ctx: StepContext,
+    ) -> Option<TemplateProblem> {
+        let data = ctx.sample_data();
+        let escape = ctx.escape();
+        match self.render_phrasing(phrasing, &data, escape) {
+            Err(error) => {
+                let mut problem = render_problem(variant, phrasing, &error);
+                problem.hint = Some(render_hint(&error, ctx));
+                Some(problem)
+            }
+            Ok(_) => None,
+        }
     }
 
     /// Renders `name` in `lang` (or the default language). `seed` picks among
@@ -528,9 +565,29 @@ fn describe(error: &RenderError) -> String {
 }
 
 fn variables_hint(missing: &str, ctx: StepContext) -> String {
-    match check::did_you_mean(missing, ctx.variables()) {
+    match check::did_you_mean(missing, ctx.variables().iter().map(|v| v.path)) {
         Some(suggestion) => format!("did you mean `{suggestion}`? {}", available_list(ctx)),
         None => available_list(ctx),
+    }
+}
+
+/// How to fix what a test render found.
+fn render_hint(error: &RenderError, ctx: StepContext) -> String {
+    let specific = match error.reason() {
+        RenderErrorReason::MissingVariable(Some(path)) => Some(variables_hint(path, ctx)),
+        RenderErrorReason::ParamNotFoundForIndex(name, _)
+        | RenderErrorReason::ParamNotFoundForName(name, _)
+        | RenderErrorReason::ParamTypeMismatchForName(name, _, _) => {
+            helpers::known_helper(name).map(|h| format!("write it like `{}`", h.usage))
+        }
+        _ => None,
+    };
+    let how = format!(
+        "found by rendering it with the sample data of a {ctx} step (`squall reference` lists them)"
+    );
+    match specific {
+        Some(specific) => format!("{specific}; {how}"),
+        None => how,
     }
 }
 
