@@ -425,6 +425,24 @@ fn check_reports_a_problem_the_static_checks_find_once_and_does_not_render_that_
 }
 
 #[test]
+fn check_parses_a_webhook_body_rendered_as_the_engine_renders_it() {
+    let set = fixtures();
+    assert_eq!(set.check("webhook/event", StepContext::Webhook), vec![]);
+    let (_dir, set, _) = load(&[("t.hbs", "{\"title\": {{incident.title}}}")]);
+    assert_eq!(
+        set.check("t", StepContext::Status),
+        vec![],
+        "text needs no JSON"
+    );
+    let problems = set.check("t", StepContext::Webhook);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!((problems[0].line, problems[0].column), (1, 11));
+    assert!(problems[0]
+        .message
+        .starts_with("the webhook body is not JSON"));
+}
+
+#[test]
 fn check_variables_suggests_the_closest_variable_and_lists_the_others() {
     let (_dir, set, _) = load(&[("t.hbs", "{{author.nickname}}")]);
     let problems = set.check_variables("t", StepContext::Draft);

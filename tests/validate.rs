@@ -1143,6 +1143,7 @@ fn validate_project(files: &[(&str, &str)], step: &str) -> (tempfile::TempDir, V
 }
 
 const STATUS_STEP: &str = "pin_status: {accounts: [acme-main], template: x/s, approval: none}";
+const WEBHOOK_STEP: &str = "webhook: {url: \"https://status.example/api\", template: x/s}";
 
 /// The one diagnostic `code` at `line:column` of template file `x/s.en.hbs`,
 /// whose message and hint contain the given parts.
@@ -1210,6 +1211,48 @@ fn templates_that_render_are_not_flagged() {
                     {{#if (eq incident.phase \"resolved\")}}{{upper incident.title}}{{else}}\
                     {{truncate incident.update 40}} {{default incident.eta \"soon\"}}{{/if}}";
     let (_dir, diags) = validate_project(&[("x/s.en.hbs", template)], STATUS_STEP);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
+fn a_webhook_body_that_is_not_json_fails_validate_at_the_place_that_breaks_it() {
+    // (body template, line and column, hint)
+    let cases = [
+        (
+            "{\"state\": {{incident.state}}}",
+            (1, 11),
+            "`{{incident.state}}` gives `acknowledged` with the sample data, which is not a JSON value here: put it inside quotes, `\"{{incident.state}}\"`",
+        ),
+        (
+            "{\"state\": \"{{incident.state}}\"",
+            (1, 31),
+            "the body ends before its JSON does",
+        ),
+        (
+            "{\"state\": \"{{incident.state}}\",\n \"final\": tru}",
+            (2, 14),
+            "`{\"state\": \"acknowledged\", \"final\": tru}`",
+        ),
+    ];
+    for (body, place, fix) in cases {
+        let (_dir, diags) = validate_project(&[("x/s.en.hbs", body)], WEBHOOK_STEP);
+        expect_in_template(
+            &diags,
+            "playbook::template",
+            place,
+            "the webhook body is not JSON",
+            fix,
+            body,
+        );
+    }
+    // Only a webhook body must be JSON; values are escaped for it.
+    let (_dir, diags) = validate_project(
+        &[("x/s.en.hbs", "{\"state\": {{incident.state}}")],
+        STATUS_STEP,
+    );
+    assert!(diags.is_empty(), "a status text is text: {diags:#?}");
+    let body = "{\"title\": \"{{incident.title}}\", \"update\": \"{{incident.update}}\", \"waiting\": {{#if incident.eta}}true{{else}}false{{/if}}}";
+    let (_dir, diags) = validate_project(&[("x/s.en.hbs", body)], WEBHOOK_STEP);
     assert!(diags.is_empty(), "{diags:#?}");
 }
 

@@ -44,10 +44,12 @@
 //! (helpers and their arguments, partials, objects printed as text) walk the
 //! compiled templates and report with a did-you-mean; then every phrasing
 //! they pass is rendered with the context's [`StepContext::sample_data`] as
-//! the engine escapes it ([`TemplateSet::check_renders`]). A template file that does not load is reported by
+//! the engine escapes it ([`TemplateSet::check_renders`]), and a webhook body
+//! must parse as JSON. A template file that does not load is reported by
 //! [`TemplateSet::load_dir`] and not again where it is used
 //! ([`TemplateSet::failed_to_load`]).
 
+mod body;
 mod check;
 mod context;
 mod helpers;
@@ -243,7 +245,8 @@ impl TemplateSet {
     /// partials, an object printed as text), which sees every branch. Then
     /// each phrasing without such problems is rendered with `ctx`'s sample
     /// data (the data `squall reference` documents), escaped as the engine
-    /// escapes it, which catches what only data shows.
+    /// escapes it, which catches what only data shows; a webhook body must
+    /// then parse as JSON.
     pub fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         let Some(variants) = self.templates.get(name) else {
             return vec![self.unknown_problem(name)];
@@ -289,7 +292,7 @@ impl TemplateSet {
 
     /// Renders every language and phrasing of `name` with `ctx`'s sample
     /// data, strictly and escaped as the engine escapes it, and reports each
-    /// one that fails.
+    /// one that fails (for a webhook body: that is not JSON).
     pub fn check_renders(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         let Some(variants) = self.templates.get(name) else {
             return vec![self.unknown_problem(name)];
@@ -316,6 +319,15 @@ impl TemplateSet {
                 problem.hint = Some(render_hint(&error, ctx));
                 Some(problem)
             }
+            Ok(text) if escape == Escape::Json => body::check(&self.json, phrasing, &data, &text)
+                .map(|not_json| {
+                    problem_at(
+                        &variant.file,
+                        phrasing.to_file(not_json.position),
+                        not_json.message,
+                        Some(not_json.hint),
+                    )
+                }),
             Ok(_) => None,
         }
     }
