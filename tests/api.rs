@@ -9,6 +9,16 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use serve::{mention, TestApp, COMMANDER, INGEST, MONITOR, STAFF, VIEWER};
 
+/// The answer is the error `want` (status and stable code); `what` says
+/// which request, for the failure message.
+fn assert_error(status: StatusCode, answer: &Value, want: (StatusCode, &str), what: String) {
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (want.0, Some(want.1)),
+        "{what}: {answer}"
+    );
+}
+
 #[tokio::test]
 async fn health_readiness_metrics_and_openapi_need_no_token() {
     let app = TestApp::start().await;
@@ -571,10 +581,11 @@ async fn the_posted_status_is_changed_only_by_its_approvers_and_never_after_reso
         let (status, answer) = app
             .call(Method::PUT, &path("/status"), Some(COMMANDER), Some(body))
             .await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("malformed_body")),
-            "{body}: {answer}"
+        assert_error(
+            status,
+            &answer,
+            (StatusCode::BAD_REQUEST, "malformed_body"),
+            body.to_string(),
         );
     }
 
@@ -665,10 +676,11 @@ async fn a_blank_approved_text_unknown_fields_and_bad_bytes_are_refused_with_rea
         let (status, answer) = app
             .call_bytes(Method::POST, &path, Some(COMMANDER), body)
             .await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("malformed_body")),
-            "{what}: {answer}"
+        assert_error(
+            status,
+            &answer,
+            (StatusCode::BAD_REQUEST, "malformed_body"),
+            what.to_string(),
         );
     }
     let inc = app.incident(&id).await;
@@ -692,19 +704,21 @@ async fn errors_from_before_a_handler_are_json_too_and_a_token_is_checked_before
                 None,
             )
             .await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_query")),
-            "{query}: {answer}"
+        assert_error(
+            status,
+            &answer,
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            query.to_string(),
         );
     }
     let (status, answer) = app
         .call(Method::POST, "/v1/incidents/%ff/ack", Some(COMMANDER), None)
         .await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_request")),
-        "{answer}"
+    assert_error(
+        status,
+        &answer,
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "a path that is not UTF-8".into(),
     );
     let (status, answer) = app
         .call(Method::DELETE, "/v1/incidents", Some(COMMANDER), None)
