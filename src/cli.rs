@@ -188,7 +188,7 @@ pub enum Command {
         #[arg(long, short, env = "SQUALL_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Talk to a running `squall serve`: declare, list, show, acknowledge, change state, resolve.
+    /// Talk to a running `squall serve`: declare, list, show, acknowledge, edit and approve the status text, change state, resolve.
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
