@@ -45,6 +45,10 @@ pub enum StreamError {
         line: usize,
         message: String,
     },
+    /// Nothing to replay: the replay would start at 1970 and show only
+    /// what the schedules do there.
+    #[error("nothing to replay: no mentions, actions or alerts in {files}")]
+    Empty { files: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,11 +215,19 @@ pub fn read_alerts(path: &Path) -> Result<Vec<Timed>, StreamError> {
 /// Reads a stream of mentions and actions plus, optionally, an alerts file.
 ///
 /// # Errors
-/// The first unreadable line of either file.
+/// The first unreadable line of either file, or both files empty.
 pub fn read_inputs(mentions: &Path, alerts: Option<&Path>) -> Result<Vec<Timed>, StreamError> {
     let mut inputs = read_stream(mentions)?;
     if let Some(a) = alerts {
         inputs.extend(read_alerts(a)?);
+    }
+    if inputs.is_empty() {
+        let files = std::iter::once(mentions)
+            .chain(alerts)
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        return Err(StreamError::Empty { files });
     }
     Ok(inputs)
 }

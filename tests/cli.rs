@@ -125,6 +125,26 @@ fn a_bad_line_in_a_stream_names_the_file_line_and_field() {
 }
 
 #[test]
+fn an_empty_stream_is_refused_instead_of_replaying_1970() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("empty.ndjson");
+    std::fs::write(&path, "").expect("write");
+    let out = squall()
+        .args(["simulate", "--mentions"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing replayed");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("nothing to replay: no mentions, actions or alerts in")
+            && text.contains("empty.ndjson"),
+        "{text}"
+    );
+}
+
+#[test]
 fn help_lists_every_command_and_schema_prints_json() {
     let out = squall().arg("--help").output().expect("run");
     let help = String::from_utf8_lossy(&out.stdout);
