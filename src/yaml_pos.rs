@@ -458,14 +458,30 @@ pub struct SerdeCodes {
     pub invalid_value: &'static str,
 }
 
-/// Values under a key of this name are secrets or point at them: serde errors
-/// there are reported with a fixed message that never echoes the value.
+/// Values under one place in the document are secrets or point at them:
+/// serde errors there are reported with a fixed message that never echoes
+/// the value.
 #[derive(Debug, Clone, Copy)]
 pub struct Redaction {
-    pub key: &'static str,
+    /// Where the secrets are, as a path prefix: `None` matches any one
+    /// segment (`accounts`, any name, `credentials`). A prefix rather than
+    /// "a key named so anywhere", because a name is not a secret: an
+    /// account may itself be called `credentials`.
+    pub at: &'static [Option<&'static str>],
     pub code: &'static str,
     pub message: &'static str,
     pub hint: &'static str,
+}
+
+impl Redaction {
+    /// Whether the value at `path` is at or under the redacted place.
+    pub fn covers(&self, path: &[PathSeg]) -> bool {
+        path.len() >= self.at.len()
+            && self.at.iter().zip(path).all(|(want, seg)| match want {
+                None => true,
+                Some(key) => matches!(seg, PathSeg::Key(k) if k == key),
+            })
+    }
 }
 
 /// Turns paths into positions and serde errors into diagnostics, for one file.
@@ -593,7 +609,7 @@ impl Locator<'_> {
     pub fn serde_diagnostic(&self, path: &[PathSeg], message: &str) -> Diagnostic {
         if let Some(redaction) = self
             .redaction
-            .filter(|r| path.iter().any(|s| *s == PathSeg::Key(r.key.to_owned())))
+            .filter(|r| r.covers(path))
         {
             return self
                 .at_value(Severity::Error, redaction.code, path, redaction.message)

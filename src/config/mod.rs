@@ -46,7 +46,7 @@ const CODES: SerdeCodes = SerdeCodes {
 const CREDENTIAL_HINT: &str = "credentials are never written inline: put the secret in an environment variable and give its name";
 
 const REDACTION: Redaction = Redaction {
-    key: "credentials",
+    at: &[Some("accounts"), None, Some("credentials")],
     code: SECRET_CODE,
     message: "credentials must map each field to the NAME of an environment variable (the value is not shown: it may be a secret)",
     hint: CREDENTIAL_HINT,
@@ -924,6 +924,28 @@ mod tests {
         ] {
             assert_eq!(codes_at(&quiet), [], "{quiet}");
         }
+    }
+
+    #[test]
+    fn only_an_accounts_credentials_are_redacted_not_a_name_that_says_credentials() {
+        // An account called `credentials` with no body: an ordinary error
+        // about the account, which may name it.
+        let (_, diags) = parse(
+            "accounts:\n  credentials:\n",
+            Path::new("squall.yaml"),
+            &no_env,
+        );
+        assert!(!diags.is_empty());
+        assert!(diags.iter().all(|d| d.code != SECRET_CODE), "{diags:?}");
+        // A real account's credentials of the wrong shape: redacted.
+        let (_, diags) = parse(
+            "accounts:\n  main:\n    platform: mastodon\n    handle: '@acme'\n    credentials: sk-live-123\n",
+            Path::new("squall.yaml"),
+            &no_env,
+        );
+        let secret: Vec<_> = diags.iter().filter(|d| d.code == SECRET_CODE).collect();
+        assert_eq!(secret.len(), 1, "{diags:?}");
+        assert!(!format!("{diags:?}").contains("sk-live-123"));
     }
 
     #[test]
