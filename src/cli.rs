@@ -514,7 +514,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 (_, a) => a,
             };
             let mentions = mentions.unwrap_or(default_mentions);
-            let inputs = crate::simulate::read_inputs(&mentions, alerts.as_deref())?;
+            let accounts: Vec<&str> = cfg.accounts.keys().map(String::as_str).collect();
+            let inputs = crate::simulate::read_inputs(&mentions, alerts.as_deref(), &accounts)?;
             let opts = crate::simulate::Options {
                 json,
                 explain,

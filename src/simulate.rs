@@ -77,11 +77,14 @@ struct TimedCommand {
     command: Command,
 }
 
-/// Reads a stream of mentions and people's actions.
+/// Reads a stream of mentions and people's actions. A mention must be
+/// addressed to one of `accounts` (squall names), as `POST /v1/mentions`
+/// requires, unless `accounts` is empty (a config without accounts): a
+/// misspelt account would otherwise replay as a day nobody is paged for.
 ///
 /// # Errors
 /// The first unreadable line, with its number and what is wrong.
-pub fn read_stream(path: &Path) -> Result<Vec<Timed>, StreamError> {
+pub fn read_stream(path: &Path, accounts: &[&str]) -> Result<Vec<Timed>, StreamError> {
     let file = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|source| StreamError::Io {
         file: file.clone(),
@@ -94,6 +97,7 @@ pub fn read_stream(path: &Path) -> Result<Vec<Timed>, StreamError> {
             source,
         })?;
         let n = i + 1;
+        let line = without_bom(&line);
         if line.trim().is_empty() {
             continue;
         }
@@ -103,7 +107,7 @@ pub fn read_stream(path: &Path) -> Result<Vec<Timed>, StreamError> {
             message,
         };
         let value: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
+            serde_json::from_str(line).map_err(|e| err(format!("not JSON: {e}")))?;
         if value.get("action").is_some() {
             let c: TimedCommand = serde_json::from_value(value)
                 .map_err(|e| err(format!("not a valid action: {e}")))?;
@@ -112,7 +116,14 @@ pub fn read_stream(path: &Path) -> Result<Vec<Timed>, StreamError> {
                 input: Input::Command(c.command),
             });
         } else {
-            let m = crate::mention::parse_ndjson_line(&line).map_err(|e| err(e.to_string()))?;
+            let m = crate::mention::parse_ndjson_line(line).map_err(|e| err(e.to_string()))?;
+            if !accounts.is_empty() && !accounts.contains(&m.account.as_str()) {
+                return Err(err(format!(
+                    "`account` {:?} is not a configured account (the config has: {})",
+                    m.account,
+                    accounts.join(", ")
+                )));
+            }
             out.push(Timed {
                 at: m.created_at,
                 input: Input::Mention(Box::new(m)),
@@ -164,6 +175,7 @@ pub fn read_alerts(path: &Path) -> Result<Vec<Timed>, StreamError> {
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
+        let line = without_bom(line);
         if line.trim().is_empty() {
             continue;
         }
@@ -212,12 +224,23 @@ pub fn read_alerts(path: &Path) -> Result<Vec<Timed>, StreamError> {
     Ok(out)
 }
 
-/// Reads a stream of mentions and actions plus, optionally, an alerts file.
+/// A line without the byte-order mark some editors put at the start of a
+/// file (Windows Notepad, Excel's "UTF-8" export).
+fn without_bom(line: &str) -> &str {
+    line.strip_prefix('\u{feff}').unwrap_or(line)
+}
+
+/// Reads a stream of mentions and actions plus, optionally, an alerts file;
+/// mentions must be to one of `accounts` (see [`read_stream`]).
 ///
 /// # Errors
 /// The first unreadable line of either file, or both files empty.
-pub fn read_inputs(mentions: &Path, alerts: Option<&Path>) -> Result<Vec<Timed>, StreamError> {
-    let mut inputs = read_stream(mentions)?;
+pub fn read_inputs(
+    mentions: &Path,
+    alerts: Option<&Path>,
+    accounts: &[&str],
+) -> Result<Vec<Timed>, StreamError> {
+    let mut inputs = read_stream(mentions, accounts)?;
     if let Some(a) = alerts {
         inputs.extend(read_alerts(a)?);
     }

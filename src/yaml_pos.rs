@@ -607,10 +607,7 @@ impl Locator<'_> {
 
     /// The diagnostic for serde's `message` about the value at `path`.
     pub fn serde_diagnostic(&self, path: &[PathSeg], message: &str) -> Diagnostic {
-        if let Some(redaction) = self
-            .redaction
-            .filter(|r| r.covers(path))
-        {
+        if let Some(redaction) = self.redaction.filter(|r| r.covers(path)) {
             return self
                 .at_value(Severity::Error, redaction.code, path, redaction.message)
                 .with_hint(redaction.hint);

@@ -124,6 +124,50 @@ fn a_bad_line_in_a_stream_names_the_file_line_and_field() {
     );
 }
 
+/// A mention line of the built-in example, to the account `account`.
+fn mention_to(account: &str) -> String {
+    format!("{{\"id\":\"1\",\"platform\":\"x\",\"account\":\"{account}\",\"author\":{{\"id\":\"a\",\"handle\":\"@a\"}},\"text\":\"site is down\",\"created_at\":\"2026-11-23T09:00:00Z\"}}\n")
+}
+
+#[test]
+fn a_mention_to_an_account_the_config_does_not_have_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stream.ndjson");
+    std::fs::write(&path, mention_to("acme-x") + &mention_to("acme-typo")).expect("write");
+    let out = squall()
+        .args(["simulate", "--mentions"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("stream.ndjson:2")
+            && text.contains("\"acme-typo\" is not a configured account")
+            && text.contains("acme-x"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_stream_saved_with_a_byte_order_mark_replays() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stream.ndjson");
+    std::fs::write(&path, format!("\u{feff}{}", mention_to("acme-x"))).expect("write");
+    let out = squall()
+        .args(["simulate", "--json", "--mentions"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"mentions\":1"), "{text}");
+}
+
 #[test]
 fn an_empty_stream_is_refused_instead_of_replaying_1970() {
     let dir = tempfile::tempdir().expect("tempdir");

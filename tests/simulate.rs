@@ -12,9 +12,12 @@ async fn replay(json: bool) -> (String, Summary) {
         "{:#?}",
         loaded.diagnostics
     );
+    let config = loaded.config.expect("config");
+    let accounts: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
     let inputs = simulate::read_inputs(
         Path::new("examples/mentions.ndjson"),
         Some(Path::new("examples/alerts.ndjson")),
+        &accounts,
     )
     .expect("inputs");
     let opts = Options {
@@ -26,7 +29,7 @@ async fn replay(json: bool) -> (String, Summary) {
     };
     let mut out = Vec::new();
     let summary = simulate::run(
-        Arc::new(loaded.config.expect("config")),
+        Arc::new(config),
         loaded.playbooks,
         Arc::new(loaded.templates),
         inputs,
