@@ -429,10 +429,7 @@ impl Runtime {
                 }
                 for mut done in batch {
                     done.count();
-                    let writes: Vec<Write> = done.events.iter().map(timeline_write).collect();
-                    if !writes.is_empty() {
-                        self.apply(&writes).await?;
-                    }
+                    // Already on the timeline: written with the row's end.
                     all.append(&mut done.events);
                     if let Some(at) = done.retry_at {
                         self.retries.insert(at);
@@ -548,14 +545,22 @@ fn attach_write(a: crate::engine::Attached) -> Write {
 }
 
 pub(crate) fn timeline_write(e: &Event) -> Write {
-    Write::Timeline(NewTimeline {
-        incident_id: e.incident.clone(),
-        at: e.at,
-        kind: e.kind.as_str().to_string(),
-        actor: e.actor.clone(),
-        message: e.message.clone(),
-        detail: serde_json::Value::Object(e.detail.clone()),
-    })
+    Write::Timeline(NewTimeline::from(e))
+}
+
+/// An event as the timeline keeps it (the runtime writes the engine's, the
+/// executor the outbox's).
+impl From<&Event> for NewTimeline {
+    fn from(e: &Event) -> Self {
+        NewTimeline {
+            incident_id: e.incident.clone(),
+            at: e.at,
+            kind: e.kind.as_str().to_string(),
+            actor: e.actor.clone(),
+            message: e.message.clone(),
+            detail: serde_json::Value::Object(e.detail.clone()),
+        }
+    }
 }
 
 fn incident_row(i: &Incident) -> IncidentRow {

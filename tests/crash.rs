@@ -344,6 +344,31 @@ async fn kill_9_mid_action_loses_nothing_and_does_nothing_twice() {
         "pinned once, unpinned once each: {pins:#?}"
     );
     assert!(pins.len() >= 2, "{pins:#?}");
+
+    // ...and each status pin is on the incident's timeline once, though the
+    // process died between actions: an attempt's events are written with
+    // its row's end, or not at all and the attempt is made again.
+    let posted: std::collections::BTreeSet<&str> = record
+        .iter()
+        .filter(|l| l.record["op"] == "post")
+        .filter_map(|l| l.record["id"].as_str())
+        .collect();
+    let status_pins: Vec<&String> = pins
+        .keys()
+        .map(|(_, p)| p)
+        .filter(|p| posted.contains(p.as_str()))
+        .collect();
+    assert!(status_pins.len() >= 2, "{pins:#?}");
+    for post in status_pins {
+        let on_timeline = timeline
+            .iter()
+            .filter(|e| e.kind == "pinned" && e.detail["post"] == post.as_str())
+            .count();
+        assert_eq!(
+            on_timeline, 1,
+            "pin of {post} on the timeline: {timeline:#?}"
+        );
+    }
 }
 
 /// A small deterministic generator (xorshift64*): the torture's kill times

@@ -103,6 +103,7 @@ on_both_backends! {
     rows_are_claimed_oldest_first_and_only_once_due,
     an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused,
     retry_later_respects_not_before,
+    what_an_attempt_did_is_written_with_its_rows_end_and_not_by_a_worker_that_lost_it,
     only_a_pending_row_can_be_cancelled,
     the_outbox_of_an_incident_lists_its_intents_in_order,
     an_account_cannot_hold_two_active_pins_of_one_purpose_until_the_first_is_unpinned,
@@ -862,6 +863,68 @@ async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_re
     assert_eq!(done.state, OutboxState::Done);
     assert_eq!(done.result, Some(json!({"post": "p1"})));
     assert_eq!(store.outbox_depth().await?, 0);
+    Ok(())
+}
+
+/// A crash between an action and its record must not keep one without the
+/// other: the attempt's timeline events (and a cluster worker's journaled
+/// outcome) commit with the row's end, and not at all for a worker whose
+/// lease was taken over.
+async fn what_an_attempt_did_is_written_with_its_rows_end_and_not_by_a_worker_that_lost_it(
+    kind: Kind,
+) -> TestResult {
+    let (store, _db) = fresh(kind).await?;
+    let id = store
+        .enqueue(&intent("k", None, 0))
+        .await?
+        .ok_or("not enqueued")?;
+    let lease = Duration::from_secs(30);
+    let messages =
+        |rows: Vec<TimelineRow>| -> Vec<String> { rows.into_iter().map(|r| r.message).collect() };
+    store.claim_next("crashed", t(0), lease).await?;
+    store.claim_next("rescuer", t(30), lease).await?;
+    let late = [event(
+        None,
+        31,
+        "posted, says the worker that lost its lease",
+    )];
+    let with = RowEnd {
+        outcome: None,
+        timeline: &late,
+    };
+    assert!(
+        !store
+            .complete_with(id, "crashed", &json!({}), t(31), with)
+            .await?
+    );
+    assert!(messages(store.timeline_all(0, 100).await?).is_empty());
+
+    let retry = [event(None, 32, "rate limited; retrying")];
+    let with = RowEnd {
+        outcome: None,
+        timeline: &retry,
+    };
+    assert!(
+        store
+            .retry_later_with(id, "rescuer", "429", t(60), t(32), with)
+            .await?
+    );
+    store.claim_next("rescuer", t(60), lease).await?;
+    let journaled_before = store.journal_entries().await?.len();
+    let failed = [event(None, 61, "failed for good")];
+    let outcome = json!({"key": "k", "ok": false});
+    let with = RowEnd {
+        outcome: Some(&outcome),
+        timeline: &failed,
+    };
+    assert!(store.fail_with(id, "rescuer", "403", t(61), with).await?);
+    assert_eq!(
+        messages(store.timeline_all(0, 100).await?),
+        ["rate limited; retrying", "failed for good"]
+    );
+    let journal = store.journal_entries().await?;
+    assert_eq!(journal.len(), journaled_before + 1);
+    assert_eq!(journal.last().map(|e| e.kind.as_str()), Some("outcome"));
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::engine::events::{Event, EventKind};
 use crate::playbook::AtPinLimit;
-use crate::store::{NewPin, OutboxRow, PinPurpose, Store, StoreError, Write};
+use crate::store::{NewPin, NewTimeline, OutboxRow, PinPurpose, RowEnd, Store, StoreError, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +56,11 @@ fn outcome(row: &OutboxRow, intent: &ActionIntent, ok: bool) -> serde_json::Valu
         intent: intent.clone(),
     })
     .unwrap_or_default()
+}
+
+/// The timeline rows of `events`.
+fn timeline(events: &[Event]) -> Vec<NewTimeline> {
+    events.iter().map(NewTimeline::from).collect()
 }
 
 /// Most outbox rows claimed in one [`Executor::run_due`] round.
@@ -99,6 +104,9 @@ enum StepError {
 pub struct Done {
     pub intent: Option<ActionIntent>,
     pub ok: bool,
+    /// What the attempt did. Already on the timeline: the executor writes
+    /// them with the row's end, in one transaction; callers only pass them
+    /// on (live stream, simulation output).
     pub events: Vec<Event>,
     /// When it will be tried again, if it failed for now.
     pub retry_at: Option<Timestamp>,
@@ -163,45 +171,21 @@ impl Executor {
     }
 
     /// Journals each final outcome in the transaction that ends its row
-    /// ([`Store::complete_journaled`]): for workers whose outcomes the
-    /// engine, in another process, must learn.
+    /// ([`RowEnd::outcome`]): for workers whose outcomes the engine, in
+    /// another process, must learn.
     pub fn journaling_outcomes(mut self) -> Self {
         self.journal_outcomes = true;
         self
     }
 
-    /// Marks the row done, journaling the outcome when asked to.
-    async fn complete(
+    /// The journal entry of a final outcome, when outcomes are journaled.
+    fn outcome(
         &self,
         row: &OutboxRow,
         intent: &ActionIntent,
-        result: &serde_json::Value,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        if !self.journal_outcomes {
-            return self.store.complete(row.id, &self.worker, result, now).await;
-        }
-        let outcome = outcome(row, intent, true);
-        self.store
-            .complete_journaled(row.id, &self.worker, result, now, &outcome)
-            .await
-    }
-
-    /// Gives up on the row, journaling the outcome when asked to.
-    async fn fail(
-        &self,
-        row: &OutboxRow,
-        intent: &ActionIntent,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        if !self.journal_outcomes {
-            return self.store.fail(row.id, &self.worker, error, now).await;
-        }
-        let outcome = outcome(row, intent, false);
-        self.store
-            .fail_journaled(row.id, &self.worker, error, now, &outcome)
-            .await
+        ok: bool,
+    ) -> Option<serde_json::Value> {
+        self.journal_outcomes.then(|| outcome(row, intent, ok))
     }
 
     /// Serves at most `n` accounts at once (at least 1; 1 is one at a time).
@@ -272,15 +256,7 @@ impl Executor {
         let intent = match intent {
             Ok(i) => i,
             Err(e) => {
-                self.store
-                    .fail(
-                        row.id,
-                        &self.worker,
-                        &format!("unreadable payload: {e}"),
-                        now,
-                    )
-                    .await?;
-                let ev = Event::new(
+                let events = vec![Event::new(
                     now,
                     EventKind::ActionFailed,
                     "outbox",
@@ -288,11 +264,19 @@ impl Executor {
                         "Action {} could not be read and was dropped from the queue: {e}.",
                         row.idem_key
                     ),
-                );
+                )];
+                let with = RowEnd {
+                    outcome: None,
+                    timeline: &timeline(&events),
+                };
+                let error = format!("unreadable payload: {e}");
+                self.store
+                    .fail_with(row.id, &self.worker, &error, now, with)
+                    .await?;
                 return Ok(Done {
                     intent: None,
                     ok: false,
-                    events: vec![ev],
+                    events,
                     retry_at: None,
                 });
             }
@@ -306,7 +290,14 @@ impl Executor {
                     Some(post) => serde_json::json!({"ok": true, "post": post}),
                     None => serde_json::json!({"ok": true}),
                 };
-                self.complete(&row, &intent, &result, now).await?;
+                let outcome = self.outcome(&row, &intent, true);
+                let with = RowEnd {
+                    outcome: outcome.as_ref(),
+                    timeline: &timeline(&events),
+                };
+                self.store
+                    .complete_with(row.id, &self.worker, &result, now, with)
+                    .await?;
                 Ok(Done {
                     intent: Some(intent),
                     ok: true,
@@ -327,6 +318,7 @@ impl Executor {
                     }
                     events.push(ev);
                 };
+                let error = e.to_string();
                 if retryable && row.attempts < MAX_ATTEMPTS {
                     let wait = match &e {
                         StepError::Adapter(AdapterError::RateLimited { retry_after_secs }) => {
@@ -335,9 +327,6 @@ impl Executor {
                         _ => backoff_secs(&row.idem_key, row.attempts),
                     };
                     let at = now + chrono::Duration::seconds(wait as i64);
-                    self.store
-                        .retry_later(row.id, &self.worker, &e.to_string(), at, now)
-                        .await?;
                     ev(
                         EventKind::ActionRetry,
                         format!(
@@ -347,6 +336,13 @@ impl Executor {
                             at.to_rfc3339()
                         ),
                     );
+                    let with = RowEnd {
+                        outcome: None, // a retry is still the outbox's business
+                        timeline: &timeline(&events),
+                    };
+                    self.store
+                        .retry_later_with(row.id, &self.worker, &error, at, now, with)
+                        .await?;
                     Ok(Done {
                         intent: Some(intent),
                         ok: false,
@@ -354,7 +350,6 @@ impl Executor {
                         retry_at: Some(at),
                     })
                 } else {
-                    self.fail(&row, &intent, &e.to_string(), now).await?;
                     ev(
                         EventKind::ActionFailed,
                         format!(
@@ -363,6 +358,14 @@ impl Executor {
                             intent.account().unwrap_or("-")
                         ),
                     );
+                    let outcome = self.outcome(&row, &intent, false);
+                    let with = RowEnd {
+                        outcome: outcome.as_ref(),
+                        timeline: &timeline(&events),
+                    };
+                    self.store
+                        .fail_with(row.id, &self.worker, &error, now, with)
+                        .await?;
                     Ok(Done {
                         intent: Some(intent),
                         ok: false,

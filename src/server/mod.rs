@@ -309,12 +309,7 @@ pub async fn build(
         };
         let executor = Executor::new(store.clone(), adapters, config.clone(), worker.clone())
             .journaling_outcomes();
-        tokio::spawn(outbox::work(
-            executor,
-            store.clone(),
-            pool,
-            shutdown.clone(),
-        ));
+        tokio::spawn(outbox::work(executor, pool, shutdown.clone()));
         tokio::spawn(events::tail_timeline(
             store.clone(),
             events.clone(),

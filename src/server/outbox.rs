@@ -16,7 +16,6 @@
 use crate::actions::executor::{Done, Executor};
 use crate::clock::Timestamp;
 use crate::cluster::{reap, Membership};
-use crate::store::{Store, Write};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -31,18 +30,13 @@ const REAP_EVERY: Duration = Duration::from_millis(500);
 
 /// Works the shared outbox until shutdown. `executor` must journal outcomes
 /// ([`Executor::journaling_outcomes`]) and carry this instance's name.
-pub async fn work(
-    executor: Executor,
-    store: Store,
-    pool: PgPool,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn work(executor: Executor, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
     let instance = executor.worker().to_owned();
     while !*shutdown.borrow() {
         match Membership::join(&pool, &instance).await {
             Ok(membership) => {
                 tracing::info!(instance, "outbox worker started");
-                serve(&executor, &store, &pool, membership, &mut shutdown).await;
+                serve(&executor, &pool, membership, &mut shutdown).await;
             }
             Err(e) => {
                 tracing::error!(error = %crate::diagnostics::chain(&e), "outbox worker cannot join the cluster")
@@ -59,7 +53,6 @@ pub async fn work(
 /// liveness lock is lost (the caller joins again).
 async fn serve(
     executor: &Executor,
-    store: &Store,
     pool: &PgPool,
     mut membership: Membership,
     shutdown: &mut watch::Receiver<bool>,
@@ -100,7 +93,7 @@ async fn serve(
                     if let Some(at) = done.retry_at {
                         retry_at = Some(retry_at.map_or(at, |r| r.min(at)));
                     }
-                    record(store, done).await;
+                    record(&done);
                 }
                 continue;
             }
@@ -135,18 +128,9 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(l)
 }
 
-/// Writes what an action did to the timeline (every instance's live stream
-/// reads it from there) and counts it.
-async fn record(store: &Store, done: Done) {
+/// Counts what an action did. Its events are already on the timeline
+/// (every instance's live stream reads them from there): the executor wrote
+/// them with the row's end.
+fn record(done: &Done) {
     done.count();
-    let writes: Vec<Write> = done
-        .events
-        .iter()
-        .map(crate::runtime::timeline_write)
-        .collect();
-    if !writes.is_empty() {
-        if let Err(e) = store.apply(&writes).await {
-            tracing::warn!(error = %crate::diagnostics::chain(&e), "action events not written to the timeline");
-        }
-    }
 }

@@ -146,21 +146,21 @@ impl Store {
         result: &Value,
         now: Timestamp,
     ) -> Result<bool> {
-        dispatch!(self, complete(id, worker, result, now, None))
+        self.complete_with(id, worker, result, now, RowEnd::default())
+            .await
     }
 
-    /// [`Store::complete`], journaling `outcome` (kind `outcome`) in the
-    /// same transaction when the row was still `worker`'s: a cluster's
-    /// workers tell the engine leader what became of each action this way.
-    pub async fn complete_journaled(
+    /// [`Store::complete`], writing `with` in the same transaction when the
+    /// row was still `worker`'s (nothing of it otherwise).
+    pub async fn complete_with(
         &self,
         id: i64,
         worker: &str,
         result: &Value,
         now: Timestamp,
-        outcome: &Value,
+        with: RowEnd<'_>,
     ) -> Result<bool> {
-        dispatch!(self, complete(id, worker, result, now, Some(outcome)))
+        dispatch!(self, complete(id, worker, result, now, with))
     }
 
     /// Puts the row back to pending until `not_before`, if `worker` holds it.
@@ -172,24 +172,39 @@ impl Store {
         not_before: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
-        dispatch!(self, retry_later(id, worker, error, not_before, now))
+        self.retry_later_with(id, worker, error, not_before, now, RowEnd::default())
+            .await
+    }
+
+    /// [`Store::retry_later`], writing `with` as [`Store::complete_with`] does.
+    pub async fn retry_later_with(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        not_before: Timestamp,
+        now: Timestamp,
+        with: RowEnd<'_>,
+    ) -> Result<bool> {
+        dispatch!(self, retry_later(id, worker, error, not_before, now, with))
     }
 
     /// Gives up on the row, if `worker` holds it.
     pub async fn fail(&self, id: i64, worker: &str, error: &str, now: Timestamp) -> Result<bool> {
-        dispatch!(self, fail(id, worker, error, now, None))
+        self.fail_with(id, worker, error, now, RowEnd::default())
+            .await
     }
 
-    /// [`Store::fail`], journaling `outcome` as [`Store::complete_journaled`] does.
-    pub async fn fail_journaled(
+    /// [`Store::fail`], writing `with` as [`Store::complete_with`] does.
+    pub async fn fail_with(
         &self,
         id: i64,
         worker: &str,
         error: &str,
         now: Timestamp,
-        outcome: &Value,
+        with: RowEnd<'_>,
     ) -> Result<bool> {
-        dispatch!(self, fail(id, worker, error, now, Some(outcome)))
+        dispatch!(self, fail(id, worker, error, now, with))
     }
 
     /// Cancels a pending row; `false` if it is no longer pending (a running

@@ -262,61 +262,67 @@ impl Backend {
     }
 
     pub(super) async fn complete(
-        &self, id: i64, worker: &str, result: &Value, now: Timestamp, outcome: Option<&Value>
+        &self, id: i64, worker: &str, result: &Value, now: Timestamp, with: RowEnd<'_>
     ) -> Result<bool> {
         let result = codec::json("outbox.result", result)?;
         let finish = sqlx::query(sql::COMPLETE).bind(id).bind(worker).bind(result).bind(ts(now));
-        self.finish("complete outbox row", finish, now, outcome).await
+        self.end_row("complete outbox row", finish, now, with).await
     }
 
-    /// Runs a `COMPLETE` or `FAIL` statement; with an `outcome`, journals it
-    /// (kind `outcome`) in the same transaction, only if the row was still
-    /// this worker's: the engine leader learns each outcome exactly once,
-    /// whichever instance carried the action out, and a crash cannot
-    /// separate the row's end from its journal entry.
-    async fn finish<'q>(
+    /// Runs a statement that ends a row's attempt (`COMPLETE`, `FAIL`,
+    /// `RETRY_LATER`) and, in the same transaction and only if the row was
+    /// still this worker's, writes `with`: its timeline events, and its
+    /// outcome journaled (kind `outcome`) so that the engine leader learns
+    /// each outcome exactly once, whichever instance carried it out.
+    async fn end_row<'q>(
         &self,
         what: &'static str,
-        finish: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        end: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
         now: Timestamp,
-        outcome: Option<&Value>,
+        with: RowEnd<'_>,
     ) -> Result<bool> {
-        let Some(outcome) = outcome else {
-            let done = finish.execute(&self.pool).await.map_err(query(what))?;
+        if with.outcome.is_none() && with.timeline.is_empty() {
+            let done = end.execute(&self.pool).await.map_err(query(what))?;
             return Ok(done.rows_affected() == 1);
-        };
-        let outcome = codec::json("inputs.payload", outcome)?;
+        }
+        let outcome = with
+            .outcome
+            .map(|o| codec::json("inputs.payload", o))
+            .transpose()?;
         let mut tx = self.begin_write(what).await?;
-        let done = finish.execute(&mut *tx).await.map_err(query(what))?;
+        let done = end.execute(&mut *tx).await.map_err(query(what))?;
         if done.rows_affected() != 1 {
             return Ok(false); // the rollback on drop changes nothing
         }
-        lock_journal(&mut tx, what).await?;
-        append_input_in(&mut tx, now, "outcome", &outcome, what).await?;
+        for event in with.timeline {
+            append_timeline_in(&mut tx, event).await?;
+        }
+        if let Some(outcome) = outcome {
+            lock_journal(&mut tx, what).await?;
+            append_input_in(&mut tx, now, "outcome", &outcome, what).await?;
+        }
         tx.commit().await.map_err(query(what))?;
         Ok(true)
     }
 
     pub(super) async fn retry_later(
-        &self, id: i64, worker: &str, error: &str, not_before: Timestamp, now: Timestamp
+        &self, id: i64, worker: &str, error: &str, not_before: Timestamp, now: Timestamp,
+        with: RowEnd<'_>
     ) -> Result<bool> {
-        let done = sqlx::query(sql::RETRY_LATER)
+        let end = sqlx::query(sql::RETRY_LATER)
             .bind(id)
             .bind(worker)
-            .bind(error)
+            .bind(error.to_owned())
             .bind(ts(not_before))
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await
-            .map_err(query("reschedule outbox row"))?;
-        Ok(done.rows_affected() == 1)
+            .bind(ts(now));
+        self.end_row("reschedule outbox row", end, now, with).await
     }
 
     pub(super) async fn fail(
-        &self, id: i64, worker: &str, error: &str, now: Timestamp, outcome: Option<&Value>
+        &self, id: i64, worker: &str, error: &str, now: Timestamp, with: RowEnd<'_>
     ) -> Result<bool> {
         let finish = sqlx::query(sql::FAIL).bind(id).bind(worker).bind(error.to_owned()).bind(ts(now));
-        self.finish("fail outbox row", finish, now, outcome).await
+        self.end_row("fail outbox row", finish, now, with).await
     }
 
     pub(super) async fn cancel(

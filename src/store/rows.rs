@@ -56,6 +56,20 @@ pub struct NewTimeline {
     pub detail: Value,
 }
 
+/// What is written with the end of an outbox row's attempt, in the same
+/// transaction and only if the row was still the worker's: a crash between
+/// an action and its record could otherwise keep the action (never
+/// repeated) and lose what it did from the timeline, or journal an outcome
+/// twice.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RowEnd<'a> {
+    /// Journaled as an `outcome` input: a cluster's outbox workers tell the
+    /// engine leader what became of each action this way.
+    pub outcome: Option<&'a Value>,
+    /// What the attempt did, for the incidents' timelines.
+    pub timeline: &'a [NewTimeline],
+}
+
 /// A timeline event as stored; `seq` orders all events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineRow {
