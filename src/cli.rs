@@ -111,8 +111,8 @@ pub enum Command {
         /// How easily it fires, as a surge trigger's `sensitivity`.
         #[arg(long, value_enum, default_value_t = SensitivityArg::Medium)]
         sensitivity: SensitivityArg,
-        /// Counting window.
-        #[arg(long, default_value = "5m", value_parser = positive_duration)]
+        /// Counting window (at most 24h, as in a playbook).
+        #[arg(long, default_value = "5m", value_parser = surge_window)]
         window: std::time::Duration,
         /// The surge must persist this long (flap suppression).
         #[arg(long = "for", default_value = "0s", value_parser = humantime::parse_duration)]
@@ -266,6 +266,14 @@ fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
             crate::playbook::validate::duration_help(text)
         )),
     }
+}
+
+/// A positive duration of at most a day, or why not.
+fn surge_window(text: &str) -> Result<std::time::Duration, String> {
+    let window = positive_duration(text)?;
+    crate::playbook::validate::check_surge_window(window)
+        .map(|()| window)
+        .map_err(|r| format!("{}; {}", r.message, r.hint))
 }
 
 /// A number (NaN and infinities included: the checks refuse them), or why not.

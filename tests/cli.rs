@@ -409,6 +409,7 @@ fn detect_refuses_the_settings_a_playbook_refuses_and_says_why() {
         ("--window", "0s", "must be longer than zero"),
         ("--window", "5", "needs a unit: `5s`, `5m` or `5h`"),
         ("--window", "soon", "write a number and a unit, e.g. `5m`"),
+        ("--window", "2days", "longer than a day"),
         ("--bucket", "0m", "must be longer than zero"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -932,6 +932,22 @@ fn a_surge_window_is_at_least_a_minute_because_mentions_are_counted_by_the_minut
 }
 
 #[test]
+fn a_surge_window_is_at_most_a_day_instead_of_being_cut_to_one_silently() {
+    let (_, diags) = validate_text("name: surge\ntriggers:\n  - surge: {window: 36h}\n");
+    let diag = expect(
+        &diags,
+        "playbook::bad-duration",
+        "inline.yaml",
+        3,
+        21,
+        "a surge window of 1day 12h is longer than a day",
+    );
+    assert!(hint(&diag).contains("at most `24h`"), "{diag:#?}");
+    let (playbook, diags) = validate_text("name: surge\ntriggers:\n  - surge: {window: 24h}\n");
+    assert!(playbook.is_some() && diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
 fn the_digest_period_in_the_config_is_bounded_like_a_playbook_timer() {
     for (period, message, hint_part) in [
         ("1s", "shorter than a minute", "digest e-mail"),

@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_STORE: &str = "sqlite://squall.db?mode=rwc";
 /// Brand name when the file gives none.
 pub const DEFAULT_BRAND: &str = "squall demo";
+/// The longest `server.request_timeout` may be.
+const LONGEST_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 /// Most drafts one person holds at once, unless the config says otherwise.
 pub const DEFAULT_CAPACITY: u32 = 10;
 
@@ -508,18 +510,32 @@ impl Builder<'_, '_> {
             }
         }
         if let Some(t) = &raw.request_timeout {
-            match humantime::parse_duration(t) {
-                Ok(d) if !d.is_zero() => out.request_timeout = d,
-                _ => self.diags.push(
+            // Bounded like every duration: a timeout of centuries is a typo,
+            // and one past ten minutes only keeps a stuck request's
+            // connection (one of the 4,096) for nothing.
+            let refusal = match check_duration(t, Floor::Positive) {
+                Ok(d) if d <= LONGEST_REQUEST_TIMEOUT => {
+                    out.request_timeout = d;
+                    None
+                }
+                Ok(_) => Some((
+                    format!("`{t}` is longer than ten minutes, the longest a request may take"),
+                    "write it as `10s` or `1m`: every request squall answers takes far less"
+                        .to_owned(),
+                )),
+                Err(r) => Some((r.message, r.hint)),
+            };
+            if let Some((message, hint)) = refusal {
+                self.diags.push(
                     self.locator
                         .at_value(
                             Severity::Error,
                             CODES.invalid_value,
                             &at("request_timeout"),
-                            format!("`{t}` is not a duration"),
+                            message,
                         )
-                        .with_hint("write it as `10s` or `1m`"),
-                ),
+                        .with_hint(hint),
+                );
             }
         }
         for (value, key, slot) in [
@@ -946,6 +962,33 @@ mod tests {
         let secret: Vec<_> = diags.iter().filter(|d| d.code == SECRET_CODE).collect();
         assert_eq!(secret.len(), 1, "{diags:?}");
         assert!(!format!("{diags:?}").contains("sk-live-123"));
+    }
+
+    #[test]
+    fn a_request_timeout_is_a_duration_of_at_most_ten_minutes() {
+        let timeout = |t: &str| {
+            let src = format!("server: {{request_timeout: {t}}}\n");
+            let (config, diags) = parse(&src, Path::new("squall.yaml"), &no_env);
+            let messages: Vec<String> = diags.into_iter().map(|d| d.message).collect();
+            (config.map(|c| c.server.request_timeout), messages)
+        };
+        assert_eq!(
+            timeout("30s"),
+            (Some(std::time::Duration::from_secs(30)), vec![])
+        );
+        assert_eq!(timeout("10m").1, Vec::<String>::new());
+        for (t, says) in [
+            ("11m", "longer than ten minutes"),
+            ("300000y", "longer than a year"),
+            ("0s", "not longer than zero"),
+            ("soon", "is not a duration"),
+        ] {
+            let (_, messages) = timeout(t);
+            assert!(
+                matches!(messages.as_slice(), [m] if m.contains(says)),
+                "{t}: {messages:?}"
+            );
+        }
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub struct RawServer {
     /// Most mentions in one `POST /v1/mentions`. Default 5000.
     #[serde(default)]
     pub max_batch: Option<usize>,
-    /// Longest a request may take (`10s`). Default 10 seconds.
+    /// Longest a request may take (`10s`), at most `10m`. Default 10 seconds.
     #[serde(default)]
     pub request_timeout: Option<String>,
     /// Requests that may wait for the engine at once; beyond that the server

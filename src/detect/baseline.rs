@@ -257,7 +257,8 @@ pub struct DetectorParams {
     /// less than a second counts as one).
     pub bucket: Duration,
     /// Length of the counting window; rounded up to whole buckets, and cut
-    /// to a day.
+    /// to a day (playbooks and `squall detect` refuse longer ones:
+    /// [`crate::playbook::validate::LONGEST_WINDOW`]).
     pub window: Duration,
     pub thresholds: Thresholds,
     /// A surge must also reach this multiple of the recent peak (0 turns

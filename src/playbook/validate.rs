@@ -139,6 +139,32 @@ fn approval_floor(then: Option<ApprovalTimeout>) -> Floor {
     }
 }
 
+/// The longest a surge window may be. The detector judges a window against
+/// the same time of earlier days and keeps a day of buckets; a longer window
+/// used to be cut to a day without a word.
+pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Whether `window` fits [`LONGEST_WINDOW`]; shared by playbooks and
+/// `squall detect --window`.
+///
+/// # Errors
+///
+/// What is wrong, and what to write instead.
+pub fn check_surge_window(window: Duration) -> Result<(), DurationRefusal> {
+    if window <= LONGEST_WINDOW {
+        return Ok(());
+    }
+    Err(DurationRefusal {
+        message: format!(
+            "a surge window of {} is longer than a day, the longest the detector counts over",
+            humantime::format_duration(window)
+        ),
+        hint: "write at most `24h`; for a slow rise over days, a shorter window with `for:` \
+               (how long it must last) says the same"
+            .to_owned(),
+    })
+}
+
 /// Why a duration is refused, and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationRefusal {
@@ -744,12 +770,7 @@ impl Validator<'_, '_> {
         SurgeTrigger {
             matcher: Matcher::new(raw.matching.any, raw.matching.all, raw.matching.none),
             accounts,
-            window: self.duration(
-                raw.window.as_ref(),
-                &join(at, [PathSeg::from("window")]),
-                DEFAULT_WINDOW,
-                Floor::Minute(WINDOW_FLOOR),
-            ),
+            window: self.surge_window(raw.window.as_ref(), &join(at, [PathSeg::from("window")])),
             sensitivity: raw.sensitivity.unwrap_or(Sensitivity::Medium),
             thresholds,
             hold: self.duration(
@@ -767,6 +788,21 @@ impl Validator<'_, '_> {
                 )
             }),
         }
+    }
+
+    /// A surge's counting window: a minute to a day.
+    fn surge_window(&mut self, text: Option<&DurationText>, path: &[PathSeg]) -> Duration {
+        let window = self.duration(text, path, DEFAULT_WINDOW, Floor::Minute(WINDOW_FLOOR));
+        if let Err(refusal) = check_surge_window(window) {
+            self.error(
+                "playbook::bad-duration",
+                path,
+                refusal.message,
+                refusal.hint,
+            );
+            return DEFAULT_WINDOW;
+        }
+        window
     }
 
     fn thresholds(&mut self, raw: RawThresholds, at: &[PathSeg]) -> Thresholds {
