@@ -156,6 +156,43 @@ async fn only_the_approval_role_may_approve_the_status_text() {
 }
 
 #[tokio::test]
+async fn a_status_text_that_does_not_fit_one_post_on_every_account_is_refused_with_where_and_by_how_much(
+) {
+    let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
+    r.declare(at(7, 0), "site-down").await;
+    let approve = |text: String| CommandKind::ApproveStatus {
+        incident: ref_("site-down"),
+        text: Some(text),
+    };
+    r.command(at(7, 1), "ana", approve("x".repeat(400))).await;
+    let refused = r.first("command_rejected").expect("refused");
+    assert_eq!(
+        refused.message,
+        format!(
+            "The status text of {} is 400 characters; it does not fit one post on \
+             acme-bsky (bluesky, 300), acme-x (x, 280): shorten it by 120.",
+            r.incident()
+        )
+    );
+    assert_eq!(r.count("status_posted"), 0);
+
+    r.command(at(7, 2), "ana", approve("x".repeat(280))).await;
+    assert_eq!(r.count("status_posted"), 4);
+    let updates = r.count("status_updated");
+    r.command(
+        at(7, 3),
+        "ana",
+        CommandKind::EditStatus {
+            incident: ref_("site-down"),
+            text: "y".repeat(290),
+        },
+    )
+    .await;
+    assert_eq!(r.count("command_rejected"), 2);
+    assert_eq!(r.count("status_updated"), updates, "nothing was edited");
+}
+
+#[tokio::test]
 async fn declaring_an_unknown_playbook_is_refused_and_names_those_that_can_be_declared() {
     let mut r = Rehearsal::new(&[SITE_DOWN], at(6, 0)).await;
     r.declare(at(7, 0), "site-dwon").await;

@@ -9,6 +9,7 @@ use super::drafts::Draft;
 use super::events::{Event, EventKind};
 use super::{Decisions, Engine};
 use crate::clock::Timestamp;
+use crate::config::PlatformKind;
 
 impl Engine {
     /// Why `by` may not edit, approve or discard `d`: someone else claimed
@@ -31,6 +32,16 @@ impl Engine {
         })
     }
 
+    /// `text`'s length and the longest post `account`'s platform takes,
+    /// when it is longer (counted in characters, as the platforms'
+    /// limits are written).
+    fn over_limit(&self, account: &str, text: &str) -> Option<(PlatformKind, usize, usize)> {
+        let platform = self.config.accounts.get(account)?.platform;
+        let max = crate::adapters::capabilities_for(platform).max_chars;
+        let n = text.chars().count();
+        (n > max).then_some((platform, n, max))
+    }
+
     /// Why `text` cannot go out as `d`'s public reply: longer than one post
     /// on its platform (X 280 characters, Bluesky 300, Mastodon 500). Said
     /// when a person edits or approves it, instead of the platform
@@ -40,17 +51,41 @@ impl Engine {
         if d.private {
             return None;
         }
-        let platform = self.config.accounts.get(&d.account)?.platform;
-        let max = crate::adapters::capabilities_for(platform).max_chars;
+        let (platform, n, max) = self.over_limit(&d.account, text)?;
+        Some(format!(
+            "Draft #{} would be {n} characters; a reply on {} takes at most {max}: shorten it by {}.",
+            d.id,
+            platform.as_str(),
+            n - max
+        ))
+    }
+
+    /// Why `text` cannot be incident `id`'s status post on `accounts`: it
+    /// does not fit one post on some of them. Said when a person edits or
+    /// approves it; otherwise those accounts' platforms would refuse the
+    /// post (or its edit) after the approval, and their customers would
+    /// see no status at all.
+    pub(super) fn status_too_long(
+        &self,
+        id: &str,
+        text: &str,
+        accounts: &[String],
+    ) -> Option<String> {
+        let over: Vec<(&String, PlatformKind, usize)> = accounts
+            .iter()
+            .filter_map(|a| self.over_limit(a, text).map(|(p, _, max)| (a, p, max)))
+            .collect();
+        let shortest = over.iter().map(|(_, _, max)| *max).min()?;
         let n = text.chars().count();
-        (n > max).then(|| {
-            format!(
-                "Draft #{} would be {n} characters; a reply on {} takes at most {max}: shorten it by {}.",
-                d.id,
-                platform.as_str(),
-                n - max
-            )
-        })
+        let where_: Vec<String> = over
+            .iter()
+            .map(|(a, p, max)| format!("{a} ({}, {max})", p.as_str()))
+            .collect();
+        Some(format!(
+            "The status text of {id} is {n} characters; it does not fit one post on {}: shorten it by {}.",
+            where_.join(", "),
+            n - shortest
+        ))
     }
 
     /// The pending draft `did`, or a `command_rejected` event saying why not.

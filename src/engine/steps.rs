@@ -574,6 +574,15 @@ impl Engine {
                 out,
             );
         }
+        let accounts = match &inc.status {
+            StatusPost::AwaitingApproval { accounts, .. } | StatusPost::Posted { accounts, .. } => {
+                accounts.as_slice()
+            }
+            StatusPost::None => &[],
+        };
+        if let Some(why) = self.status_too_long(id, &text, accounts) {
+            return reject(why, out);
+        }
         // The public post stands for the approver's word: once it is out,
         // only the people who may approve it may change it. Waiting text is
         // anyone's draft; approving it is the gate.
@@ -706,7 +715,7 @@ impl Engine {
             Ok(()) if edited.as_deref().is_some_and(|t| t.trim().is_empty()) => Some(format!(
                 "The status text of {id} cannot be empty: say what is happening."
             )),
-            Ok(()) => None,
+            Ok(()) => self.status_too_long(id, edited.as_deref().unwrap_or(text), accounts),
         };
         if let Some(why) = refusal {
             out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(id));
