@@ -591,18 +591,113 @@ impl Locator<'_> {
     }
 
     /// Deserializes an externally tagged enum written as a single-key mapping
-    /// (`surge: {...}`), which serde_yaml only reads from tagged values.
-    pub fn deserialize_tagged<T: DeserializeOwned>(
+    /// (`surge: {...}`), which serde_yaml only reads from tagged values,
+    /// reporting every problem of the mapping at once, not only the first: after each error the offending
+    /// key is dropped (or a missing one stood in for) and the rest checked
+    /// again. A key dropped or stood in for is not reported a second time
+    /// (a dropped required key is not also "missing").
+    ///
+    /// # Errors
+    /// Every problem found, in the order serde met them.
+    pub fn deserialize_tagged_all<T: DeserializeOwned>(
         &self,
         tag: &str,
         inner: Value,
         at: &[PathSeg],
-    ) -> Result<T, Box<Diagnostic>> {
-        let tagged = Value::Tagged(Box::new(TaggedValue {
-            tag: Tag::new(tag),
-            value: inner,
-        }));
-        self.deserialize(tagged, at)
+    ) -> Result<T, Vec<Diagnostic>> {
+        let tagged = |value: Value| {
+            Value::Tagged(Box::new(TaggedValue {
+                tag: Tag::new(tag),
+                value,
+            }))
+        };
+        self.deserialize_all(inner, at, &[PathSeg::Key(tag.to_owned())], &tagged)
+    }
+
+    /// [`Locator::deserialize`], reporting every problem at once as
+    /// [`Locator::deserialize_tagged_all`] does.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn deserialize_all<T: DeserializeOwned>(
+        &self,
+        mut value: Value,
+        at: &[PathSeg],
+        prefix: &[PathSeg],
+        wrap: &dyn Fn(Value) -> Value,
+    ) -> Result<T, Vec<Diagnostic>> {
+        let mut diagnostics = Vec::new();
+        let mut dropped: Vec<Vec<PathSeg>> = Vec::new();
+        // Required keys that were missing (or dropped), with the shape of
+        // the stand-in tried so far: the first that serde takes stays.
+        let mut stood_in: Vec<(Vec<PathSeg>, usize)> = Vec::new();
+        // Keys an unknown key was taken for a misspelling of.
+        let mut meant: Vec<Vec<PathSeg>> = Vec::new();
+        // Each round drops a key or tries a stand-in, so the rounds are
+        // bounded by the keys in the value; the cap only guards a cycle.
+        for _ in 0..256 {
+            let error = match serde_path_to_error::deserialize::<_, T>(wrap(value.clone())) {
+                Ok(parsed) if diagnostics.is_empty() => return Ok(parsed),
+                Ok(_) => return Err(diagnostics),
+                Err(error) => error,
+            };
+            let path: Vec<PathSeg> = serde_segments(error.path()).collect();
+            let message = error.inner().to_string();
+            let relative = path.strip_prefix(prefix).unwrap_or(&[]).to_vec();
+            let seen = |p: &[PathSeg]| {
+                dropped.iter().any(|d| p.starts_with(d))
+                    || stood_in.iter().any(|(s, _)| p.starts_with(s))
+            };
+            let quiet = seen(&relative);
+            let recovered = if let Some(key) = missing_key(&message) {
+                let target = join(&relative, [PathSeg::Key(key.to_owned())]);
+                // A misspelt key was reported as unknown with "did you mean
+                // `key`?": the missing one is the same mistake.
+                if !quiet && !dropped.contains(&target) && !meant.contains(&target) {
+                    diagnostics
+                        .push(self.serde_diagnostic(&join(at, path.iter().cloned()), &message));
+                }
+                stood_in.push((target.clone(), 0));
+                set_at(&mut value, &target, STAND_INS[0].clone())
+            } else if let Some(entry) = stood_in.iter_mut().find(|(s, _)| relative.starts_with(s)) {
+                // The stand-in has the wrong shape: try the next one.
+                entry.1 += 1;
+                match STAND_INS.get(entry.1) {
+                    Some(shape) => set_at(&mut value, &entry.0, shape.clone()),
+                    None => false,
+                }
+            } else {
+                if !quiet {
+                    diagnostics
+                        .push(self.serde_diagnostic(&join(at, path.iter().cloned()), &message));
+                }
+                if let (Some((unknown, expected)), Some((_, parent))) = (
+                    quoted_after(&message, "unknown field `"),
+                    relative.split_last(),
+                ) {
+                    if let Some(best) = closest(&unknown, expected.iter().map(String::as_str)) {
+                        meant.push(join(parent, [PathSeg::Key(best.to_owned())]));
+                    }
+                }
+                // The innermost key that can go (items of a list stay:
+                // dropping one would shift the others' positions).
+                let gone = (1..=relative.len())
+                    .rev()
+                    .find(|&n| remove_at(&mut value, &relative[..n]));
+                if let Some(n) = gone {
+                    dropped.push(relative[..n].to_vec());
+                }
+                gone.is_some()
+            };
+            if !recovered {
+                break;
+            }
+        }
+        if diagnostics.is_empty() {
+            // Unreachable in practice: a round that stops has reported.
+            return Err(vec![self.serde_diagnostic(at, "could not be read")]);
+        }
+        Err(diagnostics)
     }
 
     /// The diagnostic for serde's `message` about the value at `path`.
@@ -790,6 +885,32 @@ fn remove_at(root: &mut Value, path: &[PathSeg]) -> bool {
     }
 }
 
+/// Values tried, in turn, for a required key that is missing or was
+/// dropped, until serde takes one: every other problem is then still found.
+static STAND_INS: std::sync::LazyLock<[Value; 5]> = std::sync::LazyLock::new(|| {
+    [
+        Value::String(String::new()),
+        Value::Sequence(Vec::new()),
+        Value::Mapping(serde_yaml::Mapping::new()),
+        Value::Number(0.into()),
+        Value::Bool(false),
+    ]
+});
+
+/// Puts `new` at `path` (a key of a mapping), replacing what is there.
+fn set_at(root: &mut Value, path: &[PathSeg], new: Value) -> bool {
+    let Some((PathSeg::Key(key), parents)) = path.split_last() else {
+        return false;
+    };
+    match value_at_mut(root, parents) {
+        Some(Value::Mapping(map)) => {
+            map.insert(Value::String(key.clone()), new);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Stands in an empty string for a missing required key.
 fn insert_placeholder(root: &mut Value, path: &[PathSeg], key: &str) -> bool {
     match value_at_mut(root, path) {
@@ -877,6 +998,71 @@ mod tests {
                     .map_or_else(|_| PathSeg::Key((*s).to_owned()), PathSeg::Index)
             })
             .collect()
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read by serde only
+    struct Step {
+        accounts: Vec<String>,
+        template: String,
+        every: Option<u32>,
+    }
+
+    #[test]
+    fn every_problem_of_a_mapping_is_reported_once_and_a_dropped_key_is_not_also_missing() {
+        let src = "accounts: main\ntemplat: x\nevery: soon\n";
+        let index = PositionIndex::build(src);
+        let locator = Locator {
+            file: Path::new("step.yaml"),
+            index: &index,
+            codes: SerdeCodes {
+                unknown_key: "unknown-key",
+                wrong_type: "wrong-type",
+                missing_key: "missing-key",
+                invalid_value: "invalid-value",
+            },
+            redaction: None,
+        };
+        let value: Value = serde_yaml::from_str(src).expect("yaml");
+        let diags = locator
+            .deserialize_all::<Step>(value, &[], &[], &|v| v)
+            .expect_err("three problems");
+        let mut found: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.code)).collect();
+        found.sort_unstable();
+        // `accounts` is dropped for its type and not called missing after;
+        // `template`, misspelt, is said once: as unknown, with "did you
+        // mean `template`?".
+        assert_eq!(
+            found,
+            [(1, "wrong-type"), (2, "unknown-key"), (3, "wrong-type")],
+            "{diags:#?}"
+        );
+        let missing = locator
+            .deserialize_all::<Step>(
+                serde_yaml::from_str("{every: 1}").expect("yaml"),
+                &[],
+                &[],
+                &|v| v,
+            )
+            .expect_err("two keys missing");
+        let messages: Vec<&str> = missing.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "the file needs the key `accounts`",
+                "the file needs the key `template`"
+            ]
+        );
+        let ok: Step = locator
+            .deserialize_all(
+                serde_yaml::from_str("{accounts: [a], template: t}").expect("yaml"),
+                &[],
+                &[],
+                &|v| v,
+            )
+            .expect("valid");
+        assert_eq!(ok.accounts, ["a"]);
     }
 
     const DOC: &str = "name: site-down\ntriggers:\n  - surge: {window: 5m, \"for\": 'a''b'}\n  - manual:\non_open:\n  - pin_status:\n      accounts: [acme-main, \"zażółć\", x]\n      template: status/site-down\n";

@@ -932,6 +932,35 @@ fn a_surge_window_is_at_least_a_minute_because_mentions_are_counted_by_the_minut
 }
 
 #[test]
+fn every_problem_inside_one_step_is_reported_not_only_the_first() {
+    let src = "\
+name: many
+triggers: [{manual: {}}]
+on_open:
+  - pin_status:
+      acounts: [acme-main]
+      approval: {by: commander, then: hld}
+      template: [status/site-down]
+  - notify: {to: {team: social-care}, templat: ops/x}
+";
+    let (playbook, diags) = validate_text(src);
+    assert!(playbook.is_none());
+    let found: Vec<(usize, usize, &str)> =
+        diags.iter().map(|d| (d.line, d.column, d.code)).collect();
+    assert_eq!(
+        found,
+        [
+            (5, 7, "playbook::unknown-key"),
+            (6, 39, "playbook::invalid-value"),
+            (7, 17, "playbook::wrong-type"),
+            (8, 18, "playbook::wrong-type"),
+            (8, 39, "playbook::unknown-key"),
+        ],
+        "{diags:#?}"
+    );
+}
+
+#[test]
 fn a_surge_window_is_at_most_a_day_instead_of_being_cut_to_one_silently() {
     let (_, diags) = validate_text("name: surge\ntriggers:\n  - surge: {window: 36h}\n");
     let diag = expect(

@@ -682,8 +682,8 @@ impl Validator<'_, '_> {
         let (kind, inner) = self.single_kind(item, &path)?;
         let raw: RawTrigger = self
             .locator
-            .deserialize_tagged(&kind, inner, &path)
-            .map_err(|d| self.diags.push(*d))
+            .deserialize_tagged_all(&kind, inner, &path)
+            .map_err(|d| self.diags.extend(d))
             .ok()?;
         let at = join(&path, [PathSeg::from(kind.as_str())]);
         let trigger = match raw {
@@ -1119,8 +1119,8 @@ impl Validator<'_, '_> {
         let (kind, inner) = action?;
         let raw: RawAction = self
             .locator
-            .deserialize_tagged(&kind, inner, &path)
-            .map_err(|d| self.diags.push(*d))
+            .deserialize_tagged_all(&kind, inner, &path)
+            .map_err(|d| self.diags.extend(d))
             .ok()?;
         let at = join(&path, [PathSeg::from(kind.as_str())]);
         let used_by = self.used_by(&kind, section, i, &at);
@@ -1225,8 +1225,8 @@ impl Validator<'_, '_> {
     fn condition(&mut self, value: Value, section: Section, at: &[PathSeg]) -> Option<Condition> {
         let raw: RawCondition = self
             .locator
-            .deserialize(value, at)
-            .map_err(|d| self.diags.push(*d))
+            .deserialize_all(value, at, &[], &|v| v)
+            .map_err(|d| self.diags.extend(d))
             .ok()?;
         let valid: Vec<String> = TRIGGER_KINDS.iter().map(|k| (*k).to_owned()).collect();
         for (i, kind) in raw.triggered_by.iter().enumerate() {
