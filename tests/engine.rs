@@ -169,12 +169,26 @@ async fn a_status_text_that_does_not_fit_one_post_on_every_account_is_refused_wi
     assert_eq!(
         refused.message,
         format!(
-            "The status text of {} is 400 characters; it does not fit one post on \
-             acme-bsky (bluesky, 300), acme-x (x, 280): shorten it by 120.",
+            "The status text of {} does not fit one post on \
+             acme-bsky (bluesky: 400 of 300), acme-x (x: 400 of 280): shorten it by 120 characters.",
             r.incident()
         )
     );
     assert_eq!(r.count("status_posted"), 0);
+    // X weighs a Japanese character as two: 150 of them are 300.
+    r.command(at(7, 1), "ana", approve("落ちて".repeat(50)))
+        .await;
+    let refused = r
+        .events
+        .iter()
+        .filter(|e| e.kind.as_str() == "command_rejected")
+        .nth(1);
+    assert!(
+        refused.is_some_and(|e| e
+            .message
+            .contains("on acme-x (x: 300 of 280): shorten it by 20")),
+        "{refused:?}"
+    );
 
     r.command(at(7, 2), "ana", approve("x".repeat(280))).await;
     assert_eq!(r.count("status_posted"), 4);
@@ -188,7 +202,7 @@ async fn a_status_text_that_does_not_fit_one_post_on_every_account_is_refused_wi
         },
     )
     .await;
-    assert_eq!(r.count("command_rejected"), 2);
+    assert_eq!(r.count("command_rejected"), 3);
     assert_eq!(r.count("status_updated"), updates, "nothing was edited");
 }
 

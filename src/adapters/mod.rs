@@ -30,7 +30,7 @@ pub struct Capabilities {
     pub can_reply: bool,
     pub can_message_privately: bool,
     pub can_edit: bool,
-    /// Longest post, in characters (graphemes on Bluesky).
+    /// Longest post, as the platform counts it ([`post_length`]).
     pub max_chars: usize,
 }
 
@@ -171,6 +171,71 @@ pub fn capabilities_for(kind: crate::config::PlatformKind) -> Capabilities {
             can_edit: true,
             max_chars: 10_000,
         },
+    }
+}
+
+/// A link's length on platforms that shorten or weigh every link alike
+/// (Mastodon's and X's documented 23 characters).
+const LINK_LENGTH: usize = 23;
+
+/// `text`'s length as `kind` counts it against [`Capabilities::max_chars`]:
+/// - Mastodon: user-perceived characters (grapheme clusters), a link 23
+///   whatever its length, and a mention `@user@server` as `@user`;
+/// - X: weighted as X's `twitter-text` does: a character of Latin and
+///   other light scripts (U+0000 to U+10FF, some punctuation) is 1, any
+///   other (CJK, emoji, per cluster) 2, and a link 23, so 140 Japanese
+///   characters fill a post;
+/// - Bluesky: grapheme clusters, links as written;
+/// - the others: characters.
+pub fn post_length(kind: crate::config::PlatformKind, text: &str) -> usize {
+    use crate::config::PlatformKind as P;
+    use unicode_segmentation::UnicodeSegmentation;
+    match kind {
+        P::Mastodon | P::X => text
+            .split_inclusive(char::is_whitespace)
+            .map(|token| {
+                let word = token.trim_end_matches(char::is_whitespace);
+                let space = &token[word.len()..];
+                let word = if word.starts_with("https://") || word.starts_with("http://") {
+                    return LINK_LENGTH + weighed(kind, space);
+                } else if kind == P::Mastodon {
+                    local_part(word)
+                } else {
+                    word
+                };
+                weighed(kind, word) + weighed(kind, space)
+            })
+            .sum(),
+        P::Bluesky => text.graphemes(true).count(),
+        _ => text.chars().count(),
+    }
+}
+
+/// Grapheme clusters, each weighing 1, or on X 1 or 2 by its first
+/// character (`twitter-text`'s ranges of weight 100 out of 200).
+fn weighed(kind: crate::config::PlatformKind, text: &str) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    let clusters = text.graphemes(true);
+    if kind != crate::config::PlatformKind::X {
+        return clusters.count();
+    }
+    clusters
+        .map(|g| match g.chars().next().map(u32::from) {
+            Some(0..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037) => 1,
+            _ => 2,
+        })
+        .sum()
+}
+
+/// `@user` of a remote mention `@user@server` (Mastodon counts only that);
+/// any other word as it is.
+fn local_part(word: &str) -> &str {
+    let Some(rest) = word.strip_prefix('@') else {
+        return word;
+    };
+    match rest.split_once('@') {
+        Some((user, server)) if !user.is_empty() && server.contains('.') => &word[..1 + user.len()],
+        _ => word,
     }
 }
 
@@ -446,4 +511,34 @@ pub fn connect(
         notifier,
         webhooks: std::sync::Arc::new(webhooks),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::post_length;
+    use crate::config::PlatformKind as P;
+
+    #[test]
+    fn each_platform_counts_a_post_the_way_it_documents() {
+        let ja = "サイトがダウンしています".repeat(12); // 144 characters
+        assert_eq!(post_length(P::Mastodon, &ja), 144);
+        assert_eq!(post_length(P::Bluesky, &ja), 144);
+        assert_eq!(post_length(P::X, &ja), 288, "CJK weighs 2 on X");
+        assert_eq!(post_length(P::X, "Acme działa — już."), 18);
+
+        let link = "Status: https://status.acme.example/incidents/2026-12-07-checkout-failures";
+        assert_eq!(post_length(P::Mastodon, link), 8 + 23);
+        assert_eq!(post_length(P::X, link), 8 + 23);
+        assert_eq!(post_length(P::Bluesky, link), link.chars().count());
+
+        // One family emoji is one character to a reader: one cluster.
+        let family = "👨\u{200d}👩\u{200d}👧";
+        assert_eq!(post_length(P::Bluesky, family), 1);
+        assert_eq!(post_length(P::Mastodon, family), 1);
+        assert_eq!(post_length(P::X, family), 2);
+        assert_eq!(post_length(P::Slack, family), 5);
+
+        assert_eq!(post_length(P::Mastodon, "hi @ana@acme.social !"), 9);
+        assert_eq!(post_length(P::X, "hi @ana@acme.social !"), 21);
+    }
 }

@@ -369,10 +369,10 @@ impl SimPlatform {
     }
 
     fn create(&self, text: &str, key: &str) -> Result<(PostRef, bool), AdapterError> {
-        if text.chars().count() > self.caps.max_chars {
+        let length = super::post_length(self.kind, text);
+        if length > self.caps.max_chars {
             return Err(AdapterError::Rejected(format!(
-                "text is {} characters; {} allows {}",
-                text.chars().count(),
+                "text is {length} characters; {} allows {}",
                 self.kind.as_str(),
                 self.caps.max_chars
             )));

@@ -33,12 +33,12 @@ impl Engine {
     }
 
     /// `text`'s length and the longest post `account`'s platform takes,
-    /// when it is longer (counted in characters, as the platforms'
-    /// limits are written).
+    /// when it is longer (counted as that platform counts:
+    /// [`crate::adapters::post_length`]).
     fn over_limit(&self, account: &str, text: &str) -> Option<(PlatformKind, usize, usize)> {
         let platform = self.config.accounts.get(account)?.platform;
         let max = crate::adapters::capabilities_for(platform).max_chars;
-        let n = text.chars().count();
+        let n = crate::adapters::post_length(platform, text);
         (n > max).then_some((platform, n, max))
     }
 
@@ -71,20 +71,18 @@ impl Engine {
         text: &str,
         accounts: &[String],
     ) -> Option<String> {
-        let over: Vec<(&String, PlatformKind, usize)> = accounts
+        let over: Vec<(&String, PlatformKind, usize, usize)> = accounts
             .iter()
-            .filter_map(|a| self.over_limit(a, text).map(|(p, _, max)| (a, p, max)))
+            .filter_map(|a| self.over_limit(a, text).map(|(p, n, max)| (a, p, n, max)))
             .collect();
-        let shortest = over.iter().map(|(_, _, max)| *max).min()?;
-        let n = text.chars().count();
+        let excess = over.iter().map(|(_, _, n, max)| n - max).max()?;
         let where_: Vec<String> = over
             .iter()
-            .map(|(a, p, max)| format!("{a} ({}, {max})", p.as_str()))
+            .map(|(a, p, n, max)| format!("{a} ({}: {n} of {max})", p.as_str()))
             .collect();
         Some(format!(
-            "The status text of {id} is {n} characters; it does not fit one post on {}: shorten it by {}.",
+            "The status text of {id} does not fit one post on {}: shorten it by {excess} characters.",
             where_.join(", "),
-            n - shortest
         ))
     }
 
