@@ -60,20 +60,15 @@ impl Engine {
         ))
     }
 
-    /// Why `text` cannot be incident `id`'s status post on `accounts`: it
-    /// does not fit one post on some of them. Said when a person edits or
-    /// approves it; otherwise those accounts' platforms would refuse the
-    /// post (or its edit) after the approval, and their customers would
-    /// see no status at all.
-    pub(super) fn status_too_long(
-        &self,
-        id: &str,
-        text: &str,
-        accounts: &[String],
-    ) -> Option<String> {
-        let over: Vec<(&String, PlatformKind, usize, usize)> = accounts
+    /// Why incident `id`'s status cannot go out as `posts` (account, the
+    /// text it would get there): it does not fit one post on some of them.
+    /// Said when a person edits or approves it; otherwise those accounts'
+    /// platforms would refuse the post (or its edit) after the approval,
+    /// and their customers would see no status at all.
+    pub(super) fn status_too_long(&self, id: &str, posts: &[(String, String)]) -> Option<String> {
+        let over: Vec<(&String, PlatformKind, usize, usize)> = posts
             .iter()
-            .filter_map(|a| self.over_limit(a, text).map(|(p, n, max)| (a, p, n, max)))
+            .filter_map(|(a, text)| self.over_limit(a, text).map(|(p, n, max)| (a, p, n, max)))
             .collect();
         let excess = over.iter().map(|(_, _, n, max)| n - max).max()?;
         let where_: Vec<String> = over

@@ -580,7 +580,9 @@ impl Engine {
             }
             StatusPost::None => &[],
         };
-        if let Some(why) = self.status_too_long(id, &text, accounts) {
+        let posts: Vec<(String, String)> =
+            accounts.iter().map(|a| (a.clone(), text.clone())).collect();
+        if let Some(why) = self.status_too_long(id, &posts) {
             return reject(why, out);
         }
         // The public post stands for the approver's word: once it is out,
@@ -715,7 +717,21 @@ impl Engine {
             Ok(()) if edited.as_deref().is_some_and(|t| t.trim().is_empty()) => Some(format!(
                 "The status text of {id} cannot be empty: say what is happening."
             )),
-            Ok(()) => self.status_too_long(id, edited.as_deref().unwrap_or(text), accounts),
+            Ok(()) => {
+                // Each account gets the text in its own language unless a
+                // person wrote it: check what each would really post.
+                let text = edited.as_deref().unwrap_or(text);
+                let template = inc.status_template.as_deref();
+                let mut scratch = Decisions::default();
+                let posts: Vec<(String, String)> = accounts
+                    .iter()
+                    .map(|a| {
+                        let post = self.text_for_account(now, id, a, template, text, &mut scratch);
+                        (a.clone(), post)
+                    })
+                    .collect();
+                self.status_too_long(id, &posts)
+            }
         };
         if let Some(why) = refusal {
             out.event(Event::new(now, EventKind::CommandRejected, by, why).incident(id));
