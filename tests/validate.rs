@@ -1187,6 +1187,39 @@ fn validate_project(files: &[(&str, &str)], step: &str) -> (tempfile::TempDir, V
     (dir, loaded.diagnostics)
 }
 
+#[test]
+fn a_status_template_longer_than_a_post_on_one_of_its_accounts_is_a_warning_naming_it() {
+    // 150 characters: fits Mastodon (500) and Bluesky (300), not X (280)
+    // once X weighs each Japanese character as two.
+    let ja = "障害が発生しています。".repeat(15);
+    let (_dir, diags) = validate_project(
+        &[("x/s.en.hbs", &ja)],
+        "pin_status: {accounts: [acme-main, acme-bsky, acme-x], template: x/s}",
+    );
+    let too_long: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.code == "playbook::status-too-long")
+        .collect();
+    let [diag] = too_long.as_slice() else {
+        panic!("one warning expected: {diags:#?}")
+    };
+    assert_eq!(diag.severity, squall::diagnostics::Severity::Warning);
+    assert!(
+        diag.message
+            .ends_with("is longer than one post on acme-x (x, en: 330 of 280)"),
+        "{diag:#?}"
+    );
+    assert_eq!((diag.line, diag.column), (4, 70), "at the template's name");
+    let (_dir, diags) = validate_project(
+        &[("x/s.en.hbs", "The site is down. {{brand.status_page}}")],
+        "pin_status: {accounts: [acme-main, acme-bsky, acme-x], template: x/s}",
+    );
+    assert!(
+        diags.iter().all(|d| d.code != "playbook::status-too-long"),
+        "{diags:#?}"
+    );
+}
+
 const STATUS_STEP: &str = "pin_status: {accounts: [acme-main], template: x/s, approval: none}";
 const WEBHOOK_STEP: &str = "webhook: {url: \"https://status.example/api\", template: x/s}";
 

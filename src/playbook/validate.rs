@@ -38,6 +38,11 @@ pub trait TemplateCatalog {
     /// (variables that context does not offer, helpers, a test render with
     /// the context's sample data, ...).
     fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem>;
+    /// Template `name` rendered for a post in `lang` with `ctx`'s sample
+    /// data, each phrasing (none when it cannot be rendered).
+    fn sample_texts(&self, _name: &str, _lang: &str, _ctx: StepContext) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl TemplateCatalog for TemplateSet {
@@ -55,6 +60,10 @@ impl TemplateCatalog for TemplateSet {
 
     fn check(&self, name: &str, ctx: StepContext) -> Vec<TemplateProblem> {
         TemplateSet::check(self, name, ctx)
+    }
+
+    fn sample_texts(&self, name: &str, lang: &str, ctx: StepContext) -> Vec<String> {
+        TemplateSet::sample_texts(self, name, lang, ctx)
     }
 }
 
@@ -1351,12 +1360,9 @@ impl Validator<'_, '_> {
             ("final_template", &raw.final_template),
         ] {
             if let Some(template) = template {
-                self.template(
-                    template,
-                    StepContext::Status,
-                    &join(at, [PathSeg::from(key)]),
-                    used_by,
-                );
+                let path = join(at, [PathSeg::from(key)]);
+                self.template(template, StepContext::Status, &path, used_by);
+                self.warn_too_long(template, &accounts, &path);
             }
         }
         if raw.template.is_some() {
@@ -1707,6 +1713,50 @@ impl Validator<'_, '_> {
 
     /// Checks a template exists, and (once per context) everything about it
     /// that would fail when the step renders it.
+    /// Warns when status template `name`, rendered with sample data in
+    /// each account's language, is longer than one post on that account's
+    /// platform: the approver would be told to shorten it under pressure,
+    /// and a status posted without approval would be refused there.
+    fn warn_too_long(&mut self, name: &str, accounts: &[String], path: &[PathSeg]) {
+        let over: Vec<String> = accounts
+            .iter()
+            .filter_map(|a| {
+                let account = self.config.accounts.get(a)?;
+                let lang = account
+                    .language
+                    .as_deref()
+                    .unwrap_or(&self.config.default_language);
+                let max = crate::adapters::capabilities_for(account.platform).max_chars;
+                let longest = self
+                    .templates
+                    .sample_texts(name, lang, StepContext::Status)
+                    .iter()
+                    .map(|text| crate::adapters::post_length(account.platform, text))
+                    .max()?;
+                (longest > max).then(|| {
+                    format!(
+                        "{a} ({}, {lang}: {longest} of {max})",
+                        account.platform.as_str()
+                    )
+                })
+            })
+            .collect();
+        if over.is_empty() {
+            return;
+        }
+        self.warn(
+            "playbook::status-too-long",
+            path,
+            format!(
+                "`{name}` rendered with sample data is longer than one post on {}",
+                over.join(", ")
+            ),
+            "shorten the template (X counts a Japanese or Chinese character as two): otherwise \
+             the approver must cut it while the incident runs, and a status posted without \
+             approval is refused there",
+        );
+    }
+
     fn template(&mut self, name: &str, ctx: StepContext, path: &[PathSeg], used_by: &str) {
         if self.templates.failed_to_load(name) {
             return;

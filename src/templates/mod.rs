@@ -332,6 +332,28 @@ impl TemplateSet {
         }
     }
 
+    /// Every phrasing of `name` that a post in `lang` would use (that
+    /// language, else the default), rendered with `ctx`'s sample data, for
+    /// comparing with the platforms' post lengths. Phrasings that do not
+    /// render are left out: `check` reports them.
+    pub fn sample_texts(&self, name: &str, lang: &str, ctx: StepContext) -> Vec<String> {
+        let Some(variants) = self.templates.get(name) else {
+            return Vec::new();
+        };
+        let Some(variant) = variants
+            .get(&normalize_language(lang))
+            .or_else(|| variants.get(&self.default_language))
+        else {
+            return Vec::new();
+        };
+        let data = ctx.sample_data();
+        variant
+            .phrasings()
+            .filter_map(|p| self.render_phrasing(p, &data, ctx.escape()).ok())
+            .map(|text| text.trim().to_owned())
+            .collect()
+    }
+
     /// Renders `name` in `lang` (or the default language). `seed` picks among
     /// the template's phrasings.
     pub fn render(
