@@ -409,6 +409,31 @@ fn check_reports_what_only_the_sample_data_shows_with_how_to_fix_it() {
 }
 
 #[test]
+fn check_also_renders_the_other_side_of_each_yes_no_value() {
+    // The sample draft is public (`private` false): only the flipped
+    // sample takes the first branch, whose call fails when rendered.
+    let (_dir, set, _) = load(&[(
+        "t.hbs",
+        "{{#if private}}{{truncate mention.text \"short\"}}{{else}}Hi {{author.first_name}}{{/if}}",
+    )]);
+    let problems = set.check("t", StepContext::Draft);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0]
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("write it like `{{truncate text 80}}`"),
+        "{problems:#?}"
+    );
+    let (_dir, set, _) = load(&[(
+        "t.hbs",
+        "{{#if private}}{{truncate mention.text 80}}{{else}}Hi {{author.first_name}}{{/if}}",
+    )]);
+    assert_eq!(set.check("t", StepContext::Draft), vec![]);
+}
+
+#[test]
 fn check_reports_a_problem_the_static_checks_find_once_and_does_not_render_that_phrasing() {
     let (_dir, set, _) = load(&[("t.hbs", "{{#with incident}}{{titel}}{{/with}}")]);
     assert_eq!(set.check_renders("t", StepContext::Status).len(), 1);

@@ -199,6 +199,23 @@ impl StepContext {
         }
         Value::Object(root)
     }
+
+    /// [`sample_data`](Self::sample_data) with every yes/no value turned
+    /// over (`private`, `on_call`, ...), so that a test render also takes
+    /// the other side of each `{{#if}}`.
+    pub fn sample_data_flipped(self) -> Value {
+        fn flip(value: &mut Value) {
+            match value {
+                Value::Bool(b) => *b = !*b,
+                Value::Object(map) => map.values_mut().for_each(flip),
+                Value::Array(items) => items.iter_mut().for_each(flip),
+                _ => {}
+            }
+        }
+        let mut data = self.sample_data();
+        flip(&mut data);
+        data
+    }
 }
 
 impl std::fmt::Display for StepContext {

@@ -43,8 +43,9 @@
 //! step uses: [`TemplateSet::check_variables`] and the other static checks
 //! (helpers and their arguments, partials, objects printed as text) walk the
 //! compiled templates and report with a did-you-mean; then every phrasing
-//! they pass is rendered with the context's [`StepContext::sample_data`] as
-//! the engine escapes it ([`TemplateSet::check_renders`]), and a webhook body
+//! they pass is rendered with the context's [`StepContext::sample_data`], and
+//! with its yes/no values turned over ([`StepContext::sample_data_flipped`]),
+//! as the engine escapes it ([`TemplateSet::check_renders`]), and a webhook body
 //! must parse as JSON. A template file that does not load is reported by
 //! [`TemplateSet::load_dir`] and not again where it is used
 //! ([`TemplateSet::failed_to_load`]).
@@ -304,22 +305,35 @@ impl TemplateSet {
             .collect()
     }
 
-    /// What a test render of one phrasing with `ctx`'s sample data finds.
+    /// What test renders of one phrasing find: with `ctx`'s sample data,
+    /// then with its yes/no values turned over (the other branches).
     fn render_problem_of(
         &self,
         variant: &Variant,
         phrasing: &Phrasing,
         ctx: StepContext,
     ) -> Option<TemplateProblem> {
-        let data = ctx.sample_data();
+        [ctx.sample_data(), ctx.sample_data_flipped()]
+            .iter()
+            .find_map(|data| self.sample_render_problem(variant, phrasing, ctx, data))
+    }
+
+    /// What a test render of one phrasing with `data` finds.
+    fn sample_render_problem(
+        &self,
+        variant: &Variant,
+        phrasing: &Phrasing,
+        ctx: StepContext,
+        data: &serde_json::Value,
+    ) -> Option<TemplateProblem> {
         let escape = ctx.escape();
-        match self.render_phrasing(phrasing, &data, escape) {
+        match self.render_phrasing(phrasing, data, escape) {
             Err(error) => {
                 let mut problem = render_problem(variant, phrasing, &error);
                 problem.hint = Some(render_hint(&error, ctx));
                 Some(problem)
             }
-            Ok(text) if escape == Escape::Json => body::check(&self.json, phrasing, &data, &text)
+            Ok(text) if escape == Escape::Json => body::check(&self.json, phrasing, data, &text)
                 .map(|not_json| {
                     problem_at(
                         &variant.file,
