@@ -522,7 +522,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 (_, a) => a,
             };
             let mentions = mentions.unwrap_or(default_mentions);
-            let accounts: Vec<&str> = cfg.accounts.keys().map(String::as_str).collect();
+            let accounts = cfg.accounts.keys().cloned().collect();
             let inputs = crate::simulate::read_inputs(&mentions, alerts.as_deref(), &accounts)?;
             let opts = crate::simulate::Options {
                 json,

@@ -98,6 +98,27 @@ pub enum MentionError {
     Io(#[from] std::io::Error),
 }
 
+/// Whether a mention may be addressed to `account`, `known` being the
+/// configured accounts by squall name (none configured: any is taken).
+/// Every way in shares the rule and its words: `POST /v1/mentions`, the
+/// NATS subject and `squall simulate`.
+///
+/// # Errors
+/// What is wrong, naming the accounts there are.
+pub fn check_account(
+    account: &str,
+    known: &std::collections::BTreeSet<String>,
+) -> Result<(), String> {
+    if known.is_empty() || known.contains(account) {
+        return Ok(());
+    }
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    Err(format!(
+        "`account` {account:?} is not a configured account (the config has: {})",
+        names.join(", ")
+    ))
+}
+
 /// Parses one NDJSON line into a mention and [checks](Mention::check) it.
 pub fn parse_ndjson_line(line: &str) -> Result<Mention, MentionError> {
     let line = line.strip_prefix('\u{feff}').unwrap_or(line);

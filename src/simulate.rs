@@ -26,7 +26,7 @@ use crate::runtime::{Runtime, RuntimeError};
 use crate::store::Store;
 use crate::templates::TemplateSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -78,13 +78,13 @@ struct TimedCommand {
 }
 
 /// Reads a stream of mentions and people's actions. A mention must be
-/// addressed to one of `accounts` (squall names), as `POST /v1/mentions`
-/// requires, unless `accounts` is empty (a config without accounts): a
-/// misspelt account would otherwise replay as a day nobody is paged for.
+/// addressed to one of `accounts` ([`crate::mention::check_account`], as
+/// at `POST /v1/mentions`): a misspelt account would otherwise replay as a
+/// day nobody is paged for.
 ///
 /// # Errors
 /// The first unreadable line, with its number and what is wrong.
-pub fn read_stream(path: &Path, accounts: &[&str]) -> Result<Vec<Timed>, StreamError> {
+pub fn read_stream(path: &Path, accounts: &BTreeSet<String>) -> Result<Vec<Timed>, StreamError> {
     let file = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|source| StreamError::Io {
         file: file.clone(),
@@ -117,13 +117,7 @@ pub fn read_stream(path: &Path, accounts: &[&str]) -> Result<Vec<Timed>, StreamE
             });
         } else {
             let m = crate::mention::parse_ndjson_line(line).map_err(|e| err(e.to_string()))?;
-            if !accounts.is_empty() && !accounts.contains(&m.account.as_str()) {
-                return Err(err(format!(
-                    "`account` {:?} is not a configured account (the config has: {})",
-                    m.account,
-                    accounts.join(", ")
-                )));
-            }
+            crate::mention::check_account(&m.account, accounts).map_err(err)?;
             out.push(Timed {
                 at: m.created_at,
                 input: Input::Mention(Box::new(m)),
@@ -238,7 +232,7 @@ fn without_bom(line: &str) -> &str {
 pub fn read_inputs(
     mentions: &Path,
     alerts: Option<&Path>,
-    accounts: &[&str],
+    accounts: &BTreeSet<String>,
 ) -> Result<Vec<Timed>, StreamError> {
     let mut inputs = read_stream(mentions, accounts)?;
     if let Some(a) = alerts {

@@ -13,7 +13,7 @@ async fn replay(json: bool) -> (String, Summary) {
         loaded.diagnostics
     );
     let config = loaded.config.expect("config");
-    let accounts: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+    let accounts = config.accounts.keys().cloned().collect();
     let inputs = simulate::read_inputs(
         Path::new("examples/mentions.ndjson"),
         Some(Path::new("examples/alerts.ndjson")),

@@ -228,11 +228,6 @@ impl Bus {
 fn parse(payload: &[u8], accounts: &BTreeSet<String>) -> Result<Mention, String> {
     let text = std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_owned())?;
     let m = crate::mention::parse_ndjson_line(text.trim()).map_err(|e| e.to_string())?;
-    if !accounts.is_empty() && !accounts.contains(&m.account) {
-        return Err(format!(
-            "`account` {:?} is not a configured account",
-            m.account
-        ));
-    }
+    crate::mention::check_account(&m.account, accounts)?;
     Ok(m)
 }

@@ -152,11 +152,6 @@ fn parse_item(item: Item<'_>) -> Result<Mention, String> {
 }
 
 fn known_account(state: &AppState, m: Mention) -> Result<Mention, String> {
-    if !state.accounts.is_empty() && !state.accounts.contains(&m.account) {
-        return Err(format!(
-            "`account` {:?} is not a configured account",
-            m.account
-        ));
-    }
+    crate::mention::check_account(&m.account, &state.accounts)?;
     Ok(m)
 }
