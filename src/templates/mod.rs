@@ -351,13 +351,7 @@ impl TemplateSet {
     /// comparing with the platforms' post lengths. Phrasings that do not
     /// render are left out: `check` reports them.
     pub fn sample_texts(&self, name: &str, lang: &str, ctx: StepContext) -> Vec<String> {
-        let Some(variants) = self.templates.get(name) else {
-            return Vec::new();
-        };
-        let Some(variant) = variants
-            .get(&normalize_language(lang))
-            .or_else(|| variants.get(&self.default_language))
-        else {
+        let Ok((_, variant)) = self.variant(name, lang) else {
             return Vec::new();
         };
         let data = ctx.sample_data();
@@ -366,6 +360,24 @@ impl TemplateSet {
             .filter_map(|p| self.render_phrasing(p, &data, ctx.escape()).ok())
             .map(|text| text.trim().to_owned())
             .collect()
+    }
+
+    /// The language and variant of `name` a text in `lang` uses: that
+    /// language, else the default one.
+    fn variant(&self, name: &str, lang: &str) -> Result<(&String, &Variant), TemplateError> {
+        let variants = self
+            .templates
+            .get(name)
+            .ok_or_else(|| TemplateError::Unknown(name.to_owned()))?;
+        let wanted = normalize_language(lang);
+        variants
+            .get_key_value(&wanted)
+            .or_else(|| variants.get_key_value(&self.default_language))
+            .ok_or_else(|| TemplateError::MissingLanguage {
+                name: name.to_owned(),
+                lang: wanted,
+                default: self.default_language.clone(),
+            })
     }
 
     /// Renders `name` in `lang` (or the default language). `seed` picks among
@@ -378,19 +390,7 @@ impl TemplateSet {
         seed: u64,
         escape: Escape,
     ) -> Result<Rendered, TemplateError> {
-        let variants = self
-            .templates
-            .get(name)
-            .ok_or_else(|| TemplateError::Unknown(name.to_owned()))?;
-        let wanted = normalize_language(lang);
-        let (used_lang, variant) = variants
-            .get_key_value(&wanted)
-            .or_else(|| variants.get_key_value(&self.default_language))
-            .ok_or_else(|| TemplateError::MissingLanguage {
-                name: name.to_owned(),
-                lang: wanted.clone(),
-                default: self.default_language.clone(),
-            })?;
+        let (used_lang, variant) = self.variant(name, lang)?;
         let phrasing = variant.pick(seed);
         let text = self
             .render_phrasing(phrasing, data, escape)
