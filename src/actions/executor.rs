@@ -63,6 +63,16 @@ fn timeline(events: &[Event]) -> Vec<NewTimeline> {
     events.iter().map(NewTimeline::from).collect()
 }
 
+/// How an attempt at an outbox row ended.
+enum Ending<'a> {
+    /// Done, with the row's result.
+    Done(&'a serde_json::Value),
+    /// Failed for now; tried again at `at`.
+    Retry { error: &'a str, at: Timestamp },
+    /// Failed for good.
+    Failed(&'a str),
+}
+
 /// Most outbox rows claimed in one [`Executor::run_due`] round.
 const MAX_BATCH: usize = 64;
 
@@ -178,14 +188,38 @@ impl Executor {
         self
     }
 
-    /// The journal entry of a final outcome, when outcomes are journaled.
-    fn outcome(
+    /// Ends `row`'s attempt as `end` says, writing `events` to the timeline
+    /// and (a final end, when outcomes are journaled) the outcome of
+    /// `intent`, all in one transaction ([`RowEnd`]).
+    async fn end_row(
         &self,
         row: &OutboxRow,
         intent: &ActionIntent,
-        ok: bool,
-    ) -> Option<serde_json::Value> {
-        self.journal_outcomes.then(|| outcome(row, intent, ok))
+        end: Ending<'_>,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let ok = matches!(end, Ending::Done(_));
+        let outcome = (self.journal_outcomes && !matches!(end, Ending::Retry { .. }))
+            .then(|| outcome(row, intent, ok));
+        let with = RowEnd {
+            outcome: outcome.as_ref(),
+            timeline: &timeline(events),
+        };
+        let (id, worker) = (row.id, &self.worker);
+        match end {
+            Ending::Done(result) => {
+                self.store
+                    .complete_with(id, worker, result, now, with)
+                    .await
+            }
+            Ending::Retry { error, at } => {
+                self.store
+                    .retry_later_with(id, worker, error, at, now, with)
+                    .await
+            }
+            Ending::Failed(error) => self.store.fail_with(id, worker, error, now, with).await,
+        }
     }
 
     /// Serves at most `n` accounts at once (at least 1; 1 is one at a time).
@@ -290,13 +324,7 @@ impl Executor {
                     Some(post) => serde_json::json!({"ok": true, "post": post}),
                     None => serde_json::json!({"ok": true}),
                 };
-                let outcome = self.outcome(&row, &intent, true);
-                let with = RowEnd {
-                    outcome: outcome.as_ref(),
-                    timeline: &timeline(&events),
-                };
-                self.store
-                    .complete_with(row.id, &self.worker, &result, now, with)
+                self.end_row(&row, &intent, Ending::Done(&result), &events, now)
                     .await?;
                 Ok(Done {
                     intent: Some(intent),
@@ -336,13 +364,9 @@ impl Executor {
                             at.to_rfc3339()
                         ),
                     );
-                    let with = RowEnd {
-                        outcome: None, // a retry is still the outbox's business
-                        timeline: &timeline(&events),
-                    };
-                    self.store
-                        .retry_later_with(row.id, &self.worker, &error, at, now, with)
-                        .await?;
+                    // A retry is still the outbox's business: no outcome yet.
+                    let end = Ending::Retry { error: &error, at };
+                    self.end_row(&row, &intent, end, &events, now).await?;
                     Ok(Done {
                         intent: Some(intent),
                         ok: false,
@@ -358,13 +382,7 @@ impl Executor {
                             intent.account().unwrap_or("-")
                         ),
                     );
-                    let outcome = self.outcome(&row, &intent, false);
-                    let with = RowEnd {
-                        outcome: outcome.as_ref(),
-                        timeline: &timeline(&events),
-                    };
-                    self.store
-                        .fail_with(row.id, &self.worker, &error, now, with)
+                    self.end_row(&row, &intent, Ending::Failed(&error), &events, now)
                         .await?;
                     Ok(Done {
                         intent: Some(intent),
