@@ -106,16 +106,24 @@ fn simulate_json_is_byte_identical_across_runs() {
     assert_eq!(a.stdout, b.stdout);
 }
 
-#[test]
-fn a_bad_line_in_a_stream_names_the_file_line_and_field() {
+/// `squall simulate ARGS --mentions FILE` on a stream file `name` holding
+/// `text`, the way a comms team replays a recording of its own.
+fn simulate_stream(name: &str, text: &str, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("stream.ndjson");
-    std::fs::write(&path, "{\"id\":\"1\",\"platform\":\"x\",\"account\":\"acme-x\",\"author\":{\"id\":\"a\",\"handle\":\"@a\"},\"text\":\"down\",\"created_at\":\"yesterday\"}\n").expect("write");
-    let out = squall()
-        .args(["simulate", "--mentions"])
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    squall()
+        .arg("simulate")
+        .args(args)
+        .arg("--mentions")
         .arg(&path)
         .output()
-        .expect("run");
+        .expect("run")
+}
+
+#[test]
+fn a_bad_line_in_a_stream_names_the_file_line_and_field() {
+    let out = simulate_stream("stream.ndjson", "{\"id\":\"1\",\"platform\":\"x\",\"account\":\"acme-x\",\"author\":{\"id\":\"a\",\"handle\":\"@a\"},\"text\":\"down\",\"created_at\":\"yesterday\"}\n", &[]);
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -131,14 +139,8 @@ fn mention_to(account: &str) -> String {
 
 #[test]
 fn a_mention_to_an_account_the_config_does_not_have_is_refused_with_its_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("stream.ndjson");
-    std::fs::write(&path, mention_to("acme-x") + &mention_to("acme-typo")).expect("write");
-    let out = squall()
-        .args(["simulate", "--mentions"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let stream = mention_to("acme-x") + &mention_to("acme-typo");
+    let out = simulate_stream("stream.ndjson", &stream, &[]);
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -151,14 +153,8 @@ fn a_mention_to_an_account_the_config_does_not_have_is_refused_with_its_line() {
 
 #[test]
 fn a_stream_saved_with_a_byte_order_mark_replays() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("stream.ndjson");
-    std::fs::write(&path, format!("\u{feff}{}", mention_to("acme-x"))).expect("write");
-    let out = squall()
-        .args(["simulate", "--json", "--mentions"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let stream = format!("\u{feff}{}", mention_to("acme-x"));
+    let out = simulate_stream("stream.ndjson", &stream, &["--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -170,14 +166,7 @@ fn a_stream_saved_with_a_byte_order_mark_replays() {
 
 #[test]
 fn an_empty_stream_is_refused_instead_of_replaying_1970() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("empty.ndjson");
-    std::fs::write(&path, "").expect("write");
-    let out = squall()
-        .args(["simulate", "--mentions"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = simulate_stream("empty.ndjson", "", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing replayed");
     let text = String::from_utf8_lossy(&out.stderr);
