@@ -120,6 +120,16 @@ on_both_backends! {
     a_draft_for_an_unknown_conversation_is_refused_by_the_schema,
 }
 
+/// A fresh store whose outbox holds one intent (key `k`), and its id.
+async fn fresh_with_one_intent(kind: Kind) -> Result<(Store, Db, i64), Box<dyn std::error::Error>> {
+    let (store, db) = fresh(kind).await?;
+    let id = store
+        .enqueue(&intent("k", None, 0))
+        .await?
+        .ok_or("not enqueued")?;
+    Ok((store, db, id))
+}
+
 fn t(seconds: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0)
         .single()
@@ -821,11 +831,7 @@ async fn rows_are_claimed_oldest_first_and_only_once_due(kind: Kind) -> TestResu
 async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_refused(
     kind: Kind,
 ) -> TestResult {
-    let (store, _db) = fresh(kind).await?;
-    let id = store
-        .enqueue(&intent("k", None, 0))
-        .await?
-        .ok_or("not enqueued")?;
+    let (store, _db, id) = fresh_with_one_intent(kind).await?;
     let lease = Duration::from_secs(30);
 
     let first = store
@@ -873,11 +879,7 @@ async fn an_expired_lease_is_reclaimed_and_the_first_workers_late_complete_is_re
 async fn what_an_attempt_did_is_written_with_its_rows_end_and_not_by_a_worker_that_lost_it(
     kind: Kind,
 ) -> TestResult {
-    let (store, _db) = fresh(kind).await?;
-    let id = store
-        .enqueue(&intent("k", None, 0))
-        .await?
-        .ok_or("not enqueued")?;
+    let (store, _db, id) = fresh_with_one_intent(kind).await?;
     let lease = Duration::from_secs(30);
     let messages =
         |rows: Vec<TimelineRow>| -> Vec<String> { rows.into_iter().map(|r| r.message).collect() };
@@ -929,11 +931,7 @@ async fn what_an_attempt_did_is_written_with_its_rows_end_and_not_by_a_worker_th
 }
 
 async fn retry_later_respects_not_before(kind: Kind) -> TestResult {
-    let (store, _db) = fresh(kind).await?;
-    let id = store
-        .enqueue(&intent("k", None, 0))
-        .await?
-        .ok_or("not enqueued")?;
+    let (store, _db, id) = fresh_with_one_intent(kind).await?;
     let lease = Duration::from_secs(30);
     store
         .claim_next("w", t(0), lease)
